@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "inject-secrets",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "inject-secrets", targets: ["inject-secrets"]),
+        .plugin(name: "InjectSecretsPlugin", targets: ["InjectSecretsPlugin"]),
+        .library(name: "InjectSecretsCore", targets: ["InjectSecretsCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // The system libyaml: Debian `libyaml-dev`, Homebrew `libyaml`.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
+        // Manifest, templates, providers, rendering, lock and drift. No argument parsing, no printing.
+        .target(
+            name: "InjectSecretsCore",
+            dependencies: [
+                "CYAML",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The companion executable: argument parsing and presentation only.
+        .executableTarget(
+            name: "inject-secrets",
+            dependencies: [
+                "InjectSecretsCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The command plugin: a thin forwarder to the executable.
+        .plugin(
+            name: "InjectSecretsPlugin",
+            capability: .command(
+                intent: .custom(
+                    verb: "inject-secrets",
+                    description: "Resolve secrets from their stores and render each function's environment config"
+                ),
+                permissions: [
+                    .writeToPackageDirectory(reason: "inject-secrets writes rendered environment files and the lock file"),
+                    .allowNetworkConnections(
+                        scope: .all(),
+                        reason: "inject-secrets reads secrets from AWS, Vault or Azure Key Vault"
+                    ),
+                ]
+            ),
+            dependencies: ["inject-secrets"]
+        ),
+        // Process, port and canary helpers shared by the test targets (no XCTest inside).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Retries with full-jitter exponential backoff (the AWS SDKs' standard mode), bounded both in attempts
+/// and in total time, so a throttled or flapping store slows a run down but never hangs it.
+public struct RetryPolicy: Sendable {
+    public var maxAttempts: Int
+    public var baseDelay: TimeInterval
+    public var maxDelay: TimeInterval
+    /// No new attempt starts after this much time since the first.
+    public var timeLimit: TimeInterval
+
+    public init(maxAttempts: Int = 5, baseDelay: TimeInterval = 0.1, maxDelay: TimeInterval = 20, timeLimit: TimeInterval = 120) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.timeLimit = timeLimit
+    }
+
+    public static let standard = RetryPolicy()
+
+    public enum Decision: Sendable {
+        case fail
+        case retry
+        /// The server said when to come back (Retry-After); still bounded by `maxDelay` and `timeLimit`.
+        case retryAfter(TimeInterval)
+    }
+
+    /// The outcome of a run of attempts: the value, or the last error and how many attempts it took.
+    public struct Exhausted<Failure: Error>: Error {
+        public var last: Failure
+        public var attempts: Int
+    }
+
+    /// Runs `operation` until it succeeds, `classify` says fail, or attempts or time run out. Returns the
+    /// value and the number of attempts made.
+    public func run<T>(
+        _ operation: (_ attempt: Int) async throws -> T,
+        classify: (Error) -> Decision
+    ) async throws -> (value: T, attempts: Int) {
+        let start = Date()
+        var attempt = 1
+        while true {
+            do {
+                return (try await operation(attempt), attempt)
+            } catch {
+                let decision = classify(error)
+                var delay: TimeInterval
+                switch decision {
+                case .fail:
+                    throw RetryFailure(underlying: error, attempts: attempt)
+                case .retry:
+                    let ceiling = min(maxDelay, baseDelay * pow(2, Double(attempt - 1)))
+                    delay = Double.random(in: 0...1) * ceiling
+                case .retryAfter(let seconds):
+                    delay = min(maxDelay, max(0, seconds))
+                }
+                if attempt >= maxAttempts || Date().timeIntervalSince(start) + delay > timeLimit {
+                    throw RetryFailure(underlying: error, attempts: attempt)
+                }
+                if delay > 0 {
+                    try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+                }
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// The error of the last attempt, with how many attempts were made, so a message can say it was retried.
+public struct RetryFailure: Error, @unchecked Sendable {
+    public var underlying: Error
+    public var attempts: Int
+
+    /// " (after N attempts)" when retried, else "".
+    public var attemptsNote: String { attempts > 1 ? " (after \(attempts) attempts)" : "" }
+}
+
+/// Runs `operation` over `items` with at most `limit` at a time, keeping the order of `items`.
+public func boundedConcurrentMap<Item: Sendable, Output: Sendable>(
+    _ items: [Item], limit: Int, _ operation: @escaping @Sendable (Item) async -> Output
+) async -> [Output] {
+    guard !items.isEmpty else { return [] }
+    return await withTaskGroup(of: (Int, Output).self) { group in
+        var results = [Output?](repeating: nil, count: items.count)
+        var next = 0
+        func start(_ index: Int) {
+            let item = items[index]
+            group.addTask { (index, await operation(item)) }
+        }
+        while next < min(limit, items.count) {
+            start(next)
+            next += 1
+        }
+        for await (index, output) in group {
+            results[index] = output
+            if next < items.count {
+                start(next)
+                next += 1
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -1,0 +1,2 @@
+import InjectSecretsCore
+print("inject-secrets")
