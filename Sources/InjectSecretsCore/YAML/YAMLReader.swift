@@ -347,9 +347,15 @@ private struct TreeBuilder {
         case YAML_READER_ERROR:
             let location = place(ofByte: parser.problem_offset)
             let value = Int(parser.problem_value)
+            if problem.contains("UTF-8"), let offset = firstInvalidUTF8() {
+                // libyaml points at the octet it tripped on; the start of the broken sequence is clearer.
+                return .badInput(
+                    String(format: "invalid UTF-8 in the file (byte 0x%02X); save it as UTF-8", input[offset]),
+                    at: place(ofByte: offset)
+                )
+            }
             if problem.contains("UTF-8") {
-                let byte = value >= 0 ? String(format: " (byte 0x%02X)", value) : ""
-                return .badInput("invalid UTF-8 in the file\(byte); save it as UTF-8", at: location)
+                return .badInput("invalid UTF-8 in the file; save it as UTF-8", at: location)
             }
             if problem.contains("control characters") {
                 return .badInput(
@@ -396,6 +402,20 @@ private struct TreeBuilder {
 
     func lineAndColumn(_ mark: yaml_mark_t) -> String {
         "line \(mark.line + 1), column \(mark.column + 1)"
+    }
+
+    /// The offset of the first byte that does not start a valid UTF-8 sequence.
+    func firstInvalidUTF8() -> Int? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var bytes = input.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let scalar): offset += scalar.count
+            case .error: return offset
+            case .emptyInput: return nil
+            }
+        }
     }
 
     /// The place of a byte offset: reader errors carry an offset, not a line and column. Columns count
