@@ -338,6 +338,18 @@ final class YAMLReaderTests: XCTestCase {
                     "invalid UTF-8 in the file (byte 0xE2); save it as UTF-8", at: "1:5")
     }
 
+    func testByteOrderMarkIsNotAColumn() throws {
+        let root = try XCTUnwrap(read("\u{FEFF}a: 1\nb: 2\n"))
+        XCTAssertEqual(root.mapping?.map { place($0.key) }, ["1:1", "2:1"])
+        assertError(bytes: [0xEF, 0xBB, 0xBF] + Array("a: 1\nb: ".utf8) + [0xFF],
+                    "invalid UTF-8 in the file (byte 0xFF); save it as UTF-8", at: "2:4")
+    }
+
+    func testUTF16IsRejectedAsInvalidUTF8() {
+        assertError(bytes: [0xFF, 0xFE] + Array("a: 1".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] },
+                    "invalid UTF-8 in the file (byte 0xFF); save it as UTF-8", at: "1:1")
+    }
+
     func testControlCharacter() {
         assertError(bytes: Array("a: x".utf8) + [0x07] + Array("\n".utf8),
                     "control character U+0007 is not allowed in YAML", at: "1:5")

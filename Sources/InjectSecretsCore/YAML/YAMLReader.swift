@@ -92,8 +92,12 @@ private struct TreeBuilder {
             throw InjectSecretsError.badInput("out of memory while reading the YAML file", at: nil)
         }
         defer { yaml_parser_delete(parser) }
-        // A manifest is UTF-8; fixing the encoding also keeps reader error offsets in bytes of this input.
-        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        // A manifest is UTF-8: fixing the encoding turns a UTF-16 file into an invalid UTF-8 error and keeps
+        // reader error offsets in bytes of this input. With a UTF-8 byte order mark libyaml's own detection
+        // skips the mark without counting it as a column.
+        if !input.starts(with: [0xEF, 0xBB, 0xBF]) {
+            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        }
         yaml_parser_set_input_string(
             parser, input.baseAddress!.assumingMemoryBound(to: UInt8.self), input.count
         )
@@ -101,20 +105,20 @@ private struct TreeBuilder {
         let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
         defer { event.deallocate() }
         var documents = 0
-        var documentHasContent = false
 
         while true {
+            // libyaml zeroes the event first, so deleting one it did not fill is harmless.
+            defer { yaml_event_delete(event) }
             guard yaml_parser_parse(parser, event) == 1 else {
                 throw parserError(parser.pointee)
             }
-            defer { yaml_event_delete(event) }
 
             switch event.pointee.type {
             case YAML_STREAM_START_EVENT, YAML_DOCUMENT_END_EVENT, YAML_NO_EVENT:
                 break
 
             case YAML_STREAM_END_EVENT:
-                guard documentHasContent, let root else { return nil }
+                guard let root else { return nil }
                 // `---` alone is an empty document, the same as an empty file.
                 if case .scalar("", .plain) = root.content, root.tag == nil { return nil }
                 return root
@@ -127,7 +131,6 @@ private struct TreeBuilder {
                         at: place(event.pointee.start_mark)
                     )
                 }
-                documentHasContent = true
 
             case YAML_SCALAR_EVENT:
                 let scalar = event.pointee.data.scalar
