@@ -123,6 +123,20 @@ final class YAMLReaderTests: XCTestCase {
         assertError("a: 1\n\"a\": 2\n", "duplicate key 'a'; it is first defined at line 1", at: "2:1")
     }
 
+    func testDuplicateKeyInALargeMapping() {
+        // Past a few keys the reader switches from comparing keys to an index; both must agree.
+        let keys = (1...40).map { "KEY_\($0): v\n" }.joined()
+        assertError(keys + "KEY_3: again\n", "duplicate key 'KEY_3'; it is first defined at line 3", at: "41:1")
+        assertError(keys + "KEY_40: again\n", "duplicate key 'KEY_40'; it is first defined at line 40", at: "41:1")
+        XCTAssertNoThrow(try read(keys + "KEY_41: new\n"))
+    }
+
+    func testDuplicateKeyThroughAnAlias() {
+        assertError(
+            "k: &k name\nm:\n  name: 1\n  *k : 2\n", "duplicate key 'name'; it is first defined at line 3", at: "4:3"
+        )
+    }
+
     func testSameKeyInDifferentMappingsIsFine() throws {
         let root = try XCTUnwrap(read("f:\n  env: {A: 1}\ng:\n  env: {A: 2}\n"))
         XCTAssertEqual(root["g"]?["env"]?["A"]?.scalar, "2")
@@ -149,8 +163,9 @@ final class YAMLReaderTests: XCTestCase {
         XCTAssertEqual(root["again"]?.scalar, "checkout")
         XCTAssertEqual(root["copy"]?.sequence?.compactMap(\.scalar), ["a", "b"])
         XCTAssertEqual(root["nested"]?["inner"]?.sequence?.count, 2)
-        // The alias is the anchored node, with the place where it is written out.
-        XCTAssertEqual(root["copy"]?.location, root["list"]?.location)
+        // The alias stands where it is written; what it holds keeps the places of the anchored node.
+        XCTAssertEqual(place(try XCTUnwrap(root["copy"])), "3:7")
+        XCTAssertEqual(root["copy"]?.sequence?.map(place), ["2:11", "2:14"])
     }
 
     func testAliasAsKey() throws {
@@ -321,6 +336,18 @@ final class YAMLReaderTests: XCTestCase {
                     "invalid UTF-8 in the file (byte 0xC3); save it as UTF-8", at: "2:5")
         assertError(bytes: Array("a: x".utf8) + [0xE2, 0x82],
                     "invalid UTF-8 in the file (byte 0xE2); save it as UTF-8", at: "1:5")
+    }
+
+    func testByteOrderMarkIsNotAColumn() throws {
+        let root = try XCTUnwrap(read("\u{FEFF}a: 1\nb: 2\n"))
+        XCTAssertEqual(root.mapping?.map { place($0.key) }, ["1:1", "2:1"])
+        assertError(bytes: [0xEF, 0xBB, 0xBF] + Array("a: 1\nb: ".utf8) + [0xFF],
+                    "invalid UTF-8 in the file (byte 0xFF); save it as UTF-8", at: "2:4")
+    }
+
+    func testUTF16IsRejectedAsInvalidUTF8() {
+        assertError(bytes: [0xFF, 0xFE] + Array("a: 1".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] },
+                    "invalid UTF-8 in the file (byte 0xFF); save it as UTF-8", at: "1:1")
     }
 
     func testControlCharacter() {

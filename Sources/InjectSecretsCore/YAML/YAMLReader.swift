@@ -19,7 +19,8 @@ public enum YAMLReader {
     /// with the place in `path`.
     ///
     /// Scalars stay exactly as written (no booleans, numbers or nulls are resolved). An alias stands for
-    /// the anchored node itself, with that node's place. Merge keys (`<<: *base`, `<<: [*a, *b]`) are
+    /// the anchored node, placed where the alias is written (the nodes inside keep their own places),
+    /// so a message about the value points at the use. Merge keys (`<<: *base`, `<<: [*a, *b]`) are
     /// applied: the mapping's own keys win, then earlier merged mappings win over later ones.
     public static func read(_ data: Data, path: String, limits: YAMLLimits = YAMLLimits()) throws -> YAMLNode? {
         guard data.count <= limits.maxBytes else {
@@ -56,8 +57,8 @@ private struct TreeBuilder {
         /// A mapping key waiting for its value.
         var pendingKey: YAMLNode?
         var pendingKeyIsMerge = false
-        /// Where each explicit key of a mapping is first defined, for duplicates.
-        var keyPlaces: [String: SourceLocation] = [:]
+        /// Index in `pairs` by key text, built once a mapping outgrows a linear search for duplicates.
+        var keyIndex: [String: Int]?
         /// Pairs brought in by `<<`, with the index in `pairs` where the merge key stood.
         var merges: [(position: Int, pairs: [YAMLPair])] = []
     }
@@ -91,8 +92,12 @@ private struct TreeBuilder {
             throw InjectSecretsError.badInput("out of memory while reading the YAML file", at: nil)
         }
         defer { yaml_parser_delete(parser) }
-        // A manifest is UTF-8; fixing the encoding also keeps reader error offsets in bytes of this input.
-        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        // A manifest is UTF-8: fixing the encoding turns a UTF-16 file into an invalid UTF-8 error and keeps
+        // reader error offsets in bytes of this input. With a UTF-8 byte order mark libyaml's own detection
+        // skips the mark without counting it as a column.
+        if !input.starts(with: [0xEF, 0xBB, 0xBF]) {
+            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        }
         yaml_parser_set_input_string(
             parser, input.baseAddress!.assumingMemoryBound(to: UInt8.self), input.count
         )
@@ -100,20 +105,20 @@ private struct TreeBuilder {
         let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
         defer { event.deallocate() }
         var documents = 0
-        var documentHasContent = false
 
         while true {
+            // libyaml zeroes the event first, so deleting one it did not fill is harmless.
+            defer { yaml_event_delete(event) }
             guard yaml_parser_parse(parser, event) == 1 else {
                 throw parserError(parser.pointee)
             }
-            defer { yaml_event_delete(event) }
 
             switch event.pointee.type {
             case YAML_STREAM_START_EVENT, YAML_DOCUMENT_END_EVENT, YAML_NO_EVENT:
                 break
 
             case YAML_STREAM_END_EVENT:
-                guard documentHasContent, let root else { return nil }
+                guard let root else { return nil }
                 // `---` alone is an empty document, the same as an empty file.
                 if case .scalar("", .plain) = root.content, root.tag == nil { return nil }
                 return root
@@ -126,7 +131,6 @@ private struct TreeBuilder {
                         at: place(event.pointee.start_mark)
                     )
                 }
-                documentHasContent = true
 
             case YAML_SCALAR_EVENT:
                 let scalar = event.pointee.data.scalar
@@ -194,7 +198,9 @@ private struct TreeBuilder {
                     )
                 }
                 try countNodes(anchor.weight, at: location)
-                try attach(anchor.node, height: anchor.height, at: location)
+                var node = anchor.node
+                node.location = location
+                try attach(node, height: anchor.height)
 
             default:
                 break
@@ -215,9 +221,8 @@ private struct TreeBuilder {
         }
     }
 
-    /// Puts a finished node into the open collection, or makes it the root. `place` is where the node
-    /// appears, which for an alias is the alias and not the anchored node.
-    mutating func attach(_ node: YAMLNode, height: Int, at place: SourceLocation? = nil) throws {
+    /// Puts a finished node into the open collection, or makes it the root.
+    mutating func attach(_ node: consuming YAMLNode, height: Int) throws {
         let top = stack.count - 1
         guard top >= 0 else {
             root = node
@@ -229,14 +234,13 @@ private struct TreeBuilder {
             stack[top].items.append(node)
 
         case .mapping:
-            guard let key = stack[top].pendingKey else {
-                try acceptKey(node, at: place ?? node.location, frame: top)
+            guard let key = stack[top].pendingKey.take() else {
+                try acceptKey(node, frame: top)
                 return
             }
-            stack[top].pendingKey = nil
             if stack[top].pendingKeyIsMerge {
                 stack[top].pendingKeyIsMerge = false
-                let pairs = try mergedPairs(node, at: place ?? node.location)
+                let pairs = try mergedPairs(node)
                 stack[top].merges.append((stack[top].pairs.count, pairs))
             } else {
                 stack[top].pairs.append(YAMLPair(key: key, value: node))
@@ -244,25 +248,43 @@ private struct TreeBuilder {
         }
     }
 
-    mutating func acceptKey(_ key: YAMLNode, at place: SourceLocation, frame top: Int) throws {
+    /// Mappings up to this many keys find duplicates by comparing keys, cheaper than hashing them.
+    static let linearKeySearchLimit = 8
+
+    mutating func acceptKey(_ key: consuming YAMLNode, frame top: Int) throws {
         guard case .scalar(let text, let style) = key.content else {
-            throw InjectSecretsError.badInput("a mapping key must be a scalar, found \(key.kindName)", at: place)
+            throw InjectSecretsError.badInput("a mapping key must be a scalar, found \(key.kindName)", at: key.location)
         }
-        stack[top].pendingKey = key
         if text == "<<", style == .plain, key.tag == nil || key.tag == "!!merge" {
             stack[top].pendingKeyIsMerge = true
+            stack[top].pendingKey = key
             return
         }
-        if let first = stack[top].keyPlaces.updateValue(place, forKey: text) {
-            stack[top].keyPlaces[text] = first
+        let count = stack[top].pairs.count
+        var first: Int?
+        if stack[top].keyIndex == nil, count < Self.linearKeySearchLimit {
+            first = stack[top].pairs.firstIndex { $0.key.scalar == text }
+        } else {
+            if stack[top].keyIndex == nil {
+                var index = [String: Int](minimumCapacity: 4 * count)
+                for (position, pair) in stack[top].pairs.enumerated() {
+                    if let earlier = pair.key.scalar { index[earlier] = position }
+                }
+                stack[top].keyIndex = index
+            }
+            first = stack[top].keyIndex!.updateValue(count, forKey: text)
+        }
+        if let first {
             throw InjectSecretsError.badInput(
-                "duplicate key '\(text)'; it is first defined at line \(first.line)", at: place
+                "duplicate key '\(text)'; it is first defined at line \(stack[top].pairs[first].key.location.line)",
+                at: key.location
             )
         }
+        stack[top].pendingKey = key
     }
 
     /// The pairs a merge key brings in: from a mapping, or from a sequence of mappings in order.
-    func mergedPairs(_ value: YAMLNode, at place: SourceLocation) throws -> [YAMLPair] {
+    func mergedPairs(_ value: YAMLNode) throws -> [YAMLPair] {
         switch value.content {
         case .mapping(let pairs):
             return pairs
@@ -280,7 +302,7 @@ private struct TreeBuilder {
             return pairs
         case .scalar:
             throw InjectSecretsError.badInput(
-                "a merge key '<<' takes a mapping or a sequence of mappings, found \(value.kindName)", at: place
+                "a merge key '<<' takes a mapping or a sequence of mappings, found \(value.kindName)", at: value.location
             )
         }
     }
@@ -289,7 +311,7 @@ private struct TreeBuilder {
     /// itself or an earlier merge already brought in.
     static func merged(_ frame: Frame) -> [YAMLPair] {
         guard !frame.merges.isEmpty else { return frame.pairs }
-        var seen = Set(frame.keyPlaces.keys)
+        var seen = Set(frame.pairs.lazy.compactMap { $0.key.scalar })
         var result: [YAMLPair] = []
         result.reserveCapacity(frame.pairs.count)
         var next = 0
