@@ -15,8 +15,12 @@ struct Drift: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Check only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
+    @OptionGroup var audit: AuditOptions
+
     func run() async throws {
-        let report = try await InjectSecrets(registry: .standard).drift(common.runOptions(functions: function))
+        var options = common.runOptions(functions: function)
+        audit.apply(to: &options)
+        let report = try await InjectSecrets(registry: .standard).drift(options)
         switch common.format {
         case .json:
             printJSON(report.json())

@@ -13,7 +13,8 @@ public struct InjectSecrets: Sendable {
 
     /// Checks the manifest (the base and every environment) and the lock, offline.
     public func validate(_ options: RunOptions) throws -> ValidationReport {
-        let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        var loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        loader.allowOutsideOutputPaths = options.allowOutsideOutputPaths
         let manifests = try loader.validateAll(at: options.manifestURL, displayPath: options.displayPath)
         let base = manifests[0]
         let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
@@ -43,6 +44,9 @@ public struct InjectSecrets: Sendable {
     private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
         let manifest = workspace.manifest
         try workspace.checkEnvironmentReferences()
+        try OutputPlacement.check(
+            workspace.functions.flatMap { function in function.outputs.map { OutputPlacement.Target(function: function.name, output: $0) } },
+            manifest: manifest, options: workspace.options)
         var references = workspace.references
         if locked {
             var diagnostics = DiagnosticCollector()
@@ -59,7 +63,7 @@ public struct InjectSecrets: Sendable {
             try diagnostics.throwIfErrors()
         }
 
-        let results = await workspace.fetch(references)
+        let results = try await workspace.fetch(references)
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
         for name in results.keys.sorted() {
@@ -187,7 +191,13 @@ public struct InjectSecrets: Sendable {
             queries[name] = VersionQuery(reference: reference, lockedVersion: entry?.version)
         }
         try diagnostics.throwIfErrors()
-        let answers = await workspace.inspect(queries)
+        let answers: [String: Result<VersionStatus, ProviderFailure>]
+        do {
+            answers = try await workspace.inspect(queries, for: .plan)
+        } catch {
+            await workspace.finish()
+            throw error
+        }
         await workspace.finish()
 
         var failures: [Diagnostic] = []
