@@ -52,7 +52,13 @@ struct Workspace {
             let declaration = manifest.providers[providerName]!
             providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
         }
-        return Workspace(options: options, manifest: manifest, functions: functions, lock: lock, references: references, providers: providers)
+        var users: [String: [String]] = [:]
+        for function in functions {
+            for secret in function.secretNames { users[secret, default: []].append(function.name) }
+        }
+        return Workspace(
+            options: options, manifest: manifest, functions: functions, lock: lock, references: references,
+            providers: providers, users: users)
     }
 
     func declaration(_ name: String) -> SecretDeclaration { manifest.secrets[name]! }
@@ -82,9 +88,12 @@ struct Workspace {
         return entry.declares(provider: declaration.providerName, type: declaration.providerType, id: reference.id, policy: declaration.policy.description) ? entry : nil
     }
 
+    /// Secret name -> the functions of this run that read it, sorted.
+    let users: [String: [String]]
+
     /// Functions of this run that read `secret`.
     func functions(using secret: String) -> [String] {
-        functions.filter { $0.secretNames.contains(secret) }.map(\.name)
+        users[secret] ?? []
     }
 
     /// Reads every reference once: distinct (provider, id, policy) share one read, and providers are
