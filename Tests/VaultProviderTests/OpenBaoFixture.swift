@@ -85,9 +85,11 @@ final class OpenBao: @unchecked Sendable {
         return result
     }
 
-    /// `bao ARGS -field=NAME`, trimmed.
+    /// `bao ARGS` with `-field=NAME` before the path (flags after it would be taken as data), trimmed.
     func field(_ arguments: [String], _ name: String) throws -> String {
-        try cli(arguments + ["-field=\(name)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var arguments = arguments
+        arguments.insert("-field=\(name)", at: arguments.firstIndex { $0.contains("/") } ?? arguments.endIndex)
+        return try cli(arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A raw API call; returns the status and the JSON object of the answer.

@@ -33,35 +33,61 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
 """#
 
-    var server: LoopbackServer?
-    var directory: URL!
+    struct StandIn {
+        var server: LoopbackServer
+        var directory: URL
+        var plan: URL
+        var log: URL
+    }
 
-    override func tearDown() {
-        server?.stop()
-        if let directory { try? FileManager.default.removeItem(at: directory) }
+    /// One stand-in per class; each test writes its own plan and starts from an empty log.
+    static var standIn: Result<StandIn, Error>?
+
+    override class func setUp() {
+        super.setUp()
+        standIn = Result {
+            guard which("python3") != nil else {
+                throw TestSupportError(try missingServer("python3", install: "apt-get install python3"))
+            }
+            let directory = try makeTemporaryDirectory("vault-retry")
+            let scriptURL = directory.appendingPathComponent("flaky_vault.py")
+            let plan = directory.appendingPathComponent("plan.json")
+            let log = directory.appendingPathComponent("requests.log")
+            try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+            try Data("[]".utf8).write(to: plan)
+            try Data().write(to: log)
+            let port = try freePort()
+            let server = try LoopbackServer(
+                executable: "python3", arguments: [scriptURL.path, String(port), plan.path, log.path], port: port)
+            return StandIn(server: server, directory: directory, plan: plan, log: log)
+        }
+    }
+
+    override class func tearDown() {
+        if case .success(let standIn) = standIn {
+            standIn.server.stop()
+            try? FileManager.default.removeItem(at: standIn.directory)
+        }
         super.tearDown()
     }
 
-    /// Starts the stand-in with a plan of statuses; returns the provider and the request log.
+    /// Plans the stand-in's statuses; returns a provider for it and the request log.
     func start(plan: [Int], namespace: String? = nil) throws -> (VaultProvider, URL) {
-        guard which("python3") != nil else {
-            let message = try missingServer("python3", install: "apt-get install python3")
-            throw XCTSkip(message)
+        let standIn: StandIn
+        switch Self.standIn {
+        case .success(let value): standIn = value
+        case .failure(let error):
+            if isCI { throw error }
+            throw XCTSkip("\(error)")
+        case nil: throw XCTSkip("no stand-in")
         }
-        directory = try makeTemporaryDirectory("vault-retry")
-        let scriptURL = directory.appendingPathComponent("flaky_vault.py")
-        let planURL = directory.appendingPathComponent("plan.json")
-        let log = directory.appendingPathComponent("requests.log")
-        try Self.script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        try JSONSerialization.data(withJSONObject: plan).write(to: planURL)
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let port = try freePort()
-        server = try LoopbackServer(executable: "python3", arguments: [scriptURL.path, String(port), planURL.path, log.path], port: port)
+        try JSONSerialization.data(withJSONObject: plan).write(to: standIn.plan)
+        try Data().write(to: standIn.log)
         let namespaceSetting = namespace.map { ", namespace: \($0)" } ?? ""
         let provider = try makeVaultProvider(
-            "{type: vault, address: 'http://127.0.0.1:\(port)'\(namespaceSetting)}", environment: ["VAULT_TOKEN": "t"],
+            "{type: vault, address: '\(standIn.server.baseURL)'\(namespaceSetting)}", environment: ["VAULT_TOKEN": "t"],
             retry: RetryPolicy(maxAttempts: 4, baseDelay: 0.01, maxDelay: 0.05, timeLimit: 10))
-        return (provider, log)
+        return (provider, standIn.log)
     }
 
     func requests(_ log: URL) -> [String] {

@@ -163,7 +163,8 @@ enum VaultAuthSettings {
                 let base = home ?? NSHomeDirectory()
                 return URL(fileURLWithPath: base + text.dropFirst()).standardizedFileURL
             }
-            return URL(fileURLWithPath: text, relativeTo: declaration.baseDirectory).standardizedFileURL
+            if text.hasPrefix("/") { return URL(fileURLWithPath: text).standardizedFileURL }
+            return declaration.baseDirectory.appendingPathComponent(text).standardizedFileURL
         }
     }
 

@@ -72,11 +72,15 @@ public struct VaultProvider: SecretProvider {
         self.session = VaultSession(connection: connection, method: auth, environment: environment)
     }
 
-    /// Ends the run: revokes the token if this run created it by a login (AppRole, JWT, Kubernetes);
-    /// a supplied token (VAULT_TOKEN, ~/.vault-token) is kept. Safe to call more than once and when
-    /// nothing was read. Returns a warning when revocation failed (the token then expires by its TTL).
-    @discardableResult
-    public func finish() async -> String? {
+    /// Ends the run (`SecretProvider.finish`): revokes the token if this run created it by a login
+    /// (AppRole, JWT, Kubernetes); a supplied token (VAULT_TOKEN, ~/.vault-token) is kept. Safe to call
+    /// more than once and when nothing was read.
+    public func finish() async {
+        _ = await session.finish()
+    }
+
+    /// `finish()`, returning a warning when the revocation failed (the token then lives until its TTL).
+    public func finishReportingRevocation() async -> String? {
         await session.finish()
     }
 
