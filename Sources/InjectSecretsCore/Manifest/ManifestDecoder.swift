@@ -213,6 +213,8 @@ struct ManifestDecoder {
                     policy = VersionPolicy(parsing: text)
                     if case .stage(let label) = policy, label.isEmpty {
                         error("'stage:' needs a label, such as stage:AWSPREVIOUS", at: versionNode.location)
+                    } else if let problem = registry.kind(named: provider.type)?.policyProblem(policy) {
+                        error("version '\(text)' of secret '\(name)': \(problem)", at: versionNode.location)
                     }
                 }
             }

@@ -197,4 +197,12 @@ public protocol SecretProviderKind: Sendable {
     /// Checks the settings and builds the provider, contacting nothing. Errors carry the place of the
     /// offending setting.
     static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider
+
+    /// Why this store cannot honour `policy` (a staging label where the store has none, a version id of
+    /// the wrong shape), or nil. Checked offline, so `validate` reports it at the `version:` line.
+    static func policyProblem(_ policy: VersionPolicy) -> String?
+}
+
+extension SecretProviderKind {
+    public static func policyProblem(_ policy: VersionPolicy) -> String? { nil }
 }

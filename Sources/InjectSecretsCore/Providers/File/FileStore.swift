@@ -29,6 +29,11 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         return FileStore(name: declaration.name, url: try settings.path("path")!, displayPath: path)
     }
 
+    public static func policyProblem(_ policy: VersionPolicy) -> String? {
+        if case .stage = policy { return "the file store has no staging labels; use 'current' or a version key" }
+        return nil
+    }
+
     public init(name: String, url: URL, displayPath: String) {
         self.name = name
         self.url = url

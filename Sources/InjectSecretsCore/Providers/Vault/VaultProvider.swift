@@ -23,6 +23,14 @@ public enum VaultStore: SecretProviderKind {
         try makeVault(declaration)
     }
 
+    public static func policyProblem(_ policy: VersionPolicy) -> String? {
+        switch policy {
+        case .current: return nil
+        case .stage: return "Vault KV has no staging labels; use 'current' or a version number"
+        case .version(let id): return UInt(id).map { $0 > 0 } == true ? nil : "a Vault KV version is a number from 1"
+        }
+    }
+
     /// `make`, typed: for callers that need `finish()`.
     public static func makeVault(
         _ declaration: ProviderDeclaration, client: HTTPClient = .shared, retry: RetryPolicy = .standard
