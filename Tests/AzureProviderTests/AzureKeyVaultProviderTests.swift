@@ -227,6 +227,52 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         XCTAssertEqual(counters.valueReads["prod-db"], nil)
     }
 
+    func testTokensAreCachedForTheRunAndRefreshedBeforeExpiry() async throws {
+        _ = try await fake.seed("one", "1")
+        _ = try await fake.seed("two", "2")
+        let provider = try makeProvider(clientSecretEnvironment)
+        _ = try await fetch(provider, reference("one")).get()
+        _ = try await fetch(provider, reference("two")).get()
+        var counters = try await fake.counters()
+        XCTAssertEqual(counters.tokenRequests["client_secret"], 1, "a token lasts the run")
+
+        // A token with less than 5 minutes left is replaced before it is used, as the SDKs do.
+        try await fake.control("configure", ["token_lifetime": 120])
+        let shortLived = try makeProvider(clientSecretEnvironment)
+        _ = try await fetch(shortLived, reference("one")).get()
+        _ = try await fetch(shortLived, reference("two")).get()
+        counters = try await fake.counters()
+        XCTAssertEqual(counters.tokenRequests["client_secret"], 3)
+    }
+
+    func testEntraOutagesAndThrottlingAreRetried() async throws {
+        let value = Canary("after-retry")
+        _ = try await fake.seed("prod-db", value.value)
+        try await fake.control("fault", ["prefix": "/\(Self.tenant)/oauth2", "status": 503, "count": 1])
+        try await fake.control("fault", ["prefix": "/\(Self.tenant)/oauth2", "status": 429, "count": 1, "retry_after": 0])
+        let fetched = try await fetch(try makeProvider(clientSecretEnvironment), reference("prod-db")).get()
+        XCTAssertEqual(fetched.value.text, value.value)
+        let counters = try await fake.counters()
+        XCTAssertEqual(counters.faultsServed, 2)
+        XCTAssertEqual(counters.tokenRequests["client_secret"], 1)
+    }
+
+    func testNoValueOrCredentialInDescriptionsAndDumps() async throws {
+        let value = Canary("dumped")
+        _ = try await fake.seed("prod-db", value.value)
+        let provider = try makeProvider(clientSecretEnvironment)
+        let fetched = try await fetch(provider, reference("prod-db")).get()
+        var dumped = ""
+        dump(provider, to: &dumped)
+        dump(fetched, to: &dumped)
+        let texts = ["\(provider)", String(reflecting: provider), "\(fetched)", String(reflecting: fetched), dumped]
+        for text in texts { assertClean(text, [value]) }
+        let credential = AzureCredential(environment: clientSecretEnvironment, client: .shared)
+        var credentialDump = ""
+        dump(credential, to: &credentialDump)
+        assertClean(credentialDump + credential.label)
+    }
+
     // MARK: versions
 
     func testDisabledLatestFallsBackToTheNewestEnabledVersion() async throws {

@@ -50,6 +50,7 @@ STATE = {
     "secrets": {},  # name -> [version dicts, in creation order]
     "tokens": {},  # token -> {"tenant", "audience", "kind"}
     "faults": [],  # {"prefix", "status", "count", "retry_after"}
+    "token_lifetime": 3599,  # seconds, for every issued token
     "clock": 1_700_000_000,
 }
 COUNTERS = {
@@ -144,7 +145,8 @@ class Handler(BaseHTTPRequestHandler):
             COUNTERS.update(copy.deepcopy(INITIAL[1]))
             return self.send_json(200, {})
         if action == "configure":
-            for key in ("tenant", "challenge_tenant", "challenge_resource", "clients", "identity_header", "page_cap"):
+            for key in ("tenant", "challenge_tenant", "challenge_resource", "clients", "identity_header", "page_cap",
+                        "token_lifetime"):
                 if key in args:
                     STATE[key] = args[key]
             return self.send_json(200, {})
@@ -172,6 +174,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {})
         return self.send_json(404, {"error": "unknown control action " + action})
 
+    def fault(self, path):
+        """Answers with a seeded fault for `path` if one is due; True when it did."""
+        for fault in STATE["faults"]:
+            if fault["count"] > 0 and path.startswith(fault["prefix"]):
+                fault["count"] -= 1
+                COUNTERS["faults_served"] += 1
+                headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+                if fault["status"] == 429:
+                    self.kv_error(429, "Throttled", "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached", headers=headers)
+                else:
+                    self.kv_error(fault["status"], "InternalServerError", "The service is unavailable.", headers=headers)
+                return True
+        return False
+
     # -- Entra ID ---------------------------------------------------------------------------------
     def issue(self, kind, tenant, audience):
         token = "fake-token-" + uuid.uuid4().hex
@@ -189,6 +205,8 @@ class Handler(BaseHTTPRequestHandler):
             "trace_id": trace, "correlation_id": str(uuid.uuid4())})
 
     def entra_token(self, path, body):
+        if self.fault(path):
+            return
         tenant = path.split("/")[1]
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
         if form.get("grant_type") != "client_credentials":
@@ -218,16 +236,18 @@ class Handler(BaseHTTPRequestHandler):
                                     "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
         COUNTERS["token_requests"][kind] += 1
         token = self.issue(kind, tenant, scope[: -len("/.default")])
-        self.send_json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
+        lifetime = STATE["token_lifetime"]
+        self.send_json(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token})
 
     # -- managed identity -------------------------------------------------------------------------
     def mi_response(self, kind, resource):
         COUNTERS["token_requests"][kind] += 1
         token = self.issue(kind, STATE["tenant"], resource.rstrip("/"))
-        expires = int(time.time()) + 86399
+        lifetime = STATE["token_lifetime"]
+        expires = int(time.time()) + lifetime
         # Managed identity endpoints send every number as a string.
-        return {"access_token": token, "expires_on": str(expires), "expires_in": "86399",
-                "ext_expires_in": "86399", "not_before": str(expires - 86399),
+        return {"access_token": token, "expires_on": str(expires), "expires_in": str(lifetime),
+                "ext_expires_in": str(lifetime), "not_before": str(expires - lifetime),
                 "resource": resource, "token_type": "Bearer"}
 
     def app_service_token(self, query):
@@ -287,14 +307,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.kv_error(401, "Unauthorized", "AKV10022: Invalid audience. Expected %s." % STATE["challenge_resource"],
                                  headers=self.challenge_headers())
 
-        for fault in STATE["faults"]:
-            if fault["count"] > 0 and path.startswith(fault["prefix"]):
-                fault["count"] -= 1
-                COUNTERS["faults_served"] += 1
-                headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
-                if fault["status"] == 429:
-                    return self.kv_error(429, "Throttled", "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached", headers=headers)
-                return self.kv_error(fault["status"], "InternalServerError", "The service is unavailable.", headers=headers)
+        if self.fault(path):
+            return
 
         parts = path.split("/")[2:]  # after "/secrets/"
         name = parts[0]

@@ -82,8 +82,9 @@ public struct AzureKeyVaultStore: SecretProviderKind {
     }
 }
 
-/// One vault of the manifest.
-final class AzureKeyVaultProvider: SecretProvider, @unchecked Sendable {
+/// One vault of the manifest. Prints and reflects as its name and vault only: its credential stays out
+/// of any dump.
+final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, CustomReflectable, @unchecked Sendable {
     let name: String
     let vault: KeyVaultClient
     /// Requests in flight at once; Key Vault allows 4 000 GETs per 10 s per vault.
@@ -99,6 +100,9 @@ final class AzureKeyVaultProvider: SecretProvider, @unchecked Sendable {
             vaultURL: vaultURL, apiVersion: apiVersion, credential: AzureCredential(environment: environment, client: http),
             challenges: ChallengeCache(), http: http, retry: retry)
     }
+
+    var description: String { "AzureKeyVaultProvider(\(name), \(vault.vaultName))" }
+    var customMirror: Mirror { Mirror(self, children: ["name": name, "vault": vault.vaultName]) }
 
     /// How many tokens the credential requested; for tests.
     var tokenRequests: Int {

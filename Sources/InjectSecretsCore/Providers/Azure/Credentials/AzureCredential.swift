@@ -25,6 +25,16 @@ public struct AzureAccessToken: Sendable, CustomStringConvertible, CustomDebugSt
     public var customMirror: Mirror { Mirror(self, children: ["expiresOn": expiresOn]) }
 }
 
+/// A client secret or identity header: prints, dumps and reflects as `<redacted>`, so no message, log or
+/// test failure can carry it by accident; `text` is read only where a request is built.
+struct Credential: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    let text: String
+    init(_ text: String) { self.text = text }
+    var description: String { "<redacted>" }
+    var debugDescription: String { "<redacted>" }
+    var customMirror: Mirror { Mirror(self, children: [:]) }
+}
+
 /// One way of getting Entra ID tokens (client secret, workload identity, managed identity).
 protocol AzureTokenSource: Sendable {
     /// What the credential is, for messages ("client secret for client 1234 in tenant abcd"); never a secret.
@@ -59,7 +69,10 @@ actor AzureCredential {
     }
 
     private init(chosen: Result<any AzureTokenSource, ProviderFailure>, environment: [String: String]) {
-        self.environment = environment
+        // Only the multi-tenant switches are kept; the credentials themselves live in their source.
+        self.environment = environment.filter {
+            $0.key == "AZURE_ADDITIONALLY_ALLOWED_TENANTS" || $0.key == "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH"
+        }
         self.chosen = chosen
         switch chosen {
         case .success(let source): label = source.label
@@ -132,7 +145,7 @@ actor AzureCredential {
 
         if let tenant, let clientID, let secret = value("AZURE_CLIENT_SECRET") {
             return .success(EntraClientCredential(
-                authority: authority, tenant: tenant, clientID: clientID, proof: .secret(secret), client: client))
+                authority: authority, tenant: tenant, clientID: clientID, proof: .secret(Credential(secret)), client: client))
         }
         if let tenant, let clientID, value("AZURE_CLIENT_CERTIFICATE_PATH") != nil {
             return .failure(ProviderFailure(
@@ -162,7 +175,8 @@ actor AzureCredential {
         }
         if let endpoint = value("IDENTITY_ENDPOINT"), let header = value("IDENTITY_HEADER") {
             return .success(ManagedIdentityCredential(
-                source: .appService(endpoint: endpoint, header: header), clientID: clientID, client: client, hints: hints))
+                source: .appService(endpoint: endpoint, header: Credential(header)), clientID: clientID, client: client,
+                hints: hints))
         }
         if value("MSI_ENDPOINT") != nil {
             return .failure(ProviderFailure(.configuration, "the legacy MSI_ENDPOINT managed identity (Cloud Shell, old App Service) is not supported; use IDENTITY_ENDPOINT, a client secret or workload identity"))

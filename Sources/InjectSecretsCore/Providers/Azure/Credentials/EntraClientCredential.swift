@@ -5,7 +5,7 @@ import Foundation
 /// or by a federated token (AZURE_FEDERATED_TOKEN_FILE: AKS workload identity, GitHub Actions OIDC).
 struct EntraClientCredential: AzureTokenSource {
     enum Proof: Sendable {
-        case secret(String)
+        case secret(Credential)
         /// The file is read again for every token request, so a rotated projected token is picked up.
         case federatedTokenFile(String)
     }
@@ -35,8 +35,8 @@ struct EntraClientCredential: AzureTokenSource {
         let hidden: [String]
         switch proof {
         case .secret(let secret):
-            fields.append(("client_secret", secret))
-            hidden = [secret]
+            fields.append(("client_secret", secret.text))
+            hidden = [secret.text]
         case .federatedTokenFile(let path):
             let assertion: String
             do {

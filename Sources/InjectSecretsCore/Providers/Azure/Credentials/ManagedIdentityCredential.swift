@@ -8,7 +8,7 @@ import FoundationNetworking
 /// identity is chosen with AZURE_CLIENT_ID, as DefaultAzureCredential does.
 struct ManagedIdentityCredential: AzureTokenSource {
     enum Source: Sendable {
-        case appService(endpoint: String, header: String)
+        case appService(endpoint: String, header: Credential)
         /// `authority` is AZURE_POD_IDENTITY_AUTHORITY_HOST when set (the Azure SDKs' own override of the
         /// IMDS host, used by AAD Pod Identity and by local emulators); nil means the real IMDS.
         case imds(authority: String?)
@@ -56,9 +56,9 @@ struct ManagedIdentityCredential: AzureTokenSource {
             } catch let violation as EndpointPolicy.Violation {
                 throw ProviderFailure(.configuration, "IDENTITY_ENDPOINT: \(violation.message)")
             }
-            request = HTTPRequest(method: "GET", url: url, headers: [("X-IDENTITY-HEADER", header), ("Accept", "application/json")])
+            request = HTTPRequest(method: "GET", url: url, headers: [("X-IDENTITY-HEADER", header.text), ("Accept", "application/json")])
             send = { [client] in try await client.send($0) }
-            hidden = [header]
+            hidden = [header.text]
         case .imds(let authority):
             let base = authority.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? IMDSEndpoint.authority
             guard var components = URLComponents(string: base + IMDSEndpoint.tokenPath), components.host != nil else {
