@@ -62,7 +62,7 @@ let package = Package(
         // identity endpoints (fake_key_vault.py, Python standard library only).
         .testTarget(
             name: "AzureProviderTests",
-            dependencies: ["InjectSecretsCore", "TestSupport"],
+            dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
             resources: [.copy("fake_key_vault.py")]
         ),
     ],
