@@ -114,7 +114,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     }
 
     private func subject(_ reference: SecretReference) -> String {
-        "secret '\(reference.name)' (\(reference.id)) in Azure Key Vault \(vault.vaultName) (provider '\(name)')"
+        "secret \(reference) in Azure Key Vault \(vault.vaultName)"
     }
 
     // MARK: fetch
@@ -137,21 +137,25 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         return answer
     }
 
+    /// A failure of one reference, reworded for another name of the same (id, policy).
     private func renamed(_ failure: ProviderFailure, from: SecretReference, to: SecretReference) -> ProviderFailure {
         guard from != to else { return failure }
-        return ProviderFailure(failure.kind, failure.message.replacingOccurrences(of: "'\(from.name)'", with: "'\(to.name)'"))
+        let message = failure.message
+            .replacingOccurrences(of: "secret \(from)", with: "secret \(to)")
+            .replacingOccurrences(of: "secret '\(from.name)'", with: "secret '\(to.name)'")
+        return ProviderFailure(failure.kind, message)
     }
 
     private func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
         let problems = AzureKeyVaultStore.problems(with: reference)
         if !problems.isEmpty {
-            return .failure(ProviderFailure(.configuration, "provider '\(name)': " + problems.joined(separator: "; ")))
+            return .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
         }
         switch reference.policy {
         case .version(let version):
             return await read(reference, version: version.lowercased())
         case .stage:
-            return .failure(ProviderFailure(.configuration, "provider '\(name)': stage labels are not supported"))
+            return .failure(ProviderFailure(.configuration, "Azure Key Vault has no staging labels"))
         case .current:
             // The latest version, unless it is disabled: then the newest enabled one, found in the versions.
             let (latest, disabled) = await readNoting(reference, version: nil)
@@ -250,7 +254,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         for query in queries {
             let problems = AzureKeyVaultStore.problems(with: query.reference)
             if !problems.isEmpty {
-                answer[query] = .failure(ProviderFailure(.configuration, "provider '\(name)': " + problems.joined(separator: "; ")))
+                answer[query] = .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
             } else {
                 byID[query.reference.id, default: []].append(query)
             }
@@ -291,7 +295,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         case .version(let pinned):
             selected = listing.entry(pinned)?.version
         case .stage:
-            return .failure(ProviderFailure(.configuration, "provider '\(name)': stage labels are not supported"))
+            return .failure(ProviderFailure(.configuration, "Azure Key Vault has no staging labels"))
         }
         var locked: VersionStatus.LockedState?
         if let lockedVersion = query.lockedVersion {
