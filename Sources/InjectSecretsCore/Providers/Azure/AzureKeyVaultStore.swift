@@ -104,10 +104,6 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     var description: String { "AzureKeyVaultProvider(\(name), \(vault.vaultName))" }
     var customMirror: Mirror { Mirror(self, children: ["name": name, "vault": vault.vaultName]) }
 
-    /// How many tokens the credential requested; for tests.
-    var tokenRequests: Int {
-        get async { await vault.credential.requests }
-    }
 
     private func locator(_ secretName: String) -> String {
         "\(vault.vaultName)/secrets/\(secretName)"

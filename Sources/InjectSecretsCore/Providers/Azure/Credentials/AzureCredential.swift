@@ -27,7 +27,7 @@ public struct AzureAccessToken: Sendable, CustomStringConvertible, CustomDebugSt
 
 /// A client secret or identity header: prints, dumps and reflects as `<redacted>`, so no message, log or
 /// test failure can carry it by accident; `text` is read only where a request is built.
-struct Credential: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+struct CredentialText: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     let text: String
     init(_ text: String) { self.text = text }
     var description: String { "<redacted>" }
@@ -54,8 +54,6 @@ actor AzureCredential {
     private let environment: [String: String]
     private var tokens: [String: AzureAccessToken] = [:]
     private var inFlight: [String: Task<AzureAccessToken, Error>] = [:]
-    /// How many tokens were requested from the issuer; for tests.
-    private(set) var requests = 0
 
     /// What the credential is, for messages; never a secret.
     nonisolated let label: String
@@ -97,7 +95,6 @@ actor AzureCredential {
         }
         let task = Task { try await source.requestToken(scope: scope, tenant: tenant) }
         inFlight[key] = task
-        requests += 1
         defer { inFlight[key] = nil }
         let token = try await task.value
         tokens[key] = token
@@ -145,7 +142,7 @@ actor AzureCredential {
 
         if let tenant, let clientID, let secret = value("AZURE_CLIENT_SECRET") {
             return .success(EntraClientCredential(
-                authority: authority, tenant: tenant, clientID: clientID, proof: .secret(Credential(secret)), client: client))
+                authority: authority, tenant: tenant, clientID: clientID, proof: .secret(CredentialText(secret)), client: client))
         }
         if let tenant, let clientID, value("AZURE_CLIENT_CERTIFICATE_PATH") != nil {
             return .failure(ProviderFailure(
@@ -175,7 +172,7 @@ actor AzureCredential {
         }
         if let endpoint = value("IDENTITY_ENDPOINT"), let header = value("IDENTITY_HEADER") {
             return .success(ManagedIdentityCredential(
-                source: .appService(endpoint: endpoint, header: Credential(header)), clientID: clientID, client: client,
+                source: .appService(endpoint: endpoint, header: CredentialText(header)), clientID: clientID, client: client,
                 hints: hints))
         }
         if value("MSI_ENDPOINT") != nil {

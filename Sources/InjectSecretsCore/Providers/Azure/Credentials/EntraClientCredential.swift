@@ -5,7 +5,7 @@ import Foundation
 /// or by a federated token (AZURE_FEDERATED_TOKEN_FILE: AKS workload identity, GitHub Actions OIDC).
 struct EntraClientCredential: AzureTokenSource {
     enum Proof: Sendable {
-        case secret(Credential)
+        case secret(CredentialText)
         /// The file is read again for every token request, so a rotated projected token is picked up.
         case federatedTokenFile(String)
     }

@@ -8,7 +8,7 @@ import FoundationNetworking
 /// identity is chosen with AZURE_CLIENT_ID, as DefaultAzureCredential does.
 struct ManagedIdentityCredential: AzureTokenSource {
     enum Source: Sendable {
-        case appService(endpoint: String, header: Credential)
+        case appService(endpoint: String, header: CredentialText)
         /// `authority` is AZURE_POD_IDENTITY_AUTHORITY_HOST when set (the Azure SDKs' own override of the
         /// IMDS host, used by AAD Pod Identity and by local emulators); nil means the real IMDS.
         case imds(authority: String?)
