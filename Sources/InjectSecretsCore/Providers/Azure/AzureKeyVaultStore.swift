@@ -104,7 +104,6 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     var description: String { "AzureKeyVaultProvider(\(name), \(vault.vaultName))" }
     var customMirror: Mirror { Mirror(self, children: ["name": name, "vault": vault.vaultName]) }
 
-
     private func locator(_ secretName: String) -> String {
         "\(vault.vaultName)/secrets/\(secretName)"
     }
