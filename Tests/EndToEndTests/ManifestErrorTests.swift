@@ -125,7 +125,7 @@ final class ManifestErrorTests: XCTestCase {
 
     func testPolicyTheStoreCannotHonour() throws {
         try assertRejected(valid.replacingOccurrences(of: "id: a }", with: "id: a, version: \"stage:AWSPREVIOUS\" }"), [
-            "inject-secrets.yaml:5:41: error: version 'stage:AWSPREVIOUS' of secret 'a': the file store has no staging labels",
+            "inject-secrets.yaml:5:3: error: secret 'a': version 'stage:AWSPREVIOUS' cannot be used: the file store has no staging labels",
         ])
     }
 

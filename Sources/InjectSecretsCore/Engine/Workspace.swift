@@ -40,7 +40,11 @@ struct Workspace {
             let declaration = manifest.secrets[name]!
             do {
                 let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
-                references[name] = SecretReference(name: name, id: id, policy: declaration.policy)
+                let reference = SecretReference(name: name, id: id, policy: declaration.policy)
+                for problem in registry.kind(named: declaration.providerType)?.problems(with: reference) ?? [] {
+                    diagnostics.error(problem, at: declaration.location)
+                }
+                references[name] = reference
             } catch let error as InjectSecretsError {
                 diagnostics.append(contentsOf: error.diagnostics)
             }

@@ -213,8 +213,6 @@ struct ManifestDecoder {
                     policy = VersionPolicy(parsing: text)
                     if case .stage(let label) = policy, label.isEmpty {
                         error("'stage:' needs a label, such as stage:AWSPREVIOUS", at: versionNode.location)
-                    } else if let problem = registry.kind(named: provider.type)?.policyProblem(policy) {
-                        error("version '\(text)' of secret '\(name)': \(problem)", at: versionNode.location)
                     }
                 }
             }
@@ -227,6 +225,14 @@ struct ManifestDecoder {
                     case .variable(let variable) where vars[variable] == nil:
                         error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
                     default: break
+                    }
+                }
+                // The store's own rules, where the id can be known offline.
+                if let id = try? TemplateEvaluator.expandID(template, vars: vars, environment: processEnvironment),
+                    let kind = registry.kind(named: provider.type)
+                {
+                    for problem in kind.problems(with: SecretReference(name: name, id: id, policy: policy)) {
+                        error(problem, at: pair.key.location)
                     }
                 }
                 secrets[name] = SecretDeclaration(

@@ -198,11 +198,12 @@ public protocol SecretProviderKind: Sendable {
     /// offending setting.
     static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider
 
-    /// Why this store cannot honour `policy` (a staging label where the store has none, a version id of
-    /// the wrong shape), or nil. Checked offline, so `validate` reports it at the `version:` line.
-    static func policyProblem(_ policy: VersionPolicy) -> String?
+    /// Why this store cannot serve `reference`: an id it cannot name, a staging label where the store has
+    /// none, a version id of the wrong shape. Checked offline, before any store is contacted, so these
+    /// are bad input (exit 2) with the secret's place.
+    static func problems(with reference: SecretReference) -> [String]
 }
 
 extension SecretProviderKind {
-    public static func policyProblem(_ policy: VersionPolicy) -> String? { nil }
+    public static func problems(with reference: SecretReference) -> [String] { [] }
 }

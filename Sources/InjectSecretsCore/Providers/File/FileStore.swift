@@ -29,9 +29,11 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         return FileStore(name: declaration.name, url: try settings.path("path")!, displayPath: path)
     }
 
-    public static func policyProblem(_ policy: VersionPolicy) -> String? {
-        if case .stage = policy { return "the file store has no staging labels; use 'current' or a version key" }
-        return nil
+    public static func problems(with reference: SecretReference) -> [String] {
+        if case .stage(let label) = reference.policy {
+            return ["secret '\(reference.name)': version 'stage:\(label)' cannot be used: the file store has no staging labels; use 'current' or a version key"]
+        }
+        return []
     }
 
     public init(name: String, url: URL, displayPath: String) {

@@ -23,11 +23,13 @@ public enum VaultStore: SecretProviderKind {
         try makeVault(declaration)
     }
 
-    public static func policyProblem(_ policy: VersionPolicy) -> String? {
-        switch policy {
-        case .current: return nil
-        case .stage: return "Vault KV has no staging labels; use 'current' or a version number"
-        case .version(let id): return UInt(id).map { $0 > 0 } == true ? nil : "a Vault KV version is a number from 1"
+    public static func problems(with reference: SecretReference) -> [String] {
+        switch reference.policy {
+        case .current: return []
+        case .stage(let label):
+            return ["secret '\(reference.name)': version 'stage:\(label)' cannot be used: Vault KV has no staging labels; use 'current' or a version number"]
+        case .version(let id):
+            return UInt(id).map { $0 > 0 } == true ? [] : ["secret '\(reference.name)': version '\(id)' cannot be used: a Vault KV version is a number from 1"]
         }
     }
 
