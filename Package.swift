@@ -58,6 +58,14 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"]),
+        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        // The Azure Key Vault provider against a loopback stand-in of Key Vault, Entra ID and the managed
+        // identity endpoints (fake_key_vault.py, Python standard library only).
+        .testTarget(
+            name: "AzureProviderTests",
+            dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            resources: [.copy("fake_key_vault.py")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -45,7 +45,11 @@ struct Workspace {
             let declaration = manifest.secrets[name]!
             do {
                 let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
-                references[name] = SecretReference(name: name, id: id, policy: declaration.policy)
+                let reference = SecretReference(name: name, id: id, policy: declaration.policy)
+                for problem in registry.kind(named: declaration.providerType)?.problems(with: reference) ?? [] {
+                    diagnostics.error(problem, at: declaration.location)
+                }
+                references[name] = reference
             } catch let error as InjectSecretsError {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
@@ -57,10 +61,14 @@ struct Workspace {
             let declaration = manifest.providers[providerName]!
             providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
         }
+        var users: [String: [String]] = [:]
+        for function in functions {
+            for secret in function.secretNames { users[secret, default: []].append(function.name) }
+        }
         let audit = try makeProviders ? options.auditLogURL.map { try AuditLog(url: $0) } : nil
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
-            providers: providers, audit: audit)
+            providers: providers, audit: audit, users: users)
     }
 
     func declaration(_ name: String) -> SecretDeclaration { manifest.secrets[name]! }
@@ -90,9 +98,12 @@ struct Workspace {
         return entry.declares(provider: declaration.providerName, type: declaration.providerType, id: reference.id, policy: declaration.policy.description) ? entry : nil
     }
 
+    /// Secret name -> the functions of this run that read it, sorted.
+    let users: [String: [String]]
+
     /// Functions of this run that read `secret`.
     func functions(using secret: String) -> [String] {
-        functions.filter { $0.secretNames.contains(secret) }.map(\.name)
+        users[secret] ?? []
     }
 
     /// Reads every reference once: distinct (provider, id, policy) share one read, and providers are

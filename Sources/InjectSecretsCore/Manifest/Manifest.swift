@@ -55,10 +55,16 @@ public struct FunctionDefinition: Sendable {
     public var outputs: [OutputDefinition]
     /// The node of a `lambda:` deployment target, if any, for the pipeline commands.
     public var lambdaNode: YAMLNode?
-
     /// The secrets this function's `env` reads, sorted, each once.
-    public var secretNames: [String] {
-        Array(Set(variables.flatMap { $0.template.secretNames })).sorted()
+    public let secretNames: [String]
+
+    public init(name: String, location: SourceLocation, variables: [VariableDefinition], outputs: [OutputDefinition], lambdaNode: YAMLNode?) {
+        self.name = name
+        self.location = location
+        self.variables = variables
+        self.outputs = outputs
+        self.lambdaNode = lambdaNode
+        secretNames = Array(Set(variables.flatMap { $0.template.secretNames })).sorted()
     }
 }
 

@@ -90,17 +90,27 @@ public enum OutputWriter {
         for (index, entry) in temporaries.enumerated() {
             if renameFile(entry.temporary, entry.plan.path) != 0 {
                 let reason = systemReason()
+                var notRestored: [String] = []
                 for done in temporaries[..<index].reversed() {
                     if let backup = backups[done.plan.path] {
-                        _ = Glibc_rename(backup, done.plan.path)
-                    } else {
+                        if Glibc_rename(backup, done.plan.path) != 0 {
+                            notRestored.append(done.plan.path + " (old file kept as \(backup))")
+                            backups[done.plan.path] = nil
+                        }
+                    } else if done.plan.existing == .none {
                         unlink(done.plan.path)
+                    } else {
+                        // No hard link could be made (the file system refused): the new file stays.
+                        notRestored.append(done.plan.path)
                     }
                 }
                 for rest in temporaries[index...] { unlink(rest.temporary) }
-                for backup in backups.values { unlink(backup) }
+                for backup in backups.values { unlink(backup) }  // restored ones were renamed away already
                 removeDirectories(createdDirectories)
-                throw InjectSecretsError.badInput("cannot write \(entry.plan.path): \(reason); no output was changed")
+                let outcome = notRestored.isEmpty
+                    ? "no output was changed"
+                    : "these outputs are already new and could not be put back: \(notRestored.sorted().joined(separator: ", "))"
+                throw InjectSecretsError.badInput("cannot write \(entry.plan.path): \(reason); \(outcome)")
             }
         }
         for backup in backups.values { unlink(backup) }
