@@ -42,3 +42,9 @@ public enum KeyVaultPolicy {
         return AccessPolicy(document: .array(assignments), text: text, notes: notes)
     }
 }
+
+extension AzureKeyVaultStore: AccessPolicyDescribing {
+    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
+        try KeyVaultPolicy.describe(request)
+    }
+}

@@ -42,3 +42,9 @@ public enum VaultPolicy {
         return AccessPolicy(document: .string(text), text: text, notes: notes)
     }
 }
+
+extension VaultStore: AccessPolicyDescribing {
+    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
+        try VaultPolicy.describe(request)
+    }
+}
