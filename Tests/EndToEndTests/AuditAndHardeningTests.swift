@@ -179,7 +179,7 @@ final class AuditAndHardeningTests: XCTestCase {
     func testOutputPathsOutsideTheManifestFolderNeedTheFlag() throws {
         let outside = try makeTemporaryDirectory("outside")
         defer { try? FileManager.default.removeItem(at: outside) }
-        try appendToManifest("    outputs: [{ format: json, path: \(outside.appendingPathComponent("mailer.json").path) }]")
+        try appendToManifest("    outputs: [{ format: json, path: \(outside.appendingPathComponent("deep/er/mailer.json").path) }]")
         let refused = try workspace.run(["render"])
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.contains("inject-secrets.yaml:12:"), refused.stderr)
@@ -187,9 +187,19 @@ final class AuditAndHardeningTests: XCTestCase {
         XCTAssertEqual(try workspace.run(["validate", "--allow-outside-output-paths"]).status, 0)
         let allowed = try workspace.run(["render", "--allow-outside-output-paths"])
         XCTAssertEqual(allowed.status, 0, allowed.stderr)
-        XCTAssertTrue(String(decoding: try Data(contentsOf: outside.appendingPathComponent("mailer.json")), as: UTF8.self).contains(apiToken))
-        let mode = try FileManager.default.attributesOfItem(atPath: outside.appendingPathComponent("mailer.json").path)[.posixPermissions] as? NSNumber
-        XCTAssertEqual(mode?.intValue, 0o600)
+        let written = outside.appendingPathComponent("deep/er/mailer.json")
+        XCTAssertTrue(String(decoding: try Data(contentsOf: written), as: UTF8.self).contains(apiToken))
+        func mode(_ url: URL) throws -> Int? {
+            (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue
+        }
+        XCTAssertEqual(try mode(written), 0o600)
+        // Every folder render created is 0700, whatever the umask.
+        XCTAssertEqual(try mode(outside.appendingPathComponent("deep")), 0o700)
+        XCTAssertEqual(try mode(outside.appendingPathComponent("deep/er")), 0o700)
+        XCTAssertEqual(try mode(workspace.url(".build")), 0o700)
+        XCTAssertEqual(try mode(workspace.url(".build/inject-secrets")), 0o700)
+        // The lock records the path as it is outside the folder: absolute.
+        XCTAssertTrue(workspace.lock!.contains(written.path), workspace.lock!)
     }
 
     func git(_ arguments: [String]) throws {
