@@ -52,7 +52,7 @@ public final class HTTPClient: @unchecked Sendable {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: RedirectRefusal(), delegateQueue: nil)
     }
 
     deinit {
@@ -93,5 +93,16 @@ public final class HTTPClient: @unchecked Sendable {
             }
             task.resume()
         }
+    }
+}
+
+/// Refuses every redirect: the stores do not redirect, and following one would send a credential to a
+/// URL that was never checked against the HTTPS rule. The 3xx answer reaches the provider as it is.
+private final class RedirectRefusal: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }
