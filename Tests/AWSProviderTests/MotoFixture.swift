@@ -92,6 +92,7 @@ struct TestIdentity: Decodable {
 struct TestIdentities: Decodable {
     var admin: TestIdentity
     var metadata: TestIdentity
+    var getSecretValueOnly: TestIdentity
     var session: TestIdentity
 }
 

@@ -215,8 +215,20 @@ final class SecretsManagerMotoTests: XCTestCase {
         XCTAssertEqual(status.locator, created.arn)
         guard case .failure(let failure)? = await provider.fetch([ref])[ref] else { return XCTFail("fetch must be denied") }
         XCTAssertEqual(failure.kind, .accessDenied, failure.message)
-        XCTAssertTrue(failure.message.contains("BatchGetSecretValue"), failure.message)
-        XCTAssertTrue(failure.message.contains("AccessDenied"), failure.message)
+        XCTAssertTrue(failure.message.contains("GetSecretValue failed: AccessDenied"), failure.message)
+        XCTAssertTrue(failure.message.contains("BatchGetSecretValue was denied too"), failure.message)
+        XCTAssertTrue(failure.message.contains(id), failure.message)
+    }
+
+    func testGetSecretValueOnlyPolicyFallsBackFromTheBatchCall() async throws {
+        let names = ["getonly-\(run)/a", "getonly-\(run)/b"]
+        var values: [String] = []
+        for name in names { values.append(try await createSecret(name).value) }
+        try moto.resetProxy()
+        let references = names.map { reference($0) }
+        let results = try await provider(moto.identities.getSecretValueOnly).fetch(references)
+        XCTAssertEqual(try references.map { try results[$0]!.get().value.text }, values)
+        XCTAssertEqual(try moto.received(), ["secretsmanager.BatchGetSecretValue": 1, "secretsmanager.GetSecretValue": 2])
     }
 
     // MARK: inspect

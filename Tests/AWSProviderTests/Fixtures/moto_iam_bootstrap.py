@@ -5,6 +5,7 @@ INITIAL_NO_AUTH_ACTION_COUNT=0 (so every later call must be signed and allowed b
 `POST /moto-api/reset-auth` with body `3` allows exactly three unsigned calls: create the admin user, its
 policy and its access key. Everything after that is signed with the admin key:
   - a metadata-only user (secretsmanager:DescribeSecret and ListSecrets, ssm:DescribeParameters),
+  - a user allowed only secretsmanager:GetSecretValue (no BatchGetSecretValue),
   - a role with full Secrets Manager and SSM access, assumed through STS for session credentials.
 
 Prints one JSON object with the three identities on stdout (for the test process only; the test never
@@ -50,6 +51,11 @@ iam.put_user_policy(
                            "ssm:DescribeParameters"]))
 metadata = iam.create_access_key(UserName="metadata-reader")["AccessKey"]
 
+iam.create_user(UserName="get-only")
+iam.put_user_policy(UserName="get-only", PolicyName="get-only",
+                    PolicyDocument=policy(["secretsmanager:GetSecretValue"]))
+get_only = iam.create_access_key(UserName="get-only")["AccessKey"]
+
 iam.create_role(
     RoleName="secrets-reader",
     AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
@@ -65,4 +71,5 @@ def pick(key):
     return {k: key[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken") if k in key}
 
 
-print(json.dumps({"admin": pick(admin), "metadata": pick(metadata), "session": pick(session)}))
+print(json.dumps({"admin": pick(admin), "metadata": pick(metadata), "getSecretValueOnly": pick(get_only),
+                  "session": pick(session)}))

@@ -146,7 +146,20 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                     "BatchGetSecretValue", BatchGetInput(secretIdList: ids, nextToken: nextToken), as: BatchGetOutput.self)
             } catch {
                 let failure = Self.failure(error)
-                for id in ids where results[id] == nil { results[id] = .failure(failure) }
+                let unanswered = ids.filter { results[$0] == nil }
+                if failure.kind == .accessDenied {
+                    // Many policies grant GetSecretValue but not BatchGetSecretValue: read these one by one.
+                    let single = await boundedConcurrentMap(unanswered, limit: concurrency) { id in
+                        (id, await getOne(SecretReference(name: id, id: id, policy: .current)))
+                    }
+                    for (id, result) in single {
+                        results[id] = result.mapError { single in
+                            ProviderFailure(single.kind, single.message + " (BatchGetSecretValue was denied too)")
+                        }
+                    }
+                } else {
+                    for id in unanswered { results[id] = .failure(failure) }
+                }
                 return results
             }
             for entry in output.secretValues ?? [] {
