@@ -68,7 +68,10 @@ final class ScriptedServer {
         try JSONSerialization.data(withJSONObject: routes).write(to: directory.appendingPathComponent("routes.json"))
         let port = try freePort()
         server = try LoopbackServer(
-            executable: python, arguments: [scriptURL.path, String(port), routesURL.path, logURL.path], port: port)
+            executable: python,
+            arguments: [scriptURL.path, String(port), directory.appendingPathComponent("routes.json").path,
+                        directory.appendingPathComponent("requests.jsonl").path],
+            port: port)
     }
 
     func setRoutes(_ routes: [String: Any]) throws {

@@ -61,7 +61,7 @@ final class SharedFilesTests: XCTestCase {
             Output: json
             odd = a # not a comment
 
-              [profile dev]
+            [profile dev]
             region=eu-west-1
             services = local
             s3 =
@@ -82,6 +82,10 @@ final class SharedFilesTests: XCTestCase {
         XCTAssertEqual(defaults.values["region"], .text("us-west-2"))
         XCTAssertEqual(defaults.values["output"], .text("json"), "keys are lowercased, ':' separates too")
         XCTAssertEqual(defaults.values["odd"], .text("a # not a comment"), "no inline comments, as botocore")
+        // An indented line continues the value above, even a section header after a blank line.
+        let continued = try AWSINIFile.parse("[default]\nodd = a\n\n  [profile dev]\nregion = 1\n", path: "/tmp/c")
+        XCTAssertEqual(continued.sections.map(\.name), ["default"])
+        XCTAssertEqual(continued.section("default")?.values["odd"], .text("a\n\n[profile dev]"))
         let dev = try XCTUnwrap(ini.section("profile dev"))
         XCTAssertEqual(dev.values["s3"], .nested(["max_concurrent_requests": "4", "signature_version": "s3v4"]))
         XCTAssertEqual(dev.values["multi"], .text("first\nsecond"))

@@ -47,7 +47,8 @@ struct CredentialProcess: Sendable {
         guard let json else {
             throw ProviderFailure(.invalidResponse, "\(source): '\(program)' did not print a JSON object on stdout")
         }
-        guard let version = json["Version"] as? Int, version == 1, !(json["Version"] is Bool) else {
+        // A number equal to 1 (botocore compares with `!= 1`); the string "1" is not.
+        guard let version = json["Version"] as? NSNumber, version.doubleValue == 1 else {
             let shown = json["Version"].map { "\($0)" } ?? "none"
             throw ProviderFailure(.invalidResponse, "\(source): unsupported output Version '\(shown)'; credential_process output must have \"Version\": 1")
         }
@@ -110,9 +111,11 @@ struct CredentialProcess: Sendable {
         let group = DispatchGroup()
         group.enter()
         group.enter()
+        // Blocking reads run on their own threads, not on Dispatch's global pool: with few cores that pool
+        // can be exhausted by the two reads, and then nothing else (the timeout) would ever run.
         return try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { finished in
-                DispatchQueue.global().async {
+                Thread.detachNewThread {
                     // A grandchild that kept the pipes open must not hold the run: give the readers 2 s.
                     _ = group.wait(timeout: .now() + 2)
                     if box.timedOut {
@@ -131,13 +134,18 @@ struct CredentialProcess: Sendable {
                 continuation.resume(throwing: error)
                 return
             }
-            DispatchQueue.global().async { box.stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-            DispatchQueue.global().async { box.stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-                if process.isRunning {
-                    box.timedOut = true
-                    process.terminate()
-                }
+            Thread.detachNewThread { box.stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+            Thread.detachNewThread { box.stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(timeout)
+                while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+                guard process.isRunning else { return }
+                box.timedOut = true
+                process.terminate()
+                // SIGTERM can be ignored (an inherited disposition, a trap): SIGKILL cannot.
+                let grace = Date().addingTimeInterval(2)
+                while process.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             }
         }
     }
