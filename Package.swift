@@ -58,6 +58,11 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"]),
+        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
+        .testTarget(
+            name: "AWSProviderTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

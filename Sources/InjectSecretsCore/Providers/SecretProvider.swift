@@ -136,10 +136,13 @@ public struct ProviderFailure: Error, Sendable, Hashable, CustomStringConvertibl
 
     public var kind: Kind
     public var message: String
+    /// The place in a file the failure is about (a malformed file store), if any.
+    public var location: SourceLocation?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil) {
         self.kind = kind
         self.message = message
+        self.location = location
     }
 
     public var description: String { message }
@@ -157,6 +160,13 @@ public protocol SecretProvider: Sendable {
     /// Answers from metadata only, never reading a value: which version each policy selects now, and
     /// what became of the locked version. Used by `drift` and `render --dry-run`.
     func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>]
+
+    /// Called once when the run ends, success or not: a provider that logged in revokes what it created.
+    func finish() async
+}
+
+extension SecretProvider {
+    public func finish() async {}
 }
 
 /// A provider as the manifest declares it, before anything is contacted.

@@ -1,0 +1,1 @@
+../../Sources/inject-secrets/ToolVerb.swift

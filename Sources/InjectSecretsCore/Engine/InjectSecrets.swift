@@ -1,0 +1,230 @@
+import Foundation
+
+/// The operations of the tool, for the executable (and tests) to call. Prints nothing and never exits:
+/// failures are `InjectSecretsError`s carrying their exit-code kind and located diagnostics.
+public struct InjectSecrets: Sendable {
+    public var registry: ProviderRegistry
+
+    public init(registry: ProviderRegistry = .standard) {
+        self.registry = registry
+    }
+
+    // MARK: validate
+
+    /// Checks the manifest (the base and every environment) and the lock, offline.
+    public func validate(_ options: RunOptions) throws -> ValidationReport {
+        let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        let manifests = try loader.validateAll(at: options.manifestURL, displayPath: options.displayPath)
+        let base = manifests[0]
+        let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
+        let lock = try LockFile.read(at: base.lockURL, displayPath: lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock")
+        return ValidationReport(
+            manifest: options.displayPath, environments: base.environmentNames, functions: base.functions.count,
+            secrets: base.secrets.count, lockChecked: lock != nil)
+    }
+
+    // MARK: render
+
+    /// Reads every secret the selected functions need (the locked versions with `locked`), renders every
+    /// output in memory, then writes them all, the lock and the render record. Nothing is written when
+    /// anything fails.
+    public func render(_ options: RunOptions, locked: Bool = false) async throws -> RenderReport {
+        let workspace = try Workspace.open(options, registry: registry)
+        do {
+            let report = try await render(workspace, locked: locked)
+            await workspace.finish()
+            return report
+        } catch {
+            await workspace.finish()
+            throw error
+        }
+    }
+
+    private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
+        let manifest = workspace.manifest
+        try workspace.checkEnvironmentReferences()
+        var references = workspace.references
+        if locked {
+            var diagnostics = DiagnosticCollector()
+            for name in references.keys.sorted() {
+                guard let entry = workspace.lockedEntry(name) else {
+                    let users = workspace.functions(using: name).joined(separator: ", ")
+                    diagnostics.error(
+                        "secret '\(name)' (used by \(users)) is not in the lock, or its declaration changed since the lock was written; run 'render' without --locked to lock it",
+                        at: workspace.declaration(name).location)
+                    continue
+                }
+                references[name]!.policy = .version(entry.version)
+            }
+            try diagnostics.throwIfErrors()
+        }
+
+        let results = await workspace.fetch(references)
+        var failures: [Diagnostic] = []
+        var secrets: [String: FetchedSecret] = [:]
+        for name in results.keys.sorted() {
+            switch results[name]! {
+            case .success(let secret): secrets[name] = secret
+            case .failure(let failure):
+                failures.append(.storeFailure(failure, secret: name, provider: workspace.declaration(name).providerName))
+            }
+        }
+        if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
+
+        // Everything is rendered in memory before the first byte is written.
+        var evaluator = TemplateEvaluator(vars: manifest.vars, environment: workspace.options.processEnvironment, secrets: secrets)
+        var badInput = DiagnosticCollector(), storeMismatch = DiagnosticCollector()
+        var pending: [PendingFile] = []
+        var planned: [(FunctionDefinition, OutputDefinition)] = []
+        for function in workspace.functions {
+            var environment: [String: String] = [:]
+            for variable in function.variables {
+                do {
+                    environment[variable.key] = try evaluator.evaluate(variable.template, context: "\(variable.key) of function '\(function.name)'")
+                } catch TemplateEvaluator.Failure.badInput(let diagnostic) {
+                    badInput.append(diagnostic)
+                } catch TemplateEvaluator.Failure.store(let diagnostic) {
+                    storeMismatch.append(diagnostic)
+                }
+            }
+            guard environment.count == function.variables.count else { continue }
+            for output in function.outputs {
+                if output.format == .lambda {
+                    let size = LambdaEnvironmentRules.totalSize(environment)
+                    if size > LambdaEnvironmentRules.maxTotalBytes {
+                        badInput.error(
+                            "the environment of function '\(function.name)' is \(size) bytes once rendered; Lambda allows \(LambdaEnvironmentRules.maxTotalBytes)",
+                            at: output.location)
+                        continue
+                    }
+                }
+                do {
+                    pending.append(PendingFile(url: output.url, data: try output.format.encode(environment)))
+                    planned.append((function, output))
+                } catch let error as OutputEncodingError {
+                    badInput.error("function '\(function.name)', output '\(output.path)': \(error)", at: output.location)
+                }
+            }
+        }
+        if storeMismatch.hasErrors { throw InjectSecretsError(.storeFailure, storeMismatch.diagnostics + badInput.diagnostics) }
+        try badInput.throwIfErrors()
+
+        let outcomes = try OutputWriter.write(pending)
+
+        // The lock: this run's functions and secrets replace their entries; a full run drops the rest.
+        let previous = workspace.lockSection
+        var section = workspace.options.functions.isEmpty ? LockFile.Section() : previous
+        var reportSecrets: [RenderReport.Secret] = []
+        for name in references.keys.sorted() {
+            let declaration = workspace.declaration(name)
+            let secret = secrets[name]!
+            let entry = LockFile.SecretEntry(
+                provider: declaration.providerName, type: declaration.providerType, id: references[name]!.id,
+                policy: declaration.policy.description, version: secret.version, locator: secret.locator)
+            section.secrets[name] = entry
+            let before = previous.secrets[name]
+            reportSecrets.append(RenderReport.Secret(
+                name: name, provider: entry.provider, id: entry.id, version: entry.version,
+                previous: before?.version != entry.version ? before?.version : nil))
+        }
+        for function in workspace.functions {
+            section.functions[function.name] = LockFile.FunctionEntry(secrets: function.secretNames, outputs: function.outputs.map(\.path))
+        }
+        // Secrets no function of the section uses any more leave the lock.
+        let used = Set(section.functions.values.flatMap(\.secrets))
+        section.secrets = section.secrets.filter { used.contains($0.key) }
+
+        var lockChanged = false
+        if !locked {
+            var lock = workspace.lock ?? LockFile()
+            lock.setSection(section, for: manifest.environment)
+            if lock != workspace.lock {
+                try AtomicFile.write(lock.encoded(), to: manifest.lockURL, mode: 0o644)
+                lockChanged = true
+            }
+        }
+
+        // The render record, for drift on outputs.
+        let recordURL = manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)
+        var record = RenderRecord.read(at: recordURL) ?? RenderRecord()
+        var reportOutputs: [RenderReport.Output] = []
+        for (function, output) in planned {
+            var versions: [String: String] = [:]
+            for name in function.secretNames { versions[name] = secrets[name]!.version }
+            record.outputs[output.path] = RenderRecord.Output(
+                function: function.name, format: output.format.rawValue, environment: manifest.environment ?? "",
+                versions: versions, definition: RenderRecord.definitionDigest(function, format: output.format),
+                fileIdentity: RenderRecord.fileIdentity(of: output.url) ?? "")
+            reportOutputs.append(RenderReport.Output(
+                function: function.name, path: output.path, format: output.format.rawValue,
+                written: outcomes[output.url] == .written))
+        }
+        try AtomicFile.write(record.encoded(), to: recordURL, mode: 0o600)
+
+        return RenderReport(
+            environment: manifest.environment, locked: locked, outputs: reportOutputs, secrets: reportSecrets,
+            lockPath: manifest.relativePath(manifest.lockURL), lockChanged: lockChanged)
+    }
+
+    // MARK: render --dry-run
+
+    /// What a render would change, from the stores' metadata: no value is read and nothing is written.
+    public func plan(_ options: RunOptions, locked: Bool = false) async throws -> RenderPlan {
+        let workspace = try Workspace.open(options, registry: registry)
+        try workspace.checkEnvironmentReferences()
+        var queries: [String: VersionQuery] = [:]
+        var diagnostics = DiagnosticCollector()
+        for (name, reference) in workspace.references {
+            let entry = workspace.lockedEntry(name)
+            var reference = reference
+            if locked {
+                guard let entry else {
+                    diagnostics.error("secret '\(name)' is not in the lock, or its declaration changed; run 'render' without --locked to lock it", at: workspace.declaration(name).location)
+                    continue
+                }
+                reference.policy = .version(entry.version)
+            }
+            queries[name] = VersionQuery(reference: reference, lockedVersion: entry?.version)
+        }
+        try diagnostics.throwIfErrors()
+        let answers = await workspace.inspect(queries)
+        await workspace.finish()
+
+        var failures: [Diagnostic] = []
+        var changes: [RenderPlan.SecretChange] = []
+        var changed: Set<String> = []
+        for name in answers.keys.sorted() {
+            switch answers[name]! {
+            case .failure(let failure):
+                failures.append(.storeFailure(failure, secret: name, provider: workspace.declaration(name).providerName))
+            case .success(let status):
+                let lockedVersion = queries[name]!.lockedVersion
+                if status.selected == nil {
+                    failures.append(.storeFailure(
+                        ProviderFailure(.versionNotFound, "the policy '\(workspace.declaration(name).policy)' selects no version in the store"),
+                        secret: name, provider: workspace.declaration(name).providerName))
+                    continue
+                }
+                if status.selected != lockedVersion { changed.insert(name) }
+                changes.append(RenderPlan.SecretChange(
+                    name: name, provider: workspace.declaration(name).providerName, id: queries[name]!.reference.id,
+                    locked: lockedVersion, selected: status.selected, functions: workspace.functions(using: name), notes: status.notes))
+            }
+        }
+        if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
+
+        var functionChanges: [RenderPlan.FunctionChange] = []
+        var unchanged: [String] = []
+        for function in workspace.functions {
+            let secrets = function.secretNames.filter(changed.contains)
+            let variables = function.variables.filter { !Set($0.template.secretNames).isDisjoint(with: secrets) }.map(\.key)
+            let newOutputs = function.outputs.filter { !FileManager.default.fileExists(atPath: $0.url.path) }.map(\.path)
+            if secrets.isEmpty && newOutputs.isEmpty {
+                unchanged.append(function.name)
+            } else {
+                functionChanges.append(RenderPlan.FunctionChange(function: function.name, variables: variables, secrets: secrets, newOutputs: newOutputs))
+            }
+        }
+        return RenderPlan(environment: workspace.manifest.environment, secrets: changes, functions: functionChanges, unchanged: unchanged)
+    }
+}

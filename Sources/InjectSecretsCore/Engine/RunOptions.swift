@@ -1,0 +1,21 @@
+import Foundation
+
+/// What every subcommand is given: which manifest, which environment, which functions.
+public struct RunOptions: Sendable {
+    public var manifestURL: URL
+    /// The manifest path as the user wrote it, for messages.
+    public var displayPath: String
+    public var environment: String?
+    /// Limits render and drift to these functions; empty means all.
+    public var functions: [String]
+    /// The process environment, for `${env.*}` and store credentials.
+    public var processEnvironment: [String: String]
+
+    public init(manifestURL: URL, displayPath: String, environment: String? = nil, functions: [String] = [], processEnvironment: [String: String]) {
+        self.manifestURL = manifestURL.standardizedFileURL
+        self.displayPath = displayPath
+        self.environment = environment
+        self.functions = functions
+        self.processEnvironment = processEnvironment
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// A manifest opened for one run: the selected functions, the secrets they need with their ids
+/// expanded, the lock, and the providers. Opening contacts no store.
+struct Workspace {
+    let options: RunOptions
+    let manifest: Manifest
+    /// The functions of this run (`--function`, else all), sorted.
+    let functions: [FunctionDefinition]
+    let lock: LockFile?
+    var lockSection: LockFile.Section { lock?.section(for: manifest.environment) ?? LockFile.Section() }
+    /// Every secret the selected functions read, by name, with its id expanded and its declared policy.
+    let references: [String: SecretReference]
+    let providers: [String: any SecretProvider]
+
+    static func open(_ options: RunOptions, registry: ProviderRegistry) throws -> Workspace {
+        let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        let manifest = try loader.load(at: options.manifestURL, displayPath: options.displayPath, environment: options.environment)
+
+        var functions = manifest.functions
+        if !options.functions.isEmpty {
+            let names = manifest.functions.map(\.name)
+            var diagnostics = DiagnosticCollector()
+            for name in options.functions where !names.contains(name) {
+                diagnostics.error("no function named '\(name)' in \(options.displayPath)" + didYouMean(name, names), at: nil)
+            }
+            try diagnostics.throwIfErrors()
+            functions = manifest.functions.filter { options.functions.contains($0.name) }
+        }
+
+        let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
+        let lock = try LockFile.read(
+            at: manifest.lockURL,
+            displayPath: lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock")
+
+        var diagnostics = DiagnosticCollector()
+        var references: [String: SecretReference] = [:]
+        let needed = Set(functions.flatMap(\.secretNames))
+        for name in needed.sorted() {
+            let declaration = manifest.secrets[name]!
+            do {
+                let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
+                references[name] = SecretReference(name: name, id: id, policy: declaration.policy)
+            } catch let error as InjectSecretsError {
+                diagnostics.append(contentsOf: error.diagnostics)
+            }
+        }
+        try diagnostics.throwIfErrors()
+
+        var providers: [String: any SecretProvider] = [:]
+        for providerName in Set(references.keys.map { manifest.secrets[$0]!.providerName }).sorted() {
+            let declaration = manifest.providers[providerName]!
+            providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
+        }
+        var users: [String: [String]] = [:]
+        for function in functions {
+            for secret in function.secretNames { users[secret, default: []].append(function.name) }
+        }
+        return Workspace(
+            options: options, manifest: manifest, functions: functions, lock: lock, references: references,
+            providers: providers, users: users)
+    }
+
+    func declaration(_ name: String) -> SecretDeclaration { manifest.secrets[name]! }
+
+    /// Every `${env.NAME}` without a default must be set: checked before any store is contacted, so
+    /// that bad input never costs a read.
+    func checkEnvironmentReferences() throws {
+        var diagnostics = DiagnosticCollector()
+        for function in functions {
+            for variable in function.variables {
+                for reference in variable.template.references {
+                    if case .environment(let name, nil) = reference.kind, options.processEnvironment[name] == nil {
+                        diagnostics.error(
+                            "environment variable \(name) is not set (\(reference.text) in \(variable.key) of function '\(function.name)'); set it or write ${env.\(name):-default}",
+                            at: reference.location)
+                    }
+                }
+            }
+        }
+        try diagnostics.throwIfErrors()
+    }
+
+    /// The lock entry for a secret when it records the same declaration as the manifest now.
+    func lockedEntry(_ name: String) -> LockFile.SecretEntry? {
+        guard let entry = lockSection.secrets[name], let reference = references[name] else { return nil }
+        let declaration = declaration(name)
+        return entry.declares(provider: declaration.providerName, type: declaration.providerType, id: reference.id, policy: declaration.policy.description) ? entry : nil
+    }
+
+    /// Secret name -> the functions of this run that read it, sorted.
+    let users: [String: [String]]
+
+    /// Functions of this run that read `secret`.
+    func functions(using secret: String) -> [String] {
+        users[secret] ?? []
+    }
+
+    /// Reads every reference once: distinct (provider, id, policy) share one read, and providers are
+    /// asked concurrently, each with all of its references in one call so it can batch.
+    func fetch(_ references: [String: SecretReference]) async -> [String: Result<FetchedSecret, ProviderFailure>] {
+        await fanOut(references) { provider, unique in
+            await provider.fetch(unique)
+        }
+    }
+
+    /// Asks the providers what versions their policies select now, from metadata only.
+    func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
+        var lockedVersions: [SecretReference: String] = [:]
+        for query in queries.values { lockedVersions[query.reference] = query.lockedVersion }
+        return await fanOut(queries.mapValues(\.reference)) { [lockedVersions] provider, unique in
+            let asked = unique.map { VersionQuery(reference: $0, lockedVersion: lockedVersions[$0]) }
+            let answers = await provider.inspect(asked)
+            var byReference: [SecretReference: Result<VersionStatus, ProviderFailure>] = [:]
+            for (query, answer) in answers { byReference[query.reference] = answer }
+            return byReference
+        }
+    }
+
+    private func fanOut<Answer: Sendable>(
+        _ references: [String: SecretReference],
+        _ call: @escaping @Sendable (any SecretProvider, [SecretReference]) async -> [SecretReference: Result<Answer, ProviderFailure>]
+    ) async -> [String: Result<Answer, ProviderFailure>] {
+        // One canonical reference per (provider, id, policy); names map onto it.
+        var groups: [String: [SecretReference]] = [:]
+        var canonical: [String: (provider: String, reference: SecretReference)] = [:]
+        var seen: [String: SecretReference] = [:]
+        for (name, reference) in references.sorted(by: { $0.key < $1.key }) {
+            let provider = manifest.secrets[name]!.providerName
+            let key = "\(provider)\u{0}\(reference.id)\u{0}\(reference.policy)"
+            if let first = seen[key] {
+                canonical[name] = (provider, first)
+            } else {
+                seen[key] = reference
+                canonical[name] = (provider, reference)
+                groups[provider, default: []].append(reference)
+            }
+        }
+        let providers = self.providers
+        let answers = await withTaskGroup(of: [SecretReference: Result<Answer, ProviderFailure>].self) { group in
+            for (provider, unique) in groups {
+                let store = providers[provider]!
+                group.addTask { await call(store, unique) }
+            }
+            var merged: [SecretReference: Result<Answer, ProviderFailure>] = [:]
+            for await answer in group { merged.merge(answer) { first, _ in first } }
+            return merged
+        }
+        var results: [String: Result<Answer, ProviderFailure>] = [:]
+        for (name, entry) in canonical {
+            results[name] = answers[entry.reference]
+                ?? .failure(ProviderFailure(.invalidResponse, "provider '\(entry.provider)' gave no answer for secret \(entry.reference)"))
+        }
+        return results
+    }
+
+    /// Lets every provider clean up (revoke tokens it created).
+    func finish() async {
+        for provider in providers.values { await provider.finish() }
+    }
+}
+
+extension Diagnostic {
+    /// A store failure for one secret, naming the secret, the provider and the cause.
+    static func storeFailure(_ failure: ProviderFailure, secret: String, provider: String) -> Diagnostic {
+        .error("secret '\(secret)' (provider '\(provider)'): \(failure.message)", at: failure.location)
+    }
+}

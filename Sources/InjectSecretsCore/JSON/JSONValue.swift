@@ -1,0 +1,292 @@
+import Foundation
+
+/// A JSON value that keeps number text as written and serializes with sorted keys, so that the lock and
+/// reports are byte-for-byte stable and a secret's numeric field renders exactly as stored.
+public indirect enum JSONValue: Sendable, Hashable {
+    case string(String)
+    /// The number's text as it appeared.
+    case number(String)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    public var object: [String: JSONValue]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
+    public var array: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    /// A YAML tree as JSON; scalars stay text.
+    public init(yaml node: YAMLNode) {
+        switch node.content {
+        case .scalar(let text, _): self = .string(text)
+        case .sequence(let items): self = .array(items.map(JSONValue.init(yaml:)))
+        case .mapping(let pairs):
+            var members: [String: JSONValue] = [:]
+            for pair in pairs { members[pair.key.scalar ?? ""] = JSONValue(yaml: pair.value) }
+            self = .object(members)
+        }
+    }
+
+    /// Compact, keys sorted by their UTF-8 bytes.
+    public func serialized() -> String {
+        var out = ""
+        write(to: &out, indent: nil, level: 0)
+        return out
+    }
+
+    /// Two-space indented, keys sorted, with a trailing newline: for files people read and diff.
+    public func pretty() -> String {
+        var out = ""
+        write(to: &out, indent: "  ", level: 0)
+        return out + "\n"
+    }
+
+    private func write(to out: inout String, indent: String?, level: Int) {
+        switch self {
+        case .string(let text): JSONValue.writeString(text, to: &out)
+        case .number(let text): out += text
+        case .bool(let flag): out += flag ? "true" : "false"
+        case .null: out += "null"
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
+                item.write(to: &out, indent: indent, level: level + 1)
+            }
+            if let indent { out += "\n" + String(repeating: indent, count: level) }
+            out += "]"
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            out += "{"
+            for (index, key) in members.keys.sorted(by: JSONValue.byteOrder).enumerated() {
+                if index > 0 { out += "," }
+                if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
+                JSONValue.writeString(key, to: &out)
+                out += indent == nil ? ":" : ": "
+                members[key]!.write(to: &out, indent: indent, level: level + 1)
+            }
+            if let indent { out += "\n" + String(repeating: indent, count: level) }
+            out += "}"
+        }
+    }
+
+    static func byteOrder(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    static func writeString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}
+
+extension JSONValue {
+    public struct ParseError: Error, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "\(reason) at byte \(offset)" }
+    }
+
+    /// Parses JSON text; nesting is bounded so hostile input cannot exhaust the stack.
+    public static func parse(_ data: Data, maxDepth: Int = 256) throws -> JSONValue {
+        var parser = Parser(bytes: [UInt8](data), maxDepth: maxDepth)
+        parser.skipSpace()
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.index == parser.bytes.count else { throw ParseError(offset: parser.index, reason: "unexpected text after the JSON value") }
+        return value
+    }
+
+    public static func parse(_ text: String) throws -> JSONValue {
+        try parse(Data(text.utf8))
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        let maxDepth: Int
+        var index = 0
+
+        init(bytes: [UInt8], maxDepth: Int) {
+            self.bytes = bytes
+            self.maxDepth = maxDepth
+        }
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        func fail(_ reason: String) -> ParseError { ParseError(offset: index, reason: reason) }
+
+        mutating func expect(_ literal: String) throws {
+            for byte in literal.utf8 {
+                guard index < bytes.count, bytes[index] == byte else { throw fail("invalid literal") }
+                index += 1
+            }
+        }
+
+        mutating func value(depth: Int) throws -> JSONValue {
+            guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+            guard index < bytes.count else { throw fail("unexpected end of JSON") }
+            switch bytes[index] {
+            case UInt8(ascii: "{"):
+                index += 1
+                var members: [String: JSONValue] = [:]
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                while true {
+                    skipSpace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                    let key = try string()
+                    skipSpace()
+                    try expect(":")
+                    skipSpace()
+                    members[key] = try value(depth: depth + 1)
+                    skipSpace()
+                    guard index < bytes.count else { throw fail("unexpected end of JSON") }
+                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                    throw fail("expected ',' or '}'")
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                var items: [JSONValue] = []
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                while true {
+                    skipSpace()
+                    items.append(try value(depth: depth + 1))
+                    skipSpace()
+                    guard index < bytes.count else { throw fail("unexpected end of JSON") }
+                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                    throw fail("expected ',' or ']'")
+                }
+            case UInt8(ascii: "\""):
+                return .string(try string())
+            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"): try expect("null"); return .null
+            default:
+                return try number()
+            }
+        }
+
+        mutating func number() throws -> JSONValue {
+            let start = index
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            var digits = 0
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1; digits += 1 }
+            guard digits > 0 else { throw fail("invalid value") }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                var fraction = 0
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1; fraction += 1 }
+                guard fraction > 0 else { throw fail("invalid number") }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                var exponent = 0
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1; exponent += 1 }
+                guard exponent > 0 else { throw fail("invalid number") }
+            }
+            return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        }
+
+        mutating func string() throws -> String {
+            index += 1  // opening quote
+            var scalars = String.UnicodeScalarView()
+            var run = index
+            func flush(_ end: Int) throws {
+                guard end > run else { return }
+                guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                scalars.append(contentsOf: text.unicodeScalars)
+            }
+            while true {
+                guard index < bytes.count else { throw fail("unterminated string") }
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    try flush(index)
+                    index += 1
+                    return String(scalars)
+                }
+                if byte < 0x20 { throw fail("control character in a string") }
+                if byte != UInt8(ascii: "\\") { index += 1; continue }
+                try flush(index)
+                index += 1
+                guard index < bytes.count else { throw fail("unterminated escape") }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): scalars.append("\"")
+                case UInt8(ascii: "\\"): scalars.append("\\")
+                case UInt8(ascii: "/"): scalars.append("/")
+                case UInt8(ascii: "b"): scalars.append("\u{08}")
+                case UInt8(ascii: "f"): scalars.append("\u{0C}")
+                case UInt8(ascii: "n"): scalars.append("\n")
+                case UInt8(ascii: "r"): scalars.append("\r")
+                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw fail("lone surrogate in a string")
+                        }
+                        index += 2
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("invalid surrogate pair") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
+                    scalars.append(scalar)
+                default:
+                    throw fail("invalid escape")
+                }
+                run = index
+            }
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+                throw fail("invalid \\u escape")
+            }
+            index += 4
+            return code
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+
+/// What `render` wrote, kept beside the outputs (not in the committed lock) so that `drift` can tell an
+/// output that is missing, edited, or rendered from other versions. It holds versions, a digest of the
+/// function's templates (the manifest text, never a value) and the file's identity (inode, change and
+/// modification times): nothing from which a value could be recovered or guessed offline.
+public struct RenderRecord: Sendable, Equatable {
+    public static let fileName = ".inject-secrets-state.json"
+
+    public struct Output: Sendable, Equatable {
+        public var function: String
+        public var format: String
+        /// The environment it was rendered for; empty for none.
+        public var environment: String
+        /// Secret name -> version it was rendered from.
+        public var versions: [String: String]
+        /// Digest of the function's variable templates and the output's format.
+        public var definition: String
+        /// inode:mtime:ctime at the time of writing.
+        public var fileIdentity: String
+    }
+
+    /// Keyed by the output's path relative to the manifest's folder.
+    public var outputs: [String: Output] = [:]
+
+    public init() {}
+
+    public static func read(at url: URL) -> RenderRecord? {
+        guard let data = try? Data(contentsOf: url), let json = try? JSONValue.parse(data), let outputs = json["outputs"]?.object else {
+            return nil
+        }
+        var record = RenderRecord()
+        for (path, value) in outputs {
+            guard let function = value["function"]?.string, let format = value["format"]?.string,
+                let definition = value["definition"]?.string, let identity = value["file"]?.string
+            else { continue }
+            var versions: [String: String] = [:]
+            for (name, version) in value["versions"]?.object ?? [:] { versions[name] = version.string ?? "" }
+            record.outputs[path] = Output(
+                function: function, format: format, environment: value["environment"]?.string ?? "", versions: versions,
+                definition: definition, fileIdentity: identity)
+        }
+        return record
+    }
+
+    public func encoded() -> Data {
+        let outputs = self.outputs.mapValues { output -> JSONValue in
+            .object([
+                "function": .string(output.function), "format": .string(output.format),
+                "environment": .string(output.environment), "versions": .object(output.versions.mapValues(JSONValue.string)),
+                "definition": .string(output.definition), "file": .string(output.fileIdentity),
+            ])
+        }
+        return Data(JSONValue.object(["outputs": .object(outputs), "record-version": .number("1")]).pretty().utf8)
+    }
+
+    /// The identity of a file as it is now, or nil when it does not exist.
+    public static func fileIdentity(of url: URL) -> String? {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { return nil }
+        #if canImport(Darwin)
+        let modified = info.st_mtimespec, changed = info.st_ctimespec
+        #else
+        let modified = info.st_mtim, changed = info.st_ctim
+        #endif
+        return "\(info.st_dev):\(info.st_ino):\(modified.tv_sec).\(modified.tv_nsec):\(changed.tv_sec).\(changed.tv_nsec)"
+    }
+
+    /// A digest of what a function's output is made from, without any value: its templates and format.
+    public static func definitionDigest(_ function: FunctionDefinition, format: OutputFormat) -> String {
+        var text = "format=\(format.rawValue)\n"
+        for variable in function.variables {
+            text += "\(variable.key)=\(variable.template.source.unicodeScalars.count):\(variable.template.source)\n"
+        }
+        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Writes a small file (the lock, the render record) through a temporary file and a rename, so a reader
+/// never sees half of it; skips the write when the bytes are the same.
+enum AtomicFile {
+    static func write(_ data: Data, to url: URL, mode: mode_t) throws {
+        if let existing = try? Data(contentsOf: url), existing == data { return }
+        let directory = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else {
+            throw InjectSecretsError.badInput("cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        fchmod(fd, mode)
+        fsync(fd)
+        close(fd)
+        guard written == data.count, rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary.path)
+            throw InjectSecretsError.badInput("cannot write \(url.path): \(reason)")
+        }
+    }
+}

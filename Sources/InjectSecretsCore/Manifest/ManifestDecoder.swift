@@ -1,0 +1,362 @@
+import Foundation
+
+/// Turns the merged YAML tree into a `Manifest`, collecting every error with its place.
+struct ManifestDecoder {
+    let url: URL
+    let displayPath: String
+    let registry: ProviderRegistry
+    let processEnvironment: [String: String]
+    var diagnostics: DiagnosticCollector
+
+    init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
+        self.url = url.standardizedFileURL
+        self.displayPath = displayPath
+        self.registry = registry
+        self.processEnvironment = processEnvironment
+        self.diagnostics = diagnostics
+    }
+
+    var directory: URL { url.deletingLastPathComponent() }
+
+    mutating func error(_ message: String, at location: SourceLocation) {
+        diagnostics.error(message, at: location)
+    }
+
+    /// The pairs of a mapping, with unknown keys reported; nil (and an error) when it is not a mapping.
+    mutating func mapping(_ node: YAMLNode, _ what: String, allowed: [String]? = nil) -> [YAMLPair]? {
+        if node.isNull { return [] }
+        guard let pairs = node.mapping else {
+            error("\(what) must be a mapping, found \(node.kindName)", at: node.location)
+            return nil
+        }
+        if let allowed {
+            for pair in pairs {
+                let key = pair.key.scalar ?? ""
+                if !allowed.contains(key) {
+                    error("unknown key '\(key)' in \(what)" + didYouMean(key, allowed), at: pair.key.location)
+                }
+            }
+        }
+        return pairs
+    }
+
+    mutating func text(_ node: YAMLNode, _ what: String) -> String? {
+        guard let text = node.scalar, !node.isNull || node.tag != nil else {
+            error("\(what) must be text, found \(node.kindName)", at: node.location)
+            return nil
+        }
+        return text
+    }
+
+    mutating func decode(_ root: YAMLNode, environment: String?) -> Manifest? {
+        guard let top = mapping(root, "the manifest", allowed: ManifestLoader.topLevelKeys) else { return nil }
+        func value(_ key: String) -> YAMLNode? { top.first { $0.key.scalar == key }?.value }
+
+        if let version = value("version") {
+            if version.scalar != "1" {
+                error("unsupported manifest version '\(version.scalar ?? version.kindName)'; this tool reads 'version: 1'", at: version.location)
+            }
+        } else {
+            error("missing 'version: 1' at the top of the manifest", at: root.location)
+        }
+
+        var environmentNames: [String] = []
+        if let environments = value("environments"), let pairs = mapping(environments, "'environments'") {
+            for pair in pairs {
+                let name = pair.key.scalar ?? ""
+                if !Names.isIdentifier(name) {
+                    error("environment name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
+                }
+                environmentNames.append(name)
+            }
+        }
+
+        let providers = decodeProviders(value("providers"), root: root)
+        let vars = decodeVars(value("vars"))
+        let secrets = decodeSecrets(value("secrets"), providers: providers, vars: vars, root: root)
+
+        var outputDirectoryPath = ManifestLoader.defaultOutputDirectory
+        var outputDirectoryLocation = root.location
+        var defaultOutputs: [YAMLNode]? = nil
+        var defaultEnv: [YAMLPair] = []
+        if let defaults = value("defaults"), let pairs = mapping(defaults, "'defaults'", allowed: ["output-dir", "outputs", "env"]) {
+            for pair in pairs {
+                switch pair.key.scalar {
+                case "output-dir":
+                    if let text = text(pair.value, "'defaults.output-dir'") {
+                        outputDirectoryPath = text
+                        outputDirectoryLocation = pair.value.location
+                    }
+                case "outputs":
+                    if let items = pair.value.sequence { defaultOutputs = items } else {
+                        error("'defaults.outputs' must be a sequence of outputs, found \(pair.value.kindName)", at: pair.value.location)
+                    }
+                case "env":
+                    defaultEnv = mapping(pair.value, "'defaults.env'") ?? []
+                default: break
+                }
+            }
+        }
+        let outputDirectory = insideManifestFolder(outputDirectoryPath, what: "'output-dir'", at: outputDirectoryLocation)
+            ?? directory.appendingPathComponent(ManifestLoader.defaultOutputDirectory)
+
+        var functions: [FunctionDefinition] = []
+        var outputOwners: [String: (String, SourceLocation)] = [:]
+        if let functionsNode = value("functions"), let pairs = mapping(functionsNode, "'functions'") {
+            if pairs.isEmpty {
+                error("'functions' declares no function", at: functionsNode.location)
+            }
+            for pair in pairs {
+                if let function = decodeFunction(
+                    pair, defaultEnv: defaultEnv, defaultOutputs: defaultOutputs, outputDirectory: outputDirectory,
+                    secrets: secrets, vars: vars)
+                {
+                    for output in function.outputs {
+                        let key = output.url.standardizedFileURL.path
+                        if let (owner, place) = outputOwners[key] {
+                            error("output '\(output.path)' of function '\(function.name)' is also written by function '\(owner)' (\(place)); give one of them another 'path'", at: output.location)
+                        } else {
+                            outputOwners[key] = (function.name, output.location)
+                        }
+                    }
+                    functions.append(function)
+                }
+            }
+        } else if value("functions") == nil {
+            error("missing 'functions:': the manifest renders nothing without one", at: root.location)
+        }
+
+        return Manifest(
+            url: url, displayPath: displayPath, environment: environment, environmentNames: environmentNames,
+            providers: providers, secrets: secrets, vars: vars, outputDirectory: outputDirectory,
+            functions: functions.sorted { $0.name < $1.name })
+    }
+
+    mutating func decodeProviders(_ node: YAMLNode?, root: YAMLNode) -> [String: ProviderDeclaration] {
+        var providers: [String: ProviderDeclaration] = [:]
+        guard let node, let pairs = mapping(node, "'providers'") else { return providers }
+        for pair in pairs {
+            let name = pair.key.scalar ?? ""
+            guard Names.isIdentifier(name) else {
+                error("provider name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
+                continue
+            }
+            guard let settings = pair.value.mapping else {
+                error("provider '\(name)' must be a mapping with a 'type', found \(pair.value.kindName)", at: pair.value.location)
+                continue
+            }
+            guard let typeNode = settings.first(where: { $0.key.scalar == "type" })?.value, let type = typeNode.scalar else {
+                error("provider '\(name)' needs a 'type': one of \(registry.typeNames.joined(separator: ", "))", at: pair.value.location)
+                continue
+            }
+            let declaration = ProviderDeclaration(
+                name: name, type: type, node: pair.value, baseDirectory: directory, environment: processEnvironment)
+            // Declared even when its type is unknown, so its secrets are not reported as well.
+            providers[name] = declaration
+            guard let kind = registry.kind(named: type) else {
+                error("unknown provider type '\(type)' for provider '\(name)'; known types: \(registry.typeNames.joined(separator: ", "))"
+                    + didYouMean(type, registry.typeNames), at: typeNode.location)
+                continue
+            }
+            // Each kind checks its own settings offline; nothing is contacted here.
+            do {
+                _ = try kind.make(declaration)
+            } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {
+                self.error("provider '\(name)': \(error)", at: pair.value.location)
+            }
+        }
+        return providers
+    }
+
+    mutating func decodeVars(_ node: YAMLNode?) -> [String: String] {
+        var vars: [String: String] = [:]
+        guard let node, let pairs = mapping(node, "'vars'") else { return vars }
+        for pair in pairs {
+            let name = pair.key.scalar ?? ""
+            guard Names.isIdentifier(name) else {
+                error("variable name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
+                continue
+            }
+            if let text = text(pair.value, "variable '\(name)'") { vars[name] = text }
+        }
+        return vars
+    }
+
+    mutating func decodeSecrets(_ node: YAMLNode?, providers: [String: ProviderDeclaration], vars: [String: String], root: YAMLNode) -> [String: SecretDeclaration] {
+        var secrets: [String: SecretDeclaration] = [:]
+        guard let node, let pairs = mapping(node, "'secrets'") else { return secrets }
+        for pair in pairs {
+            let name = pair.key.scalar ?? ""
+            guard Names.isIdentifier(name) else {
+                error("secret name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
+                continue
+            }
+            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: ["provider", "id", "version"]) else { continue }
+            func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
+            guard let providerNode = field("provider"), let providerName = text(providerNode, "'provider' of secret '\(name)'") else {
+                if field("provider") == nil { error("secret '\(name)' needs a 'provider'", at: pair.value.location) }
+                continue
+            }
+            guard let provider = providers[providerName] else {
+                error("secret '\(name)' names unknown provider '\(providerName)'" + didYouMean(providerName, providers.keys.sorted()), at: providerNode.location)
+                continue
+            }
+            guard let idNode = field("id"), let idText = text(idNode, "'id' of secret '\(name)'"), !idText.isEmpty else {
+                error("secret '\(name)' needs an 'id': its name or path in the store", at: field("id")?.location ?? pair.value.location)
+                continue
+            }
+            var policy = VersionPolicy.current
+            if let versionNode = field("version") {
+                if let text = text(versionNode, "'version' of secret '\(name)'") {
+                    policy = VersionPolicy(parsing: text)
+                    if case .stage(let label) = policy, label.isEmpty {
+                        error("'stage:' needs a label, such as stage:AWSPREVIOUS", at: versionNode.location)
+                    }
+                }
+            }
+            do {
+                let template = try TemplateParser.parse(idText, origin: .init(node: idNode))
+                for reference in template.references {
+                    switch reference.kind {
+                    case .secret:
+                        error("a secret id cannot use \(reference.text): only ${vars.*} and ${env.*}", at: reference.location)
+                    case .variable(let variable) where vars[variable] == nil:
+                        error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
+                    default: break
+                    }
+                }
+                secrets[name] = SecretDeclaration(
+                    name: name, providerName: providerName, providerType: provider.type, id: template, policy: policy,
+                    location: pair.key.location)
+            } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {}
+        }
+        return secrets
+    }
+
+    mutating func decodeFunction(
+        _ pair: YAMLPair, defaultEnv: [YAMLPair], defaultOutputs: [YAMLNode]?, outputDirectory: URL,
+        secrets: [String: SecretDeclaration], vars: [String: String]
+    ) -> FunctionDefinition? {
+        let name = pair.key.scalar ?? ""
+        guard Names.isFunctionName(name) else {
+            error("function name '\(name)' must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", at: pair.key.location)
+            return nil
+        }
+        guard let fields = mapping(pair.value, "function '\(name)'", allowed: ["env", "outputs", "lambda"]) else { return nil }
+        func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
+
+        var envPairs: [String: YAMLPair] = [:]
+        for pair in defaultEnv { envPairs[pair.key.scalar ?? ""] = pair }
+        if let env = field("env"), let own = mapping(env, "'env' of function '\(name)'") {
+            for pair in own { envPairs[pair.key.scalar ?? ""] = pair }
+        }
+        var variables: [VariableDefinition] = []
+        for (key, envPair) in envPairs.sorted(by: { $0.key < $1.key }) {
+            guard Names.isEnvironmentName(key) else {
+                error("variable '\(key)' of function '\(name)' is not a valid environment variable name: use letters, digits and '_', not starting with a digit", at: envPair.key.location)
+                continue
+            }
+            guard let text = text(envPair.value, "variable '\(key)' of function '\(name)'") else { continue }
+            do {
+                let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
+                for reference in template.references {
+                    switch reference.kind {
+                    case .secret(let secret, _) where secrets[secret] == nil:
+                        error("function '\(name)' uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secrets.keys.sorted()), at: reference.location)
+                    case .variable(let variable) where vars[variable] == nil:
+                        error("unknown variable '\(variable)' in \(key) of function '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
+                    default: break
+                    }
+                }
+                variables.append(VariableDefinition(key: key, template: template, location: envPair.key.location))
+            } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {}
+        }
+
+        var outputs: [OutputDefinition] = []
+        let outputNodes: [YAMLNode]
+        if let node = field("outputs") {
+            guard let items = node.sequence else {
+                error("'outputs' of function '\(name)' must be a sequence, found \(node.kindName)", at: node.location)
+                return nil
+            }
+            outputNodes = items
+        } else {
+            outputNodes = defaultOutputs ?? [YAMLNode(.mapping([YAMLPair(key: YAMLNode(.scalar("format", .plain), at: pair.key.location), value: YAMLNode(.scalar("dotenv", .plain), at: pair.key.location))]), at: pair.key.location)]
+        }
+        for node in outputNodes {
+            guard let fields = mapping(node, "an output of function '\(name)'", allowed: ["format", "path"]) else { continue }
+            guard let formatNode = fields.first(where: { $0.key.scalar == "format" })?.value,
+                let formatName = text(formatNode, "'format'")
+            else {
+                error("an output of function '\(name)' needs a 'format': one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))", at: node.location)
+                continue
+            }
+            guard let format = OutputFormat(rawValue: formatName) else {
+                error("unknown output format '\(formatName)'; known formats: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))" + didYouMean(formatName, OutputFormat.allCases.map(\.rawValue)), at: formatNode.location)
+                continue
+            }
+            let outputURL: URL
+            if let pathNode = fields.first(where: { $0.key.scalar == "path" })?.value {
+                guard let path = text(pathNode, "'path'"), let checked = insideManifestFolder(path, what: "output path '\(path)'", at: pathNode.location) else { continue }
+                outputURL = checked
+            } else {
+                outputURL = outputDirectory.appendingPathComponent(name + format.fileSuffix)
+            }
+            outputs.append(OutputDefinition(format: format, url: outputURL, path: relative(outputURL), location: node.location))
+        }
+        if outputs.contains(where: { $0.format == .lambda }) {
+            checkLambdaRules(function: name, variables: variables)
+        }
+        return FunctionDefinition(name: name, location: pair.key.location, variables: variables, outputs: outputs, lambdaNode: field("lambda"))
+    }
+
+    /// Lambda refuses bad keys, reserved keys and more than 4 KB; what is known before reading any
+    /// secret is checked here so that a deploy cannot fail on it later.
+    mutating func checkLambdaRules(function: String, variables: [VariableDefinition]) {
+        var knownBytes = 0
+        for variable in variables {
+            if let problem = LambdaEnvironmentRules.keyProblem(variable.key) {
+                error("variable '\(variable.key)' of function '\(function)' cannot go to Lambda: \(problem)", at: variable.location)
+            }
+            let literalBytes = variable.template.segments.reduce(0) { sum, segment in
+                if case .literal(let text) = segment { return sum + text.utf8.count }
+                return sum
+            }
+            knownBytes += variable.key.utf8.count + literalBytes
+        }
+        if knownBytes > LambdaEnvironmentRules.maxTotalBytes, let first = variables.first {
+            error("the environment of function '\(function)' is at least \(knownBytes) bytes before any secret is added; Lambda allows \(LambdaEnvironmentRules.maxTotalBytes)", at: first.location)
+        }
+    }
+
+    /// Resolves a manifest-relative path and refuses one that leaves the manifest's folder.
+    mutating func insideManifestFolder(_ path: String, what: String, at location: SourceLocation) -> URL? {
+        if path.isEmpty {
+            error("\(what) is empty", at: location)
+            return nil
+        }
+        if path.hasPrefix("/") || path.hasPrefix("~") {
+            error("\(what) must be relative to the manifest's folder, not absolute", at: location)
+            return nil
+        }
+        let resolved = URL(fileURLWithPath: path, relativeTo: directory).standardizedFileURL
+        let base = directory.standardizedFileURL.path
+        guard resolved.path.hasPrefix(base + "/") else {
+            error("\(what) leaves the manifest's folder", at: location)
+            return nil
+        }
+        return resolved
+    }
+
+    func relative(_ url: URL) -> String {
+        let base = directory.standardizedFileURL.path
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
+    }
+}

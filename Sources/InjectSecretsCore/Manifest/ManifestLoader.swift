@@ -1,0 +1,133 @@
+import Foundation
+
+/// Reads a manifest file, applies an environment's overlay and checks everything that can be checked
+/// offline, reporting every problem at its place.
+public struct ManifestLoader: Sendable {
+    public var registry: ProviderRegistry
+    public var processEnvironment: [String: String]
+    public var limits: YAMLLimits
+
+    public init(registry: ProviderRegistry = .standard, processEnvironment: [String: String], limits: YAMLLimits = YAMLLimits()) {
+        self.registry = registry
+        self.processEnvironment = processEnvironment
+        self.limits = limits
+    }
+
+    static let topLevelKeys = ["version", "providers", "secrets", "vars", "defaults", "environments", "functions"]
+    static let overlayKeys = ["providers", "secrets", "vars", "defaults", "functions"]
+    static let defaultOutputDirectory = ".build/inject-secrets"
+
+    /// Reads and parses the file; the root node and the display path.
+    public func readDocument(at url: URL, displayPath: String) throws -> YAMLNode {
+        let data: Data
+        do {
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            if let size = attributes[.size] as? Int, size > limits.maxBytes {
+                throw InjectSecretsError.badInput(
+                    "\(displayPath): the manifest is \(size) bytes, more than the limit of \(limits.maxBytes)")
+            }
+            data = try Data(contentsOf: url)
+        } catch let error as InjectSecretsError {
+            throw error
+        } catch {
+            throw InjectSecretsError.badInput("cannot read manifest \(displayPath): \(Self.reason(error))")
+        }
+        guard let root = try YAMLReader.read(data, path: displayPath, limits: limits) else {
+            throw InjectSecretsError.badInput(
+                "the manifest is empty; it needs at least 'version: 1' and 'functions:'",
+                at: SourceLocation(path: displayPath, line: 1, column: 1))
+        }
+        return root
+    }
+
+    /// Loads the manifest with `environment`'s overlay applied.
+    public func load(at url: URL, displayPath: String, environment: String?) throws -> Manifest {
+        let root = try readDocument(at: url, displayPath: displayPath)
+        return try decode(root, url: url, displayPath: displayPath, environment: environment)
+    }
+
+    /// Checks the base manifest and every environment; returns every diagnostic.
+    public func validateAll(at url: URL, displayPath: String) throws -> [Manifest] {
+        let root = try readDocument(at: url, displayPath: displayPath)
+        let base = try decode(root, url: url, displayPath: displayPath, environment: nil)
+        var manifests = [base]
+        var collector = DiagnosticCollector()
+        for name in base.environmentNames {
+            do {
+                manifests.append(try decode(root, url: url, displayPath: displayPath, environment: name))
+            } catch let error as InjectSecretsError {
+                for diagnostic in error.diagnostics where !collector.diagnostics.contains(diagnostic) {
+                    var d = diagnostic
+                    d.message += " (in environment '\(name)')"
+                    collector.append(d)
+                }
+            }
+        }
+        try collector.throwIfErrors()
+        return manifests
+    }
+
+    func decode(_ root: YAMLNode, url: URL, displayPath: String, environment: String?) throws -> Manifest {
+        var diagnostics = DiagnosticCollector()
+        let document = try applyOverlay(root, environment: environment, diagnostics: &diagnostics)
+        var decoder = ManifestDecoder(
+            url: url, displayPath: displayPath, registry: registry, processEnvironment: processEnvironment,
+            diagnostics: diagnostics)
+        let manifest = decoder.decode(document, environment: environment)
+        try decoder.diagnostics.throwIfErrors()
+        return manifest!
+    }
+
+    /// Deep-merges `environments.NAME` over the top level: mappings merge key by key, anything else is
+    /// replaced, and every node keeps the place it was written.
+    func applyOverlay(_ root: YAMLNode, environment: String?, diagnostics: inout DiagnosticCollector) throws -> YAMLNode {
+        guard let environment else { return root }
+        guard let environments = root["environments"], let pairs = environments.mapping else {
+            throw InjectSecretsError.badInput(
+                "environment '\(environment)' is not declared: the manifest has no 'environments:'",
+                at: root["environments"]?.location ?? root.location)
+        }
+        guard let overlay = pairs.first(where: { $0.key.scalar == environment })?.value else {
+            let names = pairs.compactMap { $0.key.scalar }
+            throw InjectSecretsError.badInput(
+                "environment '\(environment)' is not declared; declared: \(names.joined(separator: ", "))"
+                    + didYouMean(environment, names), at: environments.location)
+        }
+        if overlay.isNull { return root }
+        guard let overlayPairs = overlay.mapping else {
+            throw InjectSecretsError.badInput(
+                "environment '\(environment)' must be a mapping, found \(overlay.kindName)", at: overlay.location)
+        }
+        for pair in overlayPairs where !Self.overlayKeys.contains(pair.key.scalar ?? "") {
+            diagnostics.error(
+                "unknown key '\(pair.key.scalar ?? "")' in environment '\(environment)'; an environment may set "
+                    + Self.overlayKeys.joined(separator: ", ") + didYouMean(pair.key.scalar ?? "", Self.overlayKeys),
+                at: pair.key.location)
+        }
+        return Self.merge(root, overlay)
+    }
+
+    static func merge(_ base: YAMLNode, _ overlay: YAMLNode) -> YAMLNode {
+        guard let basePairs = base.mapping, let overlayPairs = overlay.mapping else { return overlay }
+        var merged = basePairs
+        for pair in overlayPairs {
+            if let index = merged.firstIndex(where: { $0.key.scalar == pair.key.scalar }) {
+                merged[index].value = merge(merged[index].value, pair.value)
+            } else {
+                merged.append(pair)
+            }
+        }
+        return YAMLNode(.mapping(merged), at: base.location, tag: base.tag)
+    }
+
+    static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if ns.domain == NSCocoaErrorDomain, ns.code == NSFileReadNoSuchFileError || ns.code == 4 {
+            return "no such file"
+        }
+        return ns.localizedDescription
+    }
+}

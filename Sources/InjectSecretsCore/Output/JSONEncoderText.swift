@@ -1,0 +1,51 @@
+import Foundation
+
+/// Deterministic JSON text for flat string maps, written by hand so that the bytes never depend on a
+/// Foundation version: `"` and `\` escaped, control characters as `\n`-style or `\u00XX` escapes, every
+/// other character (non-ASCII included) as its UTF-8.
+enum JSONEncoderText {
+    /// A JSON string literal, quotes included.
+    static func string(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 {
+                    out += "\\u00" + hex2(scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+        return out
+    }
+
+    /// `{`, one `"KEY": "value"` member per line indented by `indent + 2` spaces, `}`; `{}` when empty.
+    /// The last line has no newline at `indent > 0` so the caller can nest it; at 0 it ends with one.
+    static func object(_ entries: [(key: String, value: String)], indent: Int) -> String {
+        let closing = indent == 0 ? "\n" : ""
+        guard !entries.isEmpty else { return "{}" + closing }
+        let pad = String(repeating: " ", count: indent + 2)
+        let members = entries.map { pad + string($0.key) + ": " + string($0.value) }
+        return "{\n" + members.joined(separator: ",\n") + "\n" + String(repeating: " ", count: indent) + "}" + closing
+    }
+
+    /// The compact form `{"KEY":"value",...}`, the string AWS Lambda measures against its 4 KB limit.
+    static func compactObject(_ entries: [(key: String, value: String)]) -> String {
+        "{" + entries.map { string($0.key) + ":" + string($0.value) }.joined(separator: ",") + "}"
+    }
+
+    static func hex2(_ value: UInt32) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(value >> 4) & 0xF], digits[Int(value) & 0xF]])
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+/// The embedded default store: a YAML file of secrets, each with versions and a `current` one. For
+/// demos, tests, offline work and rotation rehearsals. Read-only to `render` and `drift`.
+///
+/// ```yaml
+/// prod/db:
+///   current: "2"
+///   versions:
+///     "1": { user: app, password: old-value }   # a map is a JSON-object secret
+///     "2": { user: app, password: new-value }
+/// api-token:
+///   current: v1
+///   versions:
+///     v1: plain-text-token                       # a string is a plain secret
+/// ```
+public struct FileStore: SecretProvider, SecretProviderKind {
+    public static let typeName = "file"
+    public static let settingKeys = ["path"]
+
+    public let name: String
+    public let url: URL
+    /// The path as written in the manifest, for messages.
+    public let displayPath: String
+
+    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        let path = try settings.requiredString("path")
+        return FileStore(name: declaration.name, url: try settings.path("path")!, displayPath: path)
+    }
+
+    public init(name: String, url: URL, displayPath: String) {
+        self.name = name
+        self.url = url
+        self.displayPath = displayPath
+    }
+
+    struct Entry {
+        var current: String?
+        var versions: [String: YAMLNode]
+        var location: SourceLocation
+    }
+
+    /// Reads and checks the whole store file.
+    func load() throws -> [String: Entry] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(ManifestLoader.reason(error))")
+        }
+        let root: YAMLNode?
+        do {
+            root = try YAMLReader.read(data, path: displayPath)
+        } catch let error as InjectSecretsError {
+            let first = error.diagnostics.first
+            throw ProviderFailure(.invalidResponse, "file store '\(name)': \(first?.message ?? "unreadable")", at: first?.location)
+        }
+        guard let root else { return [:] }
+        guard let pairs = root.mapping else {
+            throw ProviderFailure(.invalidResponse, "file store '\(name)': expected a mapping of secret ids, found \(root.kindName)", at: root.location)
+        }
+        var entries: [String: Entry] = [:]
+        for pair in pairs {
+            let id = pair.key.scalar ?? ""
+            guard let fields = pair.value.mapping else {
+                throw ProviderFailure(.invalidResponse, "file store '\(name)': secret '\(id)' must be a mapping with 'current' and 'versions'", at: pair.value.location)
+            }
+            for field in fields where !["current", "versions"].contains(field.key.scalar ?? "") {
+                throw ProviderFailure(.invalidResponse, "file store '\(name)': unknown key '\(field.key.scalar ?? "")' in secret '\(id)'; expected 'current' and 'versions'", at: field.key.location)
+            }
+            let current = pair.value["current"]?.scalar
+            var versions: [String: YAMLNode] = [:]
+            if let versionsNode = pair.value["versions"] {
+                guard let versionPairs = versionsNode.mapping else {
+                    throw ProviderFailure(.invalidResponse, "file store '\(name)': 'versions' of secret '\(id)' must be a mapping", at: versionsNode.location)
+                }
+                for version in versionPairs {
+                    versions[version.key.scalar ?? ""] = version.value
+                }
+            }
+            entries[id] = Entry(current: current, versions: versions, location: pair.key.location)
+        }
+        return entries
+    }
+
+    /// The version a policy selects, or a failure naming the secret.
+    func select(_ reference: SecretReference, in entries: [String: Entry]) -> Result<(String, YAMLNode?), ProviderFailure> {
+        guard let entry = entries[reference.id] else {
+            return .failure(ProviderFailure(.notFound, "secret \(reference) not found in file store '\(name)' (\(displayPath))"))
+        }
+        switch reference.policy {
+        case .current:
+            guard let current = entry.current else {
+                return .failure(ProviderFailure(.versionNotFound, "secret \(reference) in file store '\(name)' has no 'current' version", at: entry.location))
+            }
+            return .success((current, entry.versions[current]))
+        case .version(let version):
+            return .success((version, entry.versions[version]))
+        case .stage(let label):
+            return .failure(ProviderFailure(.configuration, "secret \(reference): the file store has no staging labels, so 'stage:\(label)' selects nothing; use a version key"))
+        }
+    }
+
+    public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
+        let entries: [String: Entry]
+        do { entries = try load() } catch let failure as ProviderFailure {
+            return Dictionary(uniqueKeysWithValues: references.map { ($0, .failure(failure)) })
+        } catch { return [:] }
+        var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
+        for reference in references {
+            results[reference] = select(reference, in: entries).flatMap { version, node in
+                guard let node else {
+                    return .failure(ProviderFailure(.versionNotFound, "version '\(version)' of secret \(reference) not found in file store '\(name)' (\(displayPath))"))
+                }
+                guard let value = Self.value(of: node) else {
+                    return .failure(ProviderFailure(.invalidResponse, "file store '\(name)': version '\(version)' of secret \(reference) is a sequence; a version is text or a mapping", at: node.location))
+                }
+                return .success(FetchedSecret(version: version, locator: nil, value: value))
+            }
+        }
+        return results
+    }
+
+    public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+        let entries: [String: Entry]
+        do { entries = try load() } catch let failure as ProviderFailure {
+            return Dictionary(uniqueKeysWithValues: queries.map { ($0, .failure(failure)) })
+        } catch { return [:] }
+        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
+        for query in queries {
+            results[query] = select(query.reference, in: entries).map { selected, node in
+                let entry = entries[query.reference.id]
+                var locked: VersionStatus.LockedState?
+                if let lockedVersion = query.lockedVersion {
+                    locked = entry?.versions[lockedVersion] != nil ? .present : .gone(reason: "no longer in the file store")
+                }
+                return VersionStatus(selected: node == nil ? nil : selected, locked: locked)
+            }
+        }
+        return results
+    }
+
+    /// A string is a plain secret; a mapping is a JSON-object secret (a sequence inside becomes an array).
+    static func value(of node: YAMLNode) -> SecretValue? {
+        switch node.content {
+        case .scalar(let text, _): return SecretValue(text)
+        case .mapping: return SecretValue(JSONValue(yaml: node).serialized())
+        case .sequence: return nil
+        }
+    }
+}

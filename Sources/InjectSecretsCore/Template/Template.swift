@@ -1,0 +1,185 @@
+/// A parsed `env` value: literal text and `${...}` references, each reference with its place in the
+/// manifest so that an error points at the `${`.
+public struct Template: Sendable, Hashable {
+    public enum Segment: Sendable, Hashable {
+        case literal(String)
+        case reference(TemplateReference)
+    }
+
+    public var segments: [Segment]
+    /// The text as written, kept for change detection (it holds no secret value).
+    public var source: String
+
+    public var references: [TemplateReference] {
+        segments.compactMap { if case .reference(let r) = $0 { return r } else { return nil } }
+    }
+
+    /// Names of the secrets this template reads.
+    public var secretNames: [String] {
+        references.compactMap { if case .secret(let name, _) = $0.kind { return name } else { return nil } }
+    }
+
+    public var isLiteral: Bool { references.isEmpty }
+}
+
+public struct TemplateReference: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// `${secrets.NAME}` (field nil) or `${secrets.NAME.KEY}` / `${secrets.NAME["k.e.y"]}`.
+        case secret(name: String, field: String?)
+        /// `${vars.NAME}`.
+        case variable(String)
+        /// `${env.NAME}` or `${env.NAME:-default}`.
+        case environment(name: String, fallback: String?)
+    }
+
+    public var kind: Kind
+    public var location: SourceLocation
+    /// The reference as written, `${...}` included, for messages.
+    public var text: String
+}
+
+/// Parses the template language of the spec:
+/// `${secrets.NAME}`, `${secrets.NAME.KEY}`, `${secrets.NAME["key.with.dots"]}`, `${vars.NAME}`,
+/// `${env.NAME}`, `${env.NAME:-default}`, and `$${` for a literal `${`.
+public enum TemplateParser {
+    /// Where the text of a scalar starts relative to its node, so that positions inside it are exact
+    /// for the common single-line plain and quoted scalars.
+    public struct Origin: Sendable {
+        public var location: SourceLocation
+        /// 1 for a quoted scalar (the quote), 0 otherwise.
+        public var columnShift: Int
+
+        public init(location: SourceLocation, columnShift: Int = 0) {
+            self.location = location
+            self.columnShift = columnShift
+        }
+
+        public init(node: YAMLNode) {
+            location = node.location
+            switch node.content {
+            case .scalar(_, .singleQuoted), .scalar(_, .doubleQuoted): columnShift = 1
+            default: columnShift = 0
+            }
+        }
+
+        func location(atLine lineOffset: Int, column columnOffset: Int) -> SourceLocation {
+            if lineOffset == 0 {
+                return SourceLocation(path: location.path, line: location.line, column: location.column + columnShift + columnOffset)
+            }
+            return SourceLocation(path: location.path, line: location.line + lineOffset, column: columnOffset + 1)
+        }
+    }
+
+    public static func parse(_ text: String, origin: Origin) throws -> Template {
+        var segments: [Template.Segment] = []
+        var literal = ""
+        let scalars = Array(text.unicodeScalars)
+        var index = 0
+        var line = 0
+        var lineStart = 0
+
+        func place(_ i: Int) -> SourceLocation {
+            origin.location(atLine: line, column: i - lineStart)
+        }
+
+        while index < scalars.count {
+            let c = scalars[index]
+            if c == "\n" {
+                literal.unicodeScalars.append(c)
+                index += 1
+                line += 1
+                lineStart = index
+                continue
+            }
+            if c == "$", index + 1 < scalars.count {
+                // `$${` is a literal `${`.
+                if scalars[index + 1] == "$", index + 2 < scalars.count, scalars[index + 2] == "{" {
+                    literal += "${"
+                    index += 3
+                    continue
+                }
+                if scalars[index + 1] == "{" {
+                    let start = index
+                    guard let close = scalars[(index + 2)...].firstIndex(of: "}") else {
+                        throw InjectSecretsError.badInput(
+                            "unterminated '${' in template: add '}' or write '$${' for a literal '${'", at: place(start))
+                    }
+                    let inner = String(String.UnicodeScalarView(scalars[(index + 2)..<close]))
+                    let written = "${" + inner + "}"
+                    let kind = try parseReference(inner, written: written, at: place(start))
+                    if !literal.isEmpty {
+                        segments.append(.literal(literal))
+                        literal = ""
+                    }
+                    segments.append(.reference(TemplateReference(kind: kind, location: place(start), text: written)))
+                    index = close + 1
+                    continue
+                }
+            }
+            literal.unicodeScalars.append(c)
+            index += 1
+        }
+        if !literal.isEmpty { segments.append(.literal(literal)) }
+        return Template(segments: segments, source: text)
+    }
+
+    static func parseReference(_ inner: String, written: String, at location: SourceLocation) throws -> TemplateReference.Kind {
+        func fail(_ why: String) -> InjectSecretsError {
+            InjectSecretsError.badInput("invalid reference '\(written)': \(why)", at: location)
+        }
+        let namespaces = ["secrets", "vars", "env"]
+        guard let dot = inner.firstIndex(of: ".") else {
+            throw fail("expected secrets.NAME, vars.NAME or env.NAME" + didYouMean(inner, namespaces))
+        }
+        let namespace = String(inner[..<dot])
+        let rest = String(inner[inner.index(after: dot)...])
+        switch namespace {
+        case "secrets":
+            let nameEnd = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+            let name = String(rest[..<nameEnd])
+            guard Names.isIdentifier(name) else { throw fail("'\(name)' is not a secret name") }
+            let tail = rest[nameEnd...]
+            if tail.isEmpty { return .secret(name: name, field: nil) }
+            if tail.first == "." {
+                let field = String(tail.dropFirst())
+                guard !field.isEmpty, field.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                    throw fail("a field name after '.' takes letters, digits, '_' and '-'; write [\"\(field)\"] for other keys")
+                }
+                return .secret(name: name, field: field)
+            }
+            // ["key.with.dots"] with \" and \\ escapes
+            guard tail.hasPrefix("[\""), tail.hasSuffix("\"]"), tail.count >= 4 else {
+                throw fail("a quoted field is written [\"key\"]")
+            }
+            var field = ""
+            var escaped = false
+            for ch in tail.dropFirst(2).dropLast(2) {
+                if escaped {
+                    field.append(ch)
+                    escaped = false
+                } else if ch == "\\" {
+                    escaped = true
+                } else if ch == "\"" {
+                    throw fail("a '\"' inside [\"...\"] must be written \\\"")
+                } else {
+                    field.append(ch)
+                }
+            }
+            if escaped { throw fail("the field ends in a lone backslash") }
+            return .secret(name: name, field: field)
+        case "vars":
+            guard Names.isIdentifier(rest) else { throw fail("'\(rest)' is not a variable name") }
+            return .variable(rest)
+        case "env":
+            if let separator = rest.range(of: ":-") {
+                let name = String(rest[..<separator.lowerBound])
+                guard Names.isEnvironmentName(name) else { throw fail("'\(name)' is not an environment variable name") }
+                return .environment(name: name, fallback: String(rest[separator.upperBound...]))
+            }
+            guard Names.isEnvironmentName(rest) else { throw fail("'\(rest)' is not an environment variable name") }
+            return .environment(name: rest, fallback: nil)
+        default:
+            throw fail("unknown namespace '\(namespace)'; expected secrets, vars or env" + didYouMean(namespace, namespaces))
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import InjectSecretsCore
+
+@main
+struct InjectSecretsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inject-secrets",
+        abstract: "Resolve secrets from their stores and render each function's environment config.",
+        discussion: """
+            Reads a deployment manifest (\(defaultManifestName)), resolves every secret reference to a
+            concrete version in its store, renders one environment file per function, records the
+            versions in inject-secrets.lock, and reports drift after a rotation.
+
+            Exit codes: 0 success (drift: in sync), 1 drift found, 2 bad input (nothing was read from a
+            store), 3 a store failed.
+            """,
+        version: "0.1.0",
+        subcommands: [Validate.self, Render.self, Drift.self]
+    )
+
+    /// Runs the command and turns every failure into the documented exit code, with diagnostics on
+    /// stderr in the compiler format.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as InjectSecretsError {
+            for diagnostic in error.diagnostics {
+                FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
+            }
+            Foundation.exit(error.kind == .badInput ? 2 : 3)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            // Help and --version are successes; every other parsing error is bad input (2).
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data(("error: " + message(for: error) + "\n" + "Run 'inject-secrets --help' for usage.\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import InjectSecretsCore
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the manifest and the lock offline; reads no secret.",
+        discussion: "Checks the schema, references, names, output paths and Lambda limits of the manifest and of every environment overlay, and that the lock can be read.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let report = try InjectSecrets(registry: .standard).validate(common.runOptions())
+        switch common.format {
+        case .json:
+            printJSON(.object([
+                "valid": .bool(true), "manifest": .string(report.manifest),
+                "functions": .number(String(report.functions)), "secrets": .number(String(report.secrets)),
+                "environments": .array(report.environments.map(JSONValue.string)), "lock": .bool(report.lockChecked),
+            ]))
+        case .text:
+            let environments = report.environments.isEmpty ? "" : ", environments: \(report.environments.joined(separator: ", "))"
+            print("\(report.manifest) is valid: \(report.functions) functions, \(report.secrets) secrets\(environments)" + (report.lockChecked ? "; lock readable" : "; no lock yet"))
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import InjectSecretsCore
-print("inject-secrets")

@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// A temporary project folder with a manifest and a file store, and a way to run the built
+/// `inject-secrets` in it. Every run is checked for canary leaks in stdout, stderr, the lock and the
+/// render record, so no test can let a secret value slip into them unnoticed.
+final class CLIWorkspace {
+    let directory: URL
+    /// Values planted in the store that must never appear outside rendered outputs.
+    private(set) var canaries: [String] = []
+
+    init(_ label: String = "e2e") throws {
+        directory = try makeTemporaryDirectory(label)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    /// A canary value to plant in the store.
+    func canary(_ label: String) -> String {
+        let value = Canary(label).value
+        canaries.append(value)
+        return value
+    }
+
+    func write(_ files: [String: String]) throws {
+        try writeFiles(files, in: directory)
+    }
+
+    func url(_ path: String) -> URL { directory.appendingPathComponent(path) }
+
+    func read(_ path: String) -> String? {
+        (try? Data(contentsOf: url(path))).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func bytes(_ path: String) -> Data? { try? Data(contentsOf: url(path)) }
+
+    var lock: String? { read("inject-secrets.lock") }
+
+    /// Runs `inject-secrets ARGS` in the workspace and asserts that no canary leaked.
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        let result = try runProcess(
+            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: env,
+            currentDirectory: directory, timeout: 300)
+        assertNoLeaks(in: ["stdout": result.stdout, "stderr": result.stderr], file: file, line: line)
+        return result
+    }
+
+    /// Asserts that no canary is in `texts`, nor in the lock or any render record below the workspace.
+    func assertNoLeaks(in texts: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) {
+        var places = texts
+        if let lock { places["inject-secrets.lock"] = lock }
+        for (path, text) in filesBelow(directory) where path.hasSuffix(".inject-secrets-state.json") {
+            places[path] = text
+        }
+        for canary in canaries {
+            let leaks = places.filter { $0.value.contains(canary) }.map(\.key).sorted()
+            XCTAssertEqual(leaks, [], "a canary value leaked into \(leaks)", file: file, line: line)
+        }
+    }
+}
+
+extension ProcessResult {
+    /// stderr lines in the compiler format.
+    var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.contains("error:") } }
+}

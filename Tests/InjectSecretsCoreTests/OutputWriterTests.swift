@@ -1,0 +1,197 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import InjectSecretsCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+final class OutputWriterTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try makeTemporaryDirectory("writer")
+    }
+
+    override func tearDownWithError() throws {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func testWritesNewFilesAndDirectoriesWithPrivateModes() throws {
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        let first = directory.appendingPathComponent("out/nested/checkout.env")
+        let second = directory.appendingPathComponent("out/worker.sh")
+        let outcomes = try OutputWriter.write([
+            PendingFile(url: first, data: Data("A=\"1\"\n".utf8)),
+            PendingFile(url: second, data: Data("export A='1'\n".utf8)),
+        ])
+        XCTAssertEqual(outcomes, [first: .written, second: .written])
+        XCTAssertEqual(try Data(contentsOf: first), Data("A=\"1\"\n".utf8))
+        XCTAssertEqual(try Data(contentsOf: second), Data("export A='1'\n".utf8))
+        XCTAssertEqual(try mode(first), 0o600)
+        XCTAssertEqual(try mode(second), 0o600)
+        XCTAssertEqual(try mode(directory.appendingPathComponent("out")), 0o700)
+        XCTAssertEqual(try mode(directory.appendingPathComponent("out/nested")), 0o700)
+        XCTAssertEqual(try strayFiles(), [])
+    }
+
+    func testUnchangedFilesAreNotRewritten() throws {
+        let same = directory.appendingPathComponent("same.env")
+        let changed = directory.appendingPathComponent("changed.env")
+        try OutputWriter.write([
+            PendingFile(url: same, data: Data("A=\"1\"\n".utf8)),
+            PendingFile(url: changed, data: Data("B=\"1\"\n".utf8)),
+        ])
+        let past = Date(timeIntervalSince1970: 1_000_000_000)
+        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: same.path)
+        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: changed.path)
+        let inodeBefore = try inode(same)
+
+        let outcomes = try OutputWriter.write([
+            PendingFile(url: same, data: Data("A=\"1\"\n".utf8)),
+            PendingFile(url: changed, data: Data("B=\"2\"\n".utf8)),
+        ])
+        XCTAssertEqual(outcomes, [same: .unchanged, changed: .written])
+        XCTAssertEqual(try modificationDate(same), past)
+        XCTAssertEqual(try inode(same), inodeBefore)
+        XCTAssertNotEqual(try modificationDate(changed), past)
+        XCTAssertEqual(try Data(contentsOf: changed), Data("B=\"2\"\n".utf8))
+        XCTAssertEqual(try strayFiles(), [])
+    }
+
+    func testReplacesAnExistingFileWithLooseModeAsPrivate() throws {
+        let target = directory.appendingPathComponent("loose.env")
+        try Data("old".utf8).write(to: target)
+        chmod(target.path, 0o644)
+        try OutputWriter.write([PendingFile(url: target, data: Data("new".utf8))])
+        XCTAssertEqual(try mode(target), 0o600)
+        XCTAssertEqual(try Data(contentsOf: target), Data("new".utf8))
+    }
+
+    func testFailureMidwayLeavesEveryTargetAsItWas() throws {
+        let before = directory.appendingPathComponent("a/first.env")
+        let after = directory.appendingPathComponent("z/last.env")
+        try OutputWriter.write([
+            PendingFile(url: before, data: Data("old first".utf8)),
+            PendingFile(url: after, data: Data("old last".utf8)),
+        ])
+        let blocker = directory.appendingPathComponent("blocker")
+        try Data("I am a file".utf8).write(to: blocker)
+        let fresh = directory.appendingPathComponent("new/dir/fresh.env")
+        let canary = Canary("midway").value
+
+        XCTAssertThrowsError(try OutputWriter.write([
+            PendingFile(url: before, data: Data("new first \(canary)".utf8)),
+            PendingFile(url: fresh, data: Data("fresh \(canary)".utf8)),
+            PendingFile(url: blocker.appendingPathComponent("inside.env"), data: Data("x \(canary)".utf8)),
+            PendingFile(url: after, data: Data("new last \(canary)".utf8)),
+        ])) { error in
+            let message = String(describing: error)
+            XCTAssertTrue(message.contains(blocker.path), message)
+            XCTAssertFalse(message.contains(canary))
+            XCTAssertEqual((error as? InjectSecretsError)?.kind, .badInput)
+        }
+        XCTAssertEqual(try Data(contentsOf: before), Data("old first".utf8))
+        XCTAssertEqual(try Data(contentsOf: after), Data("old last".utf8))
+        XCTAssertEqual(try Data(contentsOf: blocker), Data("I am a file".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fresh.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("new").path),
+                       "directories created by the failed run must be removed")
+        XCTAssertEqual(try strayFiles(), [])
+        XCTAssertTrue(filesBelow(directory).values.allSatisfy { !$0.contains(canary) })
+    }
+
+    func testFailedRenameRestoresTheTargetsAlreadyReplaced() throws {
+        let first = directory.appendingPathComponent("first.env")
+        let second = directory.appendingPathComponent("second.env")
+        let third = directory.appendingPathComponent("third.env")
+        try OutputWriter.write([PendingFile(url: first, data: Data("old 1".utf8)), PendingFile(url: third, data: Data("old 3".utf8))])
+
+        var renames = 0
+        XCTAssertThrowsError(try OutputWriter.write(
+            [
+                PendingFile(url: first, data: Data("new 1".utf8)),
+                PendingFile(url: second, data: Data("new 2".utf8)),
+                PendingFile(url: third, data: Data("new 3".utf8)),
+            ],
+            rename: { from, to in
+                renames += 1
+                if renames == 3 { errno = EIO; return -1 }
+                return rename(from, to)
+            })) { error in
+            XCTAssertTrue(String(describing: error).contains(third.path))
+        }
+        XCTAssertEqual(try Data(contentsOf: first), Data("old 1".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: second.path))
+        XCTAssertEqual(try Data(contentsOf: third), Data("old 3".utf8))
+        XCTAssertEqual(try strayFiles(), [])
+    }
+
+    func testRefusesASymlinkAtATargetAndWritesNothing() throws {
+        let elsewhere = directory.appendingPathComponent("elsewhere.txt")
+        try Data("precious".utf8).write(to: elsewhere)
+        let link = directory.appendingPathComponent("checkout.env")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: elsewhere)
+        let dangling = directory.appendingPathComponent("dangling.env")
+        try FileManager.default.createSymbolicLink(atPath: dangling.path, withDestinationPath: directory.appendingPathComponent("nowhere").path)
+        let other = directory.appendingPathComponent("other.env")
+
+        XCTAssertThrowsError(try OutputWriter.write([
+            PendingFile(url: other, data: Data("other".utf8)),
+            PendingFile(url: link, data: Data("new".utf8)),
+            PendingFile(url: dangling, data: Data("new".utf8)),
+        ])) { error in
+            let message = String(describing: error)
+            XCTAssertTrue(message.contains(link.path) && message.contains("symbolic link"), message)
+            XCTAssertTrue(message.contains(dangling.path), "every refused target is named: \(message)")
+        }
+        XCTAssertEqual(try Data(contentsOf: elsewhere), Data("precious".utf8))
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link.path), elsewhere.path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("nowhere").path))
+    }
+
+    func testRefusesADirectoryAtATarget() throws {
+        let target = directory.appendingPathComponent("checkout.env")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try OutputWriter.write([PendingFile(url: target, data: Data("x".utf8))])) { error in
+            XCTAssertTrue(String(describing: error).contains("\(target.path): it is a directory"))
+        }
+    }
+
+    func testRefusesTwoOutputsForOneFile() throws {
+        let target = directory.appendingPathComponent("checkout.env")
+        let aliased = directory.appendingPathComponent("sub/../checkout.env")
+        XCTAssertThrowsError(try OutputWriter.write([
+            PendingFile(url: target, data: Data("a".utf8)), PendingFile(url: aliased, data: Data("b".utf8)),
+        ]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target.path))
+    }
+
+    // MARK: - Helpers
+
+    func mode(_ url: URL) throws -> mode_t {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { throw TestSupportError("lstat \(url.path) failed") }
+        return info.st_mode & 0o7777
+    }
+
+    func inode(_ url: URL) throws -> UInt64 {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { throw TestSupportError("lstat \(url.path) failed") }
+        return UInt64(info.st_ino)
+    }
+
+    func modificationDate(_ url: URL) throws -> Date? {
+        try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date
+    }
+
+    /// Temporary or backup files the writer left behind anywhere below the test folder.
+    func strayFiles() throws -> [String] {
+        let all = FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? []
+        return all.filter { ($0 as NSString).lastPathComponent.contains(".inject-secrets-") }.sorted()
+    }
+}
