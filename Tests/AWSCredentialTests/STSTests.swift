@@ -224,6 +224,55 @@ final class ScriptedSTSTests: XCTestCase {
         XCTAssertEqual(server.requests().count, 3)
     }
 
+    func testAssumeRoleIsSignedWithTheSourceCredentials() async throws {
+        let secret = Canary("source-secret"), token = Canary("source-token")
+        try server.setRoutes(["POST /": ["body": Self.success("AssumeRole", key: "ASIAASSUMED", expiresIn: 3600)]])
+        let home = try AWSHome(
+            config: """
+                [profile role]
+                role_arn = arn:aws:iam::123456789012:role/ops
+                credential_source = Environment
+                external_id = ext-123
+                duration_seconds = 1800
+                role_session_name = ops-session
+                """,
+            variables: ["AWS_ACCESS_KEY_ID": "AKIDSOURCE", "AWS_SECRET_ACCESS_KEY": secret.value, "AWS_SESSION_TOKEN": token.value,
+                        "AWS_REGION": "eu-north-1"])
+        defer { home.remove() }
+        var variables = home.variables
+        variables["AWS_ENDPOINT_URL_STS"] = server.baseURL
+        let found = try await AWSEnvironment(variables: variables, profile: "role").credentialSource(client: HTTPClient()).credentials()
+        XCTAssertEqual(found.accessKeyId, "ASIAASSUMED")
+        let request = try XCTUnwrap(server.requests().last)
+        let authorization = request.headers["authorization"] ?? ""
+        XCTAssertTrue(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDSOURCE/"), authorization)
+        XCTAssertTrue(authorization.contains("/eu-north-1/sts/aws4_request"), authorization)
+        XCTAssertTrue(authorization.contains("x-amz-security-token"), "the session token is signed: \(authorization)")
+        XCTAssertEqual(request.headers["x-amz-security-token"], token.value)
+        XCTAssertNotNil(request.headers["x-amz-date"])
+        for part in ["Action=AssumeRole&", "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fops", "RoleSessionName=ops-session",
+                     "ExternalId=ext-123", "DurationSeconds=1800"] {
+            XCTAssertTrue(request.body.contains(part), "\(part) in \(request.body)")
+        }
+        XCTAssertEqual(secret.leaks(in: ["headers": "\(request.headers)", "body": request.body]), [])
+    }
+
+    func testAssumeRoleRefusalHidesTheSourceSecret() async throws {
+        let secret = Canary("refused-secret")
+        try server.setRoutes(["POST /": ["status": 403, "body": Self.error("AccessDenied", "User AKIDSOURCE is not authorized; key \(secret.value)")]])
+        let home = try AWSHome(
+            config: "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = keys\n",
+            credentials: "[keys]\naws_access_key_id = AKIDSOURCE\naws_secret_access_key = \(secret.value)\n")
+        defer { home.remove() }
+        var variables = home.variables
+        variables["AWS_ENDPOINT_URL_STS"] = server.baseURL
+        let error = await failure { try await AWSEnvironment(variables: variables, profile: "role").credentialSource(client: HTTPClient()).credentials() }
+        let message = error?.message ?? ""
+        XCTAssertEqual(error?.kind, .authentication)
+        XCTAssertTrue(message.contains("AccessDenied") && message.contains("role/ops") && message.contains("profile 'role'"), message)
+        XCTAssertEqual(secret.leaks(in: ["error": message]), [])
+    }
+
     func testRegionalSTSEndpointWithoutConfiguration() {
         let environment = AWSEnvironment(variables: ["HOME": "/nonexistent"])
         XCTAssertEqual(STSClient.make(environment: environment, region: "eu-west-1", client: HTTPClient(), signer: nil).endpoint,

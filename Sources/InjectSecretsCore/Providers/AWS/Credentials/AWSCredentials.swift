@@ -118,8 +118,19 @@ public struct AWSEnvironment: Sendable {
     }
 }
 
-/// The SigV4 signer for STS AssumeRole; nil until the AWS providers' signer is in the build.
-var defaultRequestSigner: (any AWSRequestSigning)? { nil }
+/// The SigV4 signer for STS AssumeRole: the AWS providers' `SigV4Signer`.
+var defaultRequestSigner: (any AWSRequestSigning)? { SigV4RequestSigning() }
+
+/// `AWSRequestSigning` by `SigV4Signer` (the session token is signed, as STS expects).
+struct SigV4RequestSigning: AWSRequestSigning {
+    func signed(
+        _ request: HTTPRequest, credentials: AWSCredentials, region: String, service: String, date: Date
+    ) -> HTTPRequest {
+        var request = request
+        SigV4Signer(credentials: credentials, region: region, service: service).sign(&request, date: date)
+        return request
+    }
+}
 
 /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or the legacy AWS_SECURITY_TOKEN;
 /// botocore prefers the legacy name when both are set, this prefers the standard one), with
