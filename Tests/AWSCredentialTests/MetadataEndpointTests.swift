@@ -195,6 +195,40 @@ final class MetadataEndpointTests: XCTestCase {
         XCTAssertTrue(server.requests().isEmpty)
     }
 
+    func testRealIMDSAddressIsReachedOverPlainHTTP() async throws {
+        // The link-local exception in action: the request is made (and, off EC2, times out or fails)
+        // instead of being refused by the HTTPS rule.
+        var imds = try XCTUnwrap(InstanceMetadataCredentials.configured(
+            variables: [:], profile: AWSProfile(name: "default", values: [:], origins: [:], exists: false), client: HTTPClient()))
+        XCTAssertEqual(imds.baseURL, "http://169.254.169.254")
+        imds.timeout = 0.3
+        let start = Date()
+        switch try await imds.fetch() {
+        case .unavailable(let why):
+            XCTAssertTrue(why.contains("169.254.169.254"), why)
+            XCTAssertFalse(why.contains("HTTPS is required"), why)
+        case .credentials:
+            break  // running on EC2 with a role: also fine
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        // The transport, not the HTTPS rule, is what stops the request off EC2.
+        do {
+            _ = try await AWSCredentialEndpoint.send(
+                HTTPRequest(method: "PUT", url: URL(string: "http://169.254.169.254/latest/api/token")!), kind: .instanceMetadata,
+                timeout: 0.3, client: HTTPClient())
+        } catch {
+            XCTAssertFalse(error is EndpointPolicy.Violation, "\(error)")
+        }
+        do {
+            _ = try await AWSCredentialEndpoint.send(
+                HTTPRequest(method: "GET", url: URL(string: "http://169.254.169.254/latest")!), kind: .container, timeout: 0.3,
+                client: HTTPClient())
+            XCTFail("IMDS is not a container endpoint")
+        } catch {
+            XCTAssertTrue(error is EndpointPolicy.Violation, "\(error)")
+        }
+    }
+
     func testIMDSEndpointOverrideMustBeLoopbackOrHTTPS() async throws {
         let (home, variables) = try imdsVariables(["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://imds.example.com"])
         defer { home.remove() }

@@ -98,7 +98,8 @@ struct InstanceMetadataCredentials: Sendable {
         // 2. The role name, 3. its credentials.
         let rolesPath = "/latest/meta-data/iam/security-credentials/"
         guard let roleBody = try await get(rolesPath, headers: headers, secrets: [token], needsJSON: false) else {
-            return .unavailable("\(source) gave no instance role")
+            // No token and no role: most likely not an EC2 instance at all.
+            return .unavailable(token == nil ? "\(source) did not answer (not on EC2, or no instance role)" : "\(source) gave no instance role")
         }
         guard let role = String(decoding: roleBody, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)?
             .trimmingCharacters(in: .whitespaces), !role.isEmpty,
