@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(
             name: "AWSProviderTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -64,7 +64,16 @@ public final class HTTPClient: @unchecked Sendable {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try EndpointPolicy.check(request.url)
+        return try await transmit(request)
+    }
+
+    /// Sends without `EndpointPolicy`: only for callers that have applied a stricter check of their own.
+    /// The one such caller is the AWS credential code (`AWSCredentialEndpoint`), which must reach the
+    /// link-local instance and container metadata addresses over plain HTTP, as AWS defines them.
+    /// `timeout` overrides the client's request timeout (IMDS: 1 s).
+    func transmit(_ request: HTTPRequest, timeout: TimeInterval? = nil) async throws -> HTTPResponse {
         var urlRequest = URLRequest(url: request.url)
+        if let timeout { urlRequest.timeoutInterval = timeout }
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers {
             urlRequest.addValue(value, forHTTPHeaderField: name)
