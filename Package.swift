@@ -66,6 +66,11 @@ let package = Package(
             dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
             resources: [.copy("fake_key_vault.py")]
         ),
+        // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
+        .testTarget(
+            name: "AWSProviderTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
