@@ -59,3 +59,9 @@ public enum ParameterStorePolicy {
         return AccessPolicy(document: document, text: document.pretty(), notes: notes, approximate: !approximate.isEmpty || !place.guessed.isEmpty)
     }
 }
+
+extension AWSParameterStore: AccessPolicyDescribing {
+    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
+        ParameterStorePolicy.describe(request)
+    }
+}

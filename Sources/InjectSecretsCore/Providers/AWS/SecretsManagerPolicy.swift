@@ -47,7 +47,7 @@ public enum SecretsManagerPolicy {
                 sid: "ReadSecretValues", actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: arns))
             if request.secrets.contains(where: { $0.policy == .current }) {
                 policy.statements.append(.init(sid: "BatchReadCurrentValues", actions: ["secretsmanager:BatchGetSecretValue"], resources: ["*"]))
-                notes.append("BatchGetSecretValue takes no resource ARN (AWS authorizes it on \"*\" only); every secret in a batch still needs GetSecretValue, which this policy grants only on the ARNs above")
+                notes.append("BatchGetSecretValue takes no resource ARN (AWS authorizes it on \"*\" only); every secret in a batch still needs GetSecretValue, which this policy grants only on the ARNs above. Without that statement render still works: after one denied batch call it reads each secret with GetSecretValue")
             }
             let wildcard = arns.contains { $0.contains("?") || $0.contains("*") } || place.region == "*"
             policy.statements.append(.init(
@@ -71,5 +71,11 @@ public enum SecretsManagerPolicy {
         }
         let document = policy.json
         return AccessPolicy(document: document, text: document.pretty(), notes: notes, approximate: !approximate.isEmpty || !place.guessed.isEmpty)
+    }
+}
+
+extension AWSSecretsManagerStore: AccessPolicyDescribing {
+    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
+        SecretsManagerPolicy.describe(request)
     }
 }
