@@ -61,7 +61,7 @@ struct AWSStoreConfiguration: Sendable {
         client = AWSJSONClient(
             serviceName: serviceName, signingName: signingName, targetPrefix: targetPrefix,
             endpoint: Self.rootURL(endpoint), region: region,
-            credentials: environment.credentialSource(client: http), http: http,
+            credentials: environment.credentialSource(client: http, region: region), http: http,
             retry: AWSJSONClient.retryPolicy(environment: declaration.environment))
     }
 
