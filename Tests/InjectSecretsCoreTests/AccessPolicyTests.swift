@@ -95,6 +95,20 @@ final class AccessPolicyTests: XCTestCase {
         XCTAssertTrue(bare.notes.contains { $0.contains("AWS_ACCOUNT_ID") })
     }
 
+    func testTheRegionComesFromTheProfileLikeTheProviderResolvesIt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("config")
+        try "[profile ci]\nregion = eu-central-1\n".write(to: config, atomically: true, encoding: .utf8)
+        let provider = try declaration(
+            "type: aws-secrets-manager\nprofile: ci\n",
+            environment: ["AWS_CONFIG_FILE": config.path, "AWS_SHARED_CREDENTIALS_FILE": folder.appendingPathComponent("none").path, "AWS_ACCOUNT_ID": "123456789012"])
+        let policy = SecretsManagerPolicy.describe(AccessPolicyRequest(
+            declaration: provider, secrets: [secret("db", "prod/db", type: "aws-secrets-manager")], purpose: .drift, function: nil))
+        XCTAssertEqual(resources(policy, action: "secretsmanager:DescribeSecret"), ["arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/db-??????"])
+    }
+
     // MARK: SSM
 
     func testParameterStoreRenderAndDrift() throws {

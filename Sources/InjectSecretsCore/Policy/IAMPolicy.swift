@@ -61,9 +61,11 @@ struct AWSResourcePlace {
 
     init(declaration: ProviderDeclaration, lockedARNs: [String]) {
         let known = lockedARNs.compactMap(AWSResourcePlace.parts(of:)).first
-        let setting = declaration.node["region"]?.scalar.flatMap { $0.isEmpty ? nil : $0 }
-        let environment = declaration.environment["AWS_REGION"] ?? declaration.environment["AWS_DEFAULT_REGION"]
-        if let region = known?.region ?? setting ?? environment, !region.isEmpty {
+        // The region as the provider resolves it: the setting, AWS_REGION / AWS_DEFAULT_REGION, the profile.
+        let profile = declaration.node["profile"]?.scalar.flatMap { $0.isEmpty ? nil : $0 }
+        let configured = AWSEnvironment(variables: declaration.environment, profile: profile)
+            .region(manifestRegion: declaration.node["region"]?.scalar)
+        if let region = known?.region ?? configured, !region.isEmpty {
             self.region = region
         } else {
             self.region = "*"
