@@ -145,6 +145,51 @@ final class AuditAndHardeningTests: XCTestCase {
         XCTAssertEqual(unknown.status, 2)
     }
 
+    func testPolicyForVaultAndAzureIsExactWithoutALockAndRefusesAGlob() throws {
+        try workspace.write([
+            "inject-secrets.yaml": """
+                version: 1
+                providers:
+                  vault: { type: vault, address: "https://vault.example.com", mount: kv }
+                  azure: { type: azure-key-vault, vault-url: "https://shop-prod.vault.azure.net" }
+                secrets:
+                  stripe: { provider: vault, id: payments/stripe }
+                  db: { provider: azure, id: prod-db }
+                functions:
+                  checkout:
+                    env: { STRIPE_KEY: "${secrets.stripe.api_key}", DB: "${secrets.db}" }
+                  static:
+                    env: { A: b }
+
+                """,
+        ])
+        let result = try workspace.run(["policy", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(document["approximate"] as? Bool, false)
+        let functions = try XCTUnwrap(document["functions"] as? [String: [String: Any]])
+        XCTAssertEqual(functions["static"]?.count, 0, "a function without secrets needs no store access")
+        let hcl = try XCTUnwrap(functions["checkout"]?["vault"] as? String)
+        XCTAssertTrue(hcl.contains("path \"kv/data/payments/stripe\" {\n  capabilities = [\"read\"]\n}"), hcl)
+        let assignments = try XCTUnwrap(functions["checkout"]?["azure"] as? [[String: String]])
+        XCTAssertEqual(assignments.map { $0["role"] }, ["Key Vault Secrets User"])
+        XCTAssertEqual(assignments.first?["scope"], "{vault resource id}/secrets/prod-db")
+        let drift = try XCTUnwrap(document["drift"] as? [String: Any])
+        XCTAssertTrue((drift["vault"] as? String)?.contains("path \"kv/metadata/payments/stripe\"") == true)
+        XCTAssertEqual((drift["azure"] as? [[String: String]])?.first?["role"], "Key Vault Reader")
+
+        let text = try workspace.run(["policy"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("== render static: reads no secret"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("az role assignment create --role \"Key Vault Secrets User\""), text.stdout)
+
+        try workspace.write(["inject-secrets.yaml": workspace.read("inject-secrets.yaml")!.replacingOccurrences(of: "id: payments/stripe", with: "id: payments/*")])
+        let glob = try workspace.run(["policy"])
+        XCTAssertEqual(glob.status, 2, glob.stderr)
+        XCTAssertTrue(glob.stderr.contains("inject-secrets.yaml:6:"), glob.stderr)
+        XCTAssertTrue(glob.stderr.contains("cannot be written as one exact Vault policy path"), glob.stderr)
+    }
+
     // MARK: Where outputs may go
 
     func testALinkAtAnOutputPathIsRefused() throws {

@@ -18,12 +18,15 @@ public struct PolicySecret: Sendable, Equatable {
     /// The lock's entry when it records this declaration; nil when the lock lacks it (then only an
     /// approximate policy can be given for stores whose names the lock completes, such as AWS ARNs).
     public var locked: LockFile.SecretEntry?
+    /// The secret's declaration in the manifest, for errors.
+    public var location: SourceLocation?
 
-    public init(name: String, id: String, policy: VersionPolicy, locked: LockFile.SecretEntry?) {
+    public init(name: String, id: String, policy: VersionPolicy, locked: LockFile.SecretEntry?, location: SourceLocation? = nil) {
         self.name = name
         self.id = id
         self.policy = policy
         self.locked = locked
+        self.location = location
     }
 }
 
@@ -133,7 +136,9 @@ extension InjectSecrets {
             for name in names {
                 let reference = workspace.references[name]!
                 byProvider[workspace.declaration(name).providerName, default: []].append(
-                    PolicySecret(name: name, id: reference.id, policy: reference.policy, locked: workspace.lockedEntry(name)))
+                    PolicySecret(
+                        name: name, id: reference.id, policy: reference.policy, locked: workspace.lockedEntry(name),
+                        location: workspace.declaration(name).location))
             }
             return byProvider.mapValues { list in list.sorted { ($0.id, $0.name) < ($1.id, $1.name) } }
         }

@@ -18,7 +18,7 @@ public enum VaultPolicy {
             if path.isEmpty || path.contains(where: { "*+\"\\{}\n\r\t".contains($0) } ) || path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
                 diagnostics.error(
                     "secret '\(secret.name)' (\(secret.id)) of vault provider '\(request.declaration.name)': its path cannot be written as one exact Vault policy path (it holds a glob '*' or '+', a quote, a brace, a backslash or a '.' segment)",
-                    at: node.location)
+                    at: secret.location ?? node.location)
                 continue
             }
             paths.append(path)
