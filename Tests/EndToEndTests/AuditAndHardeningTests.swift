@@ -292,6 +292,8 @@ final class AuditAndHardeningTests: XCTestCase {
         XCTAssertEqual(try workspace.run(["drift", "--audit-log", "audit.jsonl"]).status, 0)
         XCTAssertEqual(try workspace.run(["policy", "--format", "json"]).status, 0)
         XCTAssertEqual(try workspace.run(["render", "--dry-run", "--audit-log", "audit.jsonl"]).status, 0)
+        let operations = try auditRecords("audit.jsonl").compactMap { $0["operation"] as? String }
+        XCTAssertEqual(operations, ["render", "render", "drift", "drift", "plan", "plan"])
         for (path, text) in filesBelow(workspace.directory) {
             if path.hasSuffix("store.yaml") || path.contains("/.build/inject-secrets/") && !path.hasSuffix(".json") { continue }
             for canary in [dbPassword, apiToken] {
