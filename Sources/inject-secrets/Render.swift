@@ -24,9 +24,9 @@ struct Render: AsyncParsableCommand {
         let engine = InjectSecrets(registry: .standard)
         let options = common.runOptions(functions: function)
         if dryRun {
-            present(try await engine.plan(options, locked: locked))
+            present(try await Progress.during("render --dry-run") { try await engine.plan(options, locked: locked) })
         } else {
-            present(try await engine.render(options, locked: locked))
+            present(try await Progress.during("render") { try await engine.render(options, locked: locked) })
         }
     }
 

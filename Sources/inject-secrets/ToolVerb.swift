@@ -6,6 +6,7 @@ enum ToolVerb: String, CaseIterable {
     case validate
     case render
     case drift
+    case exec
 }
 
 /// The manifest looked up when `--manifest` is not given.
