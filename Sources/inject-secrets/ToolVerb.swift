@@ -7,6 +7,7 @@ enum ToolVerb: String, CaseIterable {
     case render
     case drift
     case exec
+    case rotate
 }
 
 /// The manifest looked up when `--manifest` is not given.

@@ -20,12 +20,33 @@ public struct DriftReport: Sendable {
         public var locked: String?
         public var current: String?
         public var message: String
+        /// Where the manifest declares the secret or output, for CI annotations; nil for a secret the
+        /// manifest no longer declares.
+        public var location: SourceLocation? = nil
+
+        /// One entry of the `drift` array of the JSON document.
+        public func json() -> JSONValue {
+            var members: [String: JSONValue] = [
+                "kind": .string(kind.rawValue),
+                "functions": .array(functions.map(JSONValue.string)),
+                "message": .string(message),
+            ]
+            if let secret { members["secret"] = .string(secret) }
+            if let output { members["output"] = .string(output) }
+            if let locked { members["locked"] = .string(locked) }
+            if let current { members["current"] = .string(current) }
+            return .object(members)
+        }
     }
 
     public var environment: String?
     public var entries: [Entry]
     /// Facts that are not drift, such as a rotation in flight.
     public var notes: [String]
+    /// What was compared, for reports with one test case per item: the secret names (with the orphaned
+    /// ones) and the output paths.
+    public var checkedSecrets: [String] = []
+    public var checkedOutputs: [String] = []
 
     public var clean: Bool { entries.isEmpty }
 
@@ -34,18 +55,7 @@ public struct DriftReport: Sendable {
         .object([
             "clean": .bool(clean),
             "environment": environment.map(JSONValue.string) ?? .null,
-            "drift": .array(entries.map { entry in
-                var members: [String: JSONValue] = [
-                    "kind": .string(entry.kind.rawValue),
-                    "functions": .array(entry.functions.map(JSONValue.string)),
-                    "message": .string(entry.message),
-                ]
-                if let secret = entry.secret { members["secret"] = .string(secret) }
-                if let output = entry.output { members["output"] = .string(output) }
-                if let locked = entry.locked { members["locked"] = .string(locked) }
-                if let current = entry.current { members["current"] = .string(current) }
-                return .object(members)
-            }),
+            "drift": .array(entries.map { $0.json() }),
             "notes": .array(notes.map(JSONValue.string)),
         ])
     }
