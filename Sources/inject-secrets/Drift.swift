@@ -7,16 +7,26 @@ struct Drift: AsyncParsableCommand {
         discussion: """
             Kinds: rotated, version-gone, version-unlabeled, unlocked, orphaned, output-missing,
             output-modified, output-stale. Needs only the stores' metadata permissions, so it fits a
-            pre-deploy check.
+            pre-deploy check. Under GitHub Actions each drift is also an annotation on the manifest and a
+            row in the step summary; --report junit PATH writes a JUnit report for GitLab or Jenkins.
             """)
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var reports: ReportOptions
 
     @Option(name: .long, help: ArgumentHelp("Check only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
     func run() async throws {
-        let report = try await InjectSecrets(registry: .standard).drift(common.runOptions(functions: function))
+        let options = common.runOptions(functions: function)
+        let report: DriftReport
+        do {
+            report = try await Progress.during("drift") { try await InjectSecrets(registry: .standard).drift(options) }
+        } catch let error as InjectSecretsError {
+            if let path = reports.junitPath { try JUnitReport(suite: "inject-secrets drift", errors: error.diagnostics).write(to: path) }
+            throw error
+        }
+        if let path = reports.junitPath { try JUnitReport(drift: report).write(to: path) }
         switch common.format {
         case .json:
             printJSON(report.json())
@@ -27,6 +37,9 @@ struct Drift: AsyncParsableCommand {
             for note in report.notes { print("note: \(note)") }
             print(report.clean ? "no drift: lock, stores and outputs agree" : "\(report.entries.count) drift(s) found")
         }
+        GitHubActions.report(
+            report.entries.map(CIFinding.init), title: "inject-secrets drift" + (report.environment.map { " (\($0))" } ?? ""),
+            cleanMessage: "No drift: lock, stores and outputs agree.")
         if !report.clean { throw ExitCode(1) }
     }
 }
