@@ -59,6 +59,18 @@ let package = Package(
         .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"]),
         .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        // The Azure Key Vault provider against a loopback stand-in of Key Vault, Entra ID and the managed
+        // identity endpoints (fake_key_vault.py, Python standard library only).
+        .testTarget(
+            name: "AzureProviderTests",
+            dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            resources: [.copy("fake_key_vault.py")]
+        ),
+        // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
+        .testTarget(
+            name: "AWSProviderTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -123,6 +123,12 @@ final class ManifestErrorTests: XCTestCase {
         ])
     }
 
+    func testPolicyTheStoreCannotHonour() throws {
+        try assertRejected(valid.replacingOccurrences(of: "id: a }", with: "id: a, version: \"stage:AWSPREVIOUS\" }"), [
+            "inject-secrets.yaml:5:3: error: secret 'a': version 'stage:AWSPREVIOUS' cannot be used: the file store has no staging labels",
+        ])
+    }
+
     func testLambdaRulesBeforeAnyRead() throws {
         try assertRejected(valid.replacingOccurrences(of: "{ A: ", with: "{ AWS_REGION: ") + "    outputs: [{ format: lambda }]\n", [
             "inject-secrets.yaml:8:12: error: variable 'AWS_REGION' of function 'f' cannot go to Lambda",

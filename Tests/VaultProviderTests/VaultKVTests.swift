@@ -159,7 +159,6 @@ final class VaultKVTests: XCTestCase {
         XCTAssertEqual(failure.kind, .accessDenied)
         XCTAssertTrue(failure.message.contains("permission denied"), failure.message)
         XCTAssertTrue(failure.message.contains("secret/data/\(path)"), failure.message)
-        XCTAssertTrue(failure.message.contains("meta (\(path))"), failure.message)
         XCTAssertFalse(failure.message.contains(canary.value))
         XCTAssertFalse(failure.message.contains(token), "the token is never printed")
     }
@@ -193,7 +192,7 @@ final class VaultKVTests: XCTestCase {
         let missing = reference("missing", uniquePath("absent")), missingVersion = reference("v", path, "7")
         let results = await provider.fetch([missing, missingVersion])
         XCTAssertEqual(results[missing]?.failure?.kind, .notFound)
-        XCTAssertTrue(results[missing]?.failure?.message.contains("not found") == true)
+        XCTAssertTrue(results[missing]?.failure?.message.contains("no secret at") == true)
         XCTAssertEqual(results[missingVersion]?.failure?.kind, .versionNotFound)
         XCTAssertTrue(results[missingVersion]?.failure?.message.contains("version 7") == true)
 
@@ -268,7 +267,7 @@ final class VaultKVTests: XCTestCase {
         let failure = try expectFailure(await provider.fetchOne(ref))
         XCTAssertEqual(failure.kind, .unreachable)
         XCTAssertTrue(failure.message.contains("after 3 attempts"), failure.message)
-        XCTAssertTrue(failure.message.contains("db (app/db)"), failure.message)
+        XCTAssertTrue(failure.message.contains("secret/data/app/db"), failure.message)
     }
 
     func testEachDistinctReadHappensOnce() async throws {

@@ -64,7 +64,7 @@ extension InjectSecrets {
                     entries.append(.init(
                         kind: .rotated, secret: name, functions: users, locked: locked, current: current,
                         message: "\(reference) rotated: locked \(locked), current \(current)"))
-                } else if status.selected == nil, case .current = reference.policy {
+                } else if status.selected == nil, case .current = reference.policy, status.locked == .present || status.locked == nil {
                     entries.append(.init(
                         kind: .rotated, secret: name, functions: users, locked: locked,
                         message: "\(reference): the store has no current version any more (locked \(locked))"))

@@ -40,7 +40,11 @@ struct Workspace {
             let declaration = manifest.secrets[name]!
             do {
                 let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
-                references[name] = SecretReference(name: name, id: id, policy: declaration.policy)
+                let reference = SecretReference(name: name, id: id, policy: declaration.policy)
+                for problem in registry.kind(named: declaration.providerType)?.problems(with: reference) ?? [] {
+                    diagnostics.error(problem, at: declaration.location)
+                }
+                references[name] = reference
             } catch let error as InjectSecretsError {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
@@ -161,8 +165,11 @@ struct Workspace {
 }
 
 extension Diagnostic {
-    /// A store failure for one secret, naming the secret, the provider and the cause.
+    /// A store failure for one secret, naming the secret, the provider and the cause. Providers usually
+    /// name the secret themselves ("secret db (prod/db) ..."); the name is added only where they did not.
     static func storeFailure(_ failure: ProviderFailure, secret: String, provider: String) -> Diagnostic {
-        .error("secret '\(secret)' (provider '\(provider)'): \(failure.message)", at: failure.location)
+        let named = failure.message.contains("secret \(secret) (") || failure.message.contains("secret '\(secret)'")
+        let message = named ? failure.message : "secret '\(secret)' (provider '\(provider)'): \(failure.message)"
+        return .error(message, at: failure.location)
     }
 }

@@ -52,7 +52,7 @@ public final class HTTPClient: @unchecked Sendable {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: RedirectRefusal(), delegateQueue: nil)
     }
 
     deinit {
@@ -64,7 +64,16 @@ public final class HTTPClient: @unchecked Sendable {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try EndpointPolicy.check(request.url)
+        return try await transmit(request)
+    }
+
+    /// Sends without `EndpointPolicy`: only for callers that have applied a stricter check of their own.
+    /// The one such caller is the AWS credential code (`AWSCredentialEndpoint`), which must reach the
+    /// link-local instance and container metadata addresses over plain HTTP, as AWS defines them.
+    /// `timeout` overrides the client's request timeout (IMDS: 1 s).
+    func transmit(_ request: HTTPRequest, timeout: TimeInterval? = nil) async throws -> HTTPResponse {
         var urlRequest = URLRequest(url: request.url)
+        if let timeout { urlRequest.timeoutInterval = timeout }
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers {
             urlRequest.addValue(value, forHTTPHeaderField: name)
@@ -93,5 +102,16 @@ public final class HTTPClient: @unchecked Sendable {
             }
             task.resume()
         }
+    }
+}
+
+/// Refuses every redirect: the stores do not redirect, and following one would send a credential to a
+/// URL that was never checked against the HTTPS rule. The 3xx answer reaches the provider as it is.
+private final class RedirectRefusal: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }

@@ -227,6 +227,14 @@ struct ManifestDecoder {
                     default: break
                     }
                 }
+                // The store's own rules, where the id can be known offline.
+                if let id = try? TemplateEvaluator.expandID(template, vars: vars, environment: processEnvironment),
+                    let kind = registry.kind(named: provider.type)
+                {
+                    for problem in kind.problems(with: SecretReference(name: name, id: id, policy: policy)) {
+                        error(problem, at: pair.key.location)
+                    }
+                }
                 secrets[name] = SecretDeclaration(
                     name: name, providerName: providerName, providerType: provider.type, id: template, policy: policy,
                     location: pair.key.location)

@@ -197,4 +197,13 @@ public protocol SecretProviderKind: Sendable {
     /// Checks the settings and builds the provider, contacting nothing. Errors carry the place of the
     /// offending setting.
     static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider
+
+    /// Why this store cannot serve `reference`: an id it cannot name, a staging label where the store has
+    /// none, a version id of the wrong shape. Checked offline, before any store is contacted, so these
+    /// are bad input (exit 2) with the secret's place.
+    static func problems(with reference: SecretReference) -> [String]
+}
+
+extension SecretProviderKind {
+    public static func problems(with reference: SecretReference) -> [String] { [] }
 }

@@ -29,6 +29,13 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         return FileStore(name: declaration.name, url: try settings.path("path")!, displayPath: path)
     }
 
+    public static func problems(with reference: SecretReference) -> [String] {
+        if case .stage(let label) = reference.policy {
+            return ["secret '\(reference.name)': version 'stage:\(label)' cannot be used: the file store has no staging labels; use 'current' or a version key"]
+        }
+        return []
+    }
+
     public init(name: String, url: URL, displayPath: String) {
         self.name = name
         self.url = url

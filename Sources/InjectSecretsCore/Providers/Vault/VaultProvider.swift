@@ -23,6 +23,16 @@ public enum VaultStore: SecretProviderKind {
         try makeVault(declaration)
     }
 
+    public static func problems(with reference: SecretReference) -> [String] {
+        switch reference.policy {
+        case .current: return []
+        case .stage(let label):
+            return ["secret '\(reference.name)': version 'stage:\(label)' cannot be used: Vault KV has no staging labels; use 'current' or a version number"]
+        case .version(let id):
+            return UInt(id).map { $0 > 0 } == true ? [] : ["secret '\(reference.name)': version '\(id)' cannot be used: a Vault KV version is a number from 1"]
+        }
+    }
+
     /// `make`, typed: for callers that need `finish()`.
     public static func makeVault(
         _ declaration: ProviderDeclaration, client: HTTPClient = .shared, retry: RetryPolicy = .standard
@@ -118,7 +128,7 @@ public struct VaultProvider: SecretProvider {
         do {
             let pinned = try pinnedVersion(read.policy, reference: reference)
             try checkPath(read.path, reference: reference)
-            let token = try await token(for: reference)
+            let token = try await session.token()
             return .success(try await readData(read.path, version: pinned, reference: reference, token: token))
         } catch let failure as ProviderFailure {
             return .failure(failure)
@@ -132,7 +142,7 @@ public struct VaultProvider: SecretProvider {
     ) async throws -> FetchedSecret {
         let dataPath = "\(mount)/data/\(path)"
         let versionNote = version.map { " version \($0)" } ?? ""
-        let what = "reading \(dataPath)\(versionNote) for secret \(reference)"
+        let what = "reading \(dataPath)\(versionNote)"
         let response = try await connection.send(
             "GET", "\(vaultPathEncoded(mount))/data/\(vaultPathEncoded(path))", query: version.map { "version=\($0)" },
             token: token, what: what)
@@ -158,7 +168,7 @@ public struct VaultProvider: SecretProvider {
                     "vault provider '\(name)': \(what): version \(version) of \(mount)/\(path) not found (404)\(response.saidNote)")
             }
             throw ProviderFailure(
-                .notFound, "vault provider '\(name)': \(what): secret \(mount)/\(path) not found (404)\(response.saidNote)")
+                .notFound, "vault provider '\(name)': \(what): no secret at \(mount)/\(path) (404)\(response.saidNote)")
         default:
             throw connection.failure(for: response, what: what)
         }
@@ -230,7 +240,7 @@ public struct VaultProvider: SecretProvider {
     private func metadata(_ path: String, for reference: SecretReference) async -> Result<VaultKVMetadata, ProviderFailure> {
         do {
             try checkPath(path, reference: reference)
-            let token = try await token(for: reference)
+            let token = try await session.token()
             return .success(try await readMetadata(path, reference: reference, token: token))
         } catch let failure as ProviderFailure {
             return .failure(failure)
@@ -240,7 +250,7 @@ public struct VaultProvider: SecretProvider {
     }
 
     private func readMetadata(_ path: String, reference: SecretReference, token: VaultToken) async throws -> VaultKVMetadata {
-        let what = "reading \(mount)/metadata/\(path) for secret \(reference)"
+        let what = "reading \(mount)/metadata/\(path)"
         let response = try await connection.send(
             "GET", "\(vaultPathEncoded(mount))/metadata/\(vaultPathEncoded(path))", token: token, what: what)
         switch response.status {
@@ -253,7 +263,7 @@ public struct VaultProvider: SecretProvider {
             return metadata
         case 404:
             throw ProviderFailure(
-                .notFound, "vault provider '\(name)': \(what): secret \(mount)/\(path) not found (404)\(response.saidNote)")
+                .notFound, "vault provider '\(name)': \(what): no secret at \(mount)/\(path) (404)\(response.saidNote)")
         default:
             throw connection.failure(for: response, what: what)
         }
@@ -300,14 +310,6 @@ public struct VaultProvider: SecretProvider {
 
     // MARK: - shared
 
-    private func token(for reference: SecretReference) async throws -> VaultToken {
-        do {
-            return try await session.token()
-        } catch let failure as ProviderFailure {
-            throw ProviderFailure(failure.kind, "\(failure.message) (needed for secret \(reference))")
-        }
-    }
-
     /// The version a policy pins, nil for `current`; Vault KV has no staging labels.
     private func pinnedVersion(_ policy: VersionPolicy, reference: SecretReference) throws -> Int? {
         switch policy {
@@ -317,13 +319,13 @@ public struct VaultProvider: SecretProvider {
             guard let number = Int(text), number > 0 else {
                 throw ProviderFailure(
                     .configuration,
-                    "vault provider '\(name)': secret \(reference) asks for version '\(text)', but Vault KV versions are numbers 1, 2, 3, ...")
+                    "vault provider '\(name)': version '\(text)' of \(reference.id) is not a Vault KV version; versions are numbers 1, 2, 3, ...")
             }
             return number
         case .stage(let label):
             throw ProviderFailure(
                 .configuration,
-                "vault provider '\(name)': secret \(reference) asks for 'stage:\(label)', but Vault KV has no staging labels; use 'current' or a version number")
+                "vault provider '\(name)': version 'stage:\(label)' of \(reference.id) cannot be used: Vault KV has no staging labels; use 'current' or a version number")
         }
     }
 
@@ -331,7 +333,7 @@ public struct VaultProvider: SecretProvider {
         let segments = path.split(separator: "/")
         if path.isEmpty || segments.contains(".") || segments.contains("..") {
             throw ProviderFailure(
-                .configuration, "vault provider '\(name)': secret \(reference) has an id that is not a KV path")
+                .configuration, "vault provider '\(name)': '\(reference.id)' is not a KV path")
         }
     }
 

@@ -1,0 +1,512 @@
+import Foundation
+
+/// `type: aws-secrets-manager`: AWS Secrets Manager, with the settings `region`, `endpoint` and `profile`.
+public enum AWSSecretsManagerStore: SecretProviderKind {
+    public static let typeName = "aws-secrets-manager"
+    public static let settingKeys = AWSStoreConfiguration.settingKeys
+
+    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+        try AWSSecretsManagerProvider(declaration)
+    }
+}
+
+/// Reads Secrets Manager: current versions through BatchGetSecretValue (20 ids a call), pinned versions
+/// and staging labels through GetSecretValue; `inspect` reads metadata only (ListSecrets, DescribeSecret,
+/// ListSecretVersionIds), never a value.
+public struct AWSSecretsManagerProvider: SecretProvider {
+    public let name: String
+    let client: AWSJSONClient
+    /// How many calls run at once.
+    var concurrency = 4
+
+    static let batchLimit = 20
+    static let listNameFilterLimit = 10
+
+    public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
+        let configuration = try AWSStoreConfiguration(
+            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
+            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
+            hostPrefix: "secretsmanager", http: http)
+        name = declaration.name
+        client = configuration.client
+    }
+
+    init(name: String, client: AWSJSONClient) {
+        self.name = name
+        self.client = client
+    }
+
+    // MARK: fetch
+
+    public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
+        var unique: [SecretReference] = []
+        var seen = Set<SecretReference>()
+        for reference in references where seen.insert(reference).inserted { unique.append(reference) }
+
+        let current = unique.filter { $0.policy == .current }
+        let others = unique.filter { $0.policy != .current }
+        // One batch entry per distinct id; several references may name the same id.
+        var currentIds: [String] = []
+        var seenIds = Set<String>()
+        for reference in current where seenIds.insert(reference.id).inserted { currentIds.append(reference.id) }
+
+        enum Job: Sendable {
+            case batch([String])
+            case single(SecretReference)
+        }
+        /// Current values are answered per id (one batch entry serves every reference to it), the others
+        /// per reference.
+        enum Answer: Hashable, Sendable {
+            case id(String)
+            case reference(SecretReference)
+        }
+        let jobs = chunked(currentIds, size: Self.batchLimit).map(Job.batch) + others.map(Job.single)
+        let outcomes = await boundedConcurrentMap(jobs, limit: concurrency) { job -> [Answer: Result<FetchedSecret, ProviderFailure>] in
+            switch job {
+            case .batch(let ids):
+                var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
+                for (id, result) in await batchGet(ids) { answers[.id(id)] = result }
+                return answers
+            case .single(let reference):
+                return [.reference(reference): await getOne(reference)]
+            }
+        }
+
+        var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
+        for outcome in outcomes { answers.merge(outcome) { first, _ in first } }
+        var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
+        for reference in unique {
+            let key: Answer = reference.policy == .current ? .id(reference.id) : .reference(reference)
+            let result = answers[key] ?? .failure(ProviderFailure(.invalidResponse, "no answer"))
+            results[reference] = result.mapError { failure in
+                ProviderFailure(failure.kind, "secret \(reference) from provider '\(name)': \(failure.message)")
+            }
+        }
+        return results
+    }
+
+    struct SecretValueEntry: Decodable {
+        var arn: String?
+        var name: String?
+        var versionId: String?
+        var secretString: String?
+        var secretBinary: String?
+
+        enum CodingKeys: String, CodingKey {
+            case arn = "ARN", name = "Name", versionId = "VersionId", secretString = "SecretString"
+            case secretBinary = "SecretBinary"
+        }
+
+        /// The value as text: SecretString, else SecretBinary's base64 text.
+        func fetched(operation: String) -> Result<FetchedSecret, ProviderFailure> {
+            guard let versionId, !versionId.isEmpty else {
+                return .failure(ProviderFailure(.invalidResponse, "AWS Secrets Manager \(operation) returned no VersionId"))
+            }
+            guard let text = secretString ?? secretBinary else {
+                return .failure(ProviderFailure(
+                    .invalidResponse, "AWS Secrets Manager \(operation) returned neither SecretString nor SecretBinary"))
+            }
+            return .success(FetchedSecret(version: versionId, locator: arn, value: SecretValue(text)))
+        }
+    }
+
+    struct BatchGetInput: Encodable {
+        var secretIdList: [String]
+        var nextToken: String?
+        enum CodingKeys: String, CodingKey { case secretIdList = "SecretIdList", nextToken = "NextToken" }
+    }
+
+    struct BatchGetOutput: Decodable {
+        var secretValues: [SecretValueEntry]?
+        var errors: [BatchError]?
+        var nextToken: String?
+        enum CodingKeys: String, CodingKey {
+            case secretValues = "SecretValues", errors = "Errors", nextToken = "NextToken"
+        }
+    }
+
+    struct BatchError: Decodable {
+        var secretId: String?
+        var errorCode: String?
+        var message: String?
+        enum CodingKeys: String, CodingKey { case secretId = "SecretId", errorCode = "ErrorCode", message = "Message" }
+    }
+
+    /// Reads up to 20 current values in one call (following NextToken while ids are unanswered); each
+    /// entry of `Errors` fails its own secret.
+    func batchGet(_ ids: [String]) async -> [String: Result<FetchedSecret, ProviderFailure>] {
+        var results: [String: Result<FetchedSecret, ProviderFailure>] = [:]
+        var nextToken: String?
+        var pages = 0
+        repeat {
+            pages += 1
+            let output: BatchGetOutput
+            do {
+                output = try await client.call(
+                    "BatchGetSecretValue", BatchGetInput(secretIdList: ids, nextToken: nextToken), as: BatchGetOutput.self)
+            } catch {
+                let failure = Self.failure(error)
+                let unanswered = ids.filter { results[$0] == nil }
+                if failure.kind == .accessDenied {
+                    // Many policies grant GetSecretValue but not BatchGetSecretValue: read these one by one.
+                    let single = await boundedConcurrentMap(unanswered, limit: concurrency) { id in
+                        (id, await getOne(SecretReference(name: id, id: id, policy: .current)))
+                    }
+                    for (id, result) in single {
+                        results[id] = result.mapError { single in
+                            ProviderFailure(single.kind, single.message + " (BatchGetSecretValue was denied too)")
+                        }
+                    }
+                } else {
+                    for id in unanswered { results[id] = .failure(failure) }
+                }
+                return results
+            }
+            for entry in output.secretValues ?? [] {
+                guard let id = Self.requestedId(for: entry, among: ids) else { continue }
+                if results[id] == nil { results[id] = entry.fetched(operation: "BatchGetSecretValue") }
+            }
+            for error in output.errors ?? [] {
+                guard let id = error.secretId, ids.contains(id), results[id] == nil else { continue }
+                let code = error.errorCode.map(AWSJSONClient.normalizeCode)
+                var text = "AWS Secrets Manager BatchGetSecretValue failed: \(code ?? "unknown error")"
+                if let message = error.message, !message.isEmpty { text += ": \(AWSJSONClient.shorten(message))" }
+                results[id] = .failure(ProviderFailure(Self.batchErrorKind(code, message: error.message), text))
+            }
+            nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
+        } while nextToken != nil && ids.contains(where: { results[$0] == nil }) && pages < 50
+        for id in ids where results[id] == nil {
+            results[id] = .failure(ProviderFailure(
+                .invalidResponse, "AWS Secrets Manager BatchGetSecretValue did not answer for this secret"))
+        }
+        return results
+    }
+
+    /// The requested id an answer belongs to: its name, its full ARN, or its ARN without the random suffix.
+    static func requestedId(for entry: SecretValueEntry, among ids: [String]) -> String? {
+        if let name = entry.name, ids.contains(name) { return name }
+        guard let arn = entry.arn else { return nil }
+        if ids.contains(arn) { return arn }
+        return ids.first { $0.hasPrefix("arn:") && arn.hasPrefix($0 + "-") && arn.count == $0.count + 7 }
+    }
+
+    static func batchErrorKind(_ code: String?, message: String?) -> ProviderFailure.Kind {
+        switch code {
+        case "DecryptionFailure"?: return .accessDenied
+        case "InvalidRequestException"? where message?.lowercased().contains("deleted") == true: return .notFound
+        default: return AWSErrorCodes.kind(code: code, status: 400)
+        }
+    }
+
+    struct GetInput: Encodable {
+        var secretId: String
+        var versionId: String?
+        var versionStage: String?
+        enum CodingKeys: String, CodingKey {
+            case secretId = "SecretId", versionId = "VersionId", versionStage = "VersionStage"
+        }
+    }
+
+    /// A pinned VersionId or a staging label, through GetSecretValue.
+    func getOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
+        var input = GetInput(secretId: reference.id)
+        switch reference.policy {
+        case .current: break
+        case .version(let id): input.versionId = id
+        case .stage(let label): input.versionStage = label
+        }
+        do {
+            let entry = try await client.call("GetSecretValue", input, as: SecretValueEntry.self)
+            return entry.fetched(operation: "GetSecretValue")
+        } catch {
+            var failure = Self.failure(error)
+            if failure.kind == .notFound, reference.policy != .current,
+                let call = error as? AWSCallError, call.serviceMessage?.contains("secret value for") == true
+            {
+                failure.kind = .versionNotFound
+            }
+            if failure.kind == .notFound, case .stage(let label) = reference.policy {
+                failure.message += " (no version holds the staging label \(label), or the secret does not exist)"
+            }
+            return .failure(failure)
+        }
+    }
+
+    static func failure(_ error: Error) -> ProviderFailure {
+        switch error {
+        case let error as AWSCallError:
+            var failure = error.failure()
+            if error.code == "InvalidRequestException", error.serviceMessage?.lowercased().contains("deleted") == true {
+                failure.kind = .notFound
+            }
+            return failure
+        case let error as ProviderFailure: return error
+        default: return ProviderFailure(.unreachable, "AWS Secrets Manager: \(type(of: error))")
+        }
+    }
+
+    // MARK: inspect
+
+    /// A secret's metadata as ListSecrets and DescribeSecret give it.
+    struct SecretMetadata: Decodable {
+        var arn: String?
+        var name: String?
+        var versionsToStages: [String: [String]]?
+        var deletedDate: FlexibleNumber?
+
+        enum CodingKeys: String, CodingKey {
+            case arn = "ARN", name = "Name", deletedDate = "DeletedDate"
+            case versionIdsToStages = "VersionIdsToStages", secretVersionsToStages = "SecretVersionsToStages"
+        }
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            arn = try container.decodeIfPresent(String.self, forKey: .arn)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            deletedDate = try container.decodeIfPresent(FlexibleNumber.self, forKey: .deletedDate)
+            versionsToStages =
+                try container.decodeIfPresent([String: [String]].self, forKey: .versionIdsToStages)
+                ?? container.decodeIfPresent([String: [String]].self, forKey: .secretVersionsToStages)
+        }
+
+        var isDeleted: Bool { deletedDate?.value != nil }
+    }
+
+    struct ListSecretsInput: Encodable {
+        struct Filter: Encodable {
+            var key: String
+            var values: [String]
+            enum CodingKeys: String, CodingKey { case key = "Key", values = "Values" }
+        }
+        var filters: [Filter]
+        var includePlannedDeletion: Bool
+        var maxResults: Int
+        var nextToken: String?
+        enum CodingKeys: String, CodingKey {
+            case filters = "Filters", includePlannedDeletion = "IncludePlannedDeletion", maxResults = "MaxResults"
+            case nextToken = "NextToken"
+        }
+    }
+
+    struct ListSecretsOutput: Decodable {
+        var secretList: [SecretMetadata]?
+        var nextToken: String?
+        enum CodingKeys: String, CodingKey { case secretList = "SecretList", nextToken = "NextToken" }
+    }
+
+    struct SecretIdInput: Encodable {
+        var secretId: String
+        enum CodingKeys: String, CodingKey { case secretId = "SecretId" }
+    }
+
+    public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+        let ids = Array(Set(queries.map(\.reference.id))).sorted()
+        // Names go through ListSecrets, 10 a call; ARNs, names a name filter cannot carry, and names the
+        // list did not return go through DescribeSecret.
+        let listable = ids.filter(Self.isListableName)
+        let listed = await boundedConcurrentMap(chunked(listable, size: Self.listNameFilterLimit), limit: concurrency) {
+            names in await listSecrets(names)
+        }
+        var metadata: [String: Result<SecretMetadata, ProviderFailure>] = [:]
+        for (names, page) in zip(chunked(listable, size: Self.listNameFilterLimit), listed) {
+            switch page {
+            case .success(let found):
+                metadata.merge(found.mapValues { .success($0) }) { first, _ in first }
+            case .failure(let failure) where failure.kind == .accessDenied:
+                break  // ListSecrets may be denied where DescribeSecret is allowed: ask each secret below.
+            case .failure(let failure):
+                for name in names { metadata[name] = .failure(failure) }
+            }
+        }
+        let remaining = ids.filter { metadata[$0] == nil }
+        let described = await boundedConcurrentMap(remaining, limit: concurrency) { id in
+            (id, await describeSecret(id))
+        }
+        for (id, result) in described { metadata[id] = result }
+
+        let answered = metadata
+        let statuses = await boundedConcurrentMap(queries, limit: concurrency) { query in
+            (query, await status(for: query, metadata: answered[query.reference.id]!))
+        }
+        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
+        for (query, result) in statuses {
+            results[query] = result.mapError { failure in
+                ProviderFailure(failure.kind, "secret \(query.reference) from provider '\(name)': \(failure.message)")
+            }
+        }
+        return results
+    }
+
+    /// Whether a name can go in a ListSecrets name filter (whose values allow `a-zA-Z0-9 :_@/+=.-!` and
+    /// treat a leading `!` as negation).
+    static func isListableName(_ id: String) -> Bool {
+        guard !id.isEmpty, !id.hasPrefix("arn:"), !id.hasPrefix("!"), id.count <= 512 else { return false }
+        return id.unicodeScalars.allSatisfy { scalar in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                || "/_+=.@-".unicodeScalars.contains(scalar)
+        }
+    }
+
+    /// One name filter of up to 10 names. Name filters match prefixes, so only exact names are kept.
+    func listSecrets(_ names: [String]) async -> Result<[String: SecretMetadata], ProviderFailure> {
+        var found: [String: SecretMetadata] = [:]
+        var nextToken: String?
+        var pages = 0
+        repeat {
+            pages += 1
+            let input = ListSecretsInput(
+                filters: [.init(key: "name", values: names)], includePlannedDeletion: true, maxResults: 100,
+                nextToken: nextToken)
+            do {
+                let output = try await client.call("ListSecrets", input, as: ListSecretsOutput.self)
+                for entry in output.secretList ?? [] {
+                    if let name = entry.name, names.contains(name), found[name] == nil { found[name] = entry }
+                }
+                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
+            } catch {
+                return .failure(Self.failure(error))
+            }
+        } while nextToken != nil && found.count < names.count && pages < 100
+        return .success(found)
+    }
+
+    func describeSecret(_ id: String) async -> Result<SecretMetadata, ProviderFailure> {
+        do {
+            return .success(try await client.call("DescribeSecret", SecretIdInput(secretId: id), as: SecretMetadata.self))
+        } catch {
+            return .failure(Self.failure(error))
+        }
+    }
+
+    struct ListVersionsInput: Encodable {
+        var secretId: String
+        var includeDeprecated: Bool
+        var maxResults: Int
+        var nextToken: String?
+        enum CodingKeys: String, CodingKey {
+            case secretId = "SecretId", includeDeprecated = "IncludeDeprecated", maxResults = "MaxResults"
+            case nextToken = "NextToken"
+        }
+    }
+
+    struct ListVersionsOutput: Decodable {
+        struct Version: Decodable {
+            var versionId: String?
+            var versionStages: [String]?
+            enum CodingKeys: String, CodingKey { case versionId = "VersionId", versionStages = "VersionStages" }
+        }
+        var versions: [Version]?
+        var nextToken: String?
+        enum CodingKeys: String, CodingKey { case versions = "Versions", nextToken = "NextToken" }
+    }
+
+    /// Whether `version` still exists without labels (AWS leaves such versions out of DescribeSecret).
+    func unlabeledVersionExists(_ version: String, secretId: String) async -> Result<Bool, ProviderFailure> {
+        var nextToken: String?
+        var pages = 0
+        repeat {
+            pages += 1
+            do {
+                let output = try await client.call(
+                    "ListSecretVersionIds",
+                    ListVersionsInput(secretId: secretId, includeDeprecated: true, maxResults: 100, nextToken: nextToken),
+                    as: ListVersionsOutput.self)
+                if output.versions?.contains(where: { $0.versionId == version }) == true { return .success(true) }
+                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
+            } catch {
+                return .failure(Self.failure(error))
+            }
+        } while nextToken != nil && pages < 100
+        return .success(false)
+    }
+
+    /// The version status from the metadata: the selected version, the locked version's state, and a
+    /// rotation in flight.
+    func status(for query: VersionQuery, metadata: Result<SecretMetadata, ProviderFailure>) async
+        -> Result<VersionStatus, ProviderFailure>
+    {
+        let secret: SecretMetadata
+        switch metadata {
+        case .success(let found):
+            secret = found
+        case .failure(let failure):
+            // A secret that no longer exists takes its locked version with it: that is drift, not an error.
+            if failure.kind == .notFound, query.lockedVersion != nil {
+                return .success(VersionStatus(
+                    selected: nil, locked: .gone(reason: "the secret no longer exists"), notes: []))
+            }
+            return .failure(failure)
+        }
+        let stages = secret.versionsToStages ?? [:]
+        func holder(of label: String) -> String? {
+            stages.filter { $0.value.contains(label) }.map(\.key).sorted().first
+        }
+        let current = holder(of: "AWSCURRENT")
+        let selected: String?
+        switch query.reference.policy {
+        case .current: selected = current
+        case .stage(let label): selected = holder(of: label)
+        case .version(let id): selected = id
+        }
+
+        var notes: [String] = []
+        if let pending = holder(of: "AWSPENDING"), pending != current {
+            notes.append("rotation in flight: version \(pending) holds AWSPENDING")
+        }
+
+        if secret.isDeleted {
+            if query.lockedVersion != nil {
+                return .success(VersionStatus(
+                    selected: nil, locator: secret.arn,
+                    locked: .gone(reason: "the secret is scheduled for deletion"), notes: notes))
+            }
+            return .failure(ProviderFailure(
+                .notFound, "AWS Secrets Manager: the secret is scheduled for deletion (restore it with RestoreSecret)"))
+        }
+
+        var locked: VersionStatus.LockedState?
+        if let version = query.lockedVersion {
+            if let labels = stages[version] {
+                locked = labels.isEmpty ? .unlabeled : .present
+            } else {
+                switch await unlabeledVersionExists(version, secretId: secret.arn ?? query.reference.id) {
+                case .success(true):
+                    locked = .unlabeled
+                case .success(false):
+                    locked = .gone(reason: "version \(version) no longer exists")
+                case .failure(let failure) where failure.kind == .accessDenied:
+                    locked = .gone(reason:
+                        "version \(version) has no staging label left (secretsmanager:ListSecretVersionIds is not "
+                        + "allowed, so whether it still exists unlabelled is unknown)")
+                case .failure(let failure):
+                    return .failure(failure)
+                }
+            }
+        }
+        if case .version(let id) = query.reference.policy, stages[id] == nil, query.lockedVersion != id {
+            // A pinned version that is not among the labelled versions: say whether it still exists.
+            if case .success(false) = await unlabeledVersionExists(id, secretId: secret.arn ?? query.reference.id) {
+                notes.append("the pinned version \(id) does not exist")
+            }
+        }
+        return .success(VersionStatus(selected: selected, locator: secret.arn, locked: locked, notes: notes))
+    }
+}
+
+/// A number AWS may send as a JSON number or as text (some emulators), or null.
+struct FlexibleNumber: Decodable {
+    var value: Double?
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            value = nil
+        } else if let number = try? container.decode(Double.self) {
+            value = number
+        } else if let text = try? container.decode(String.self) {
+            value = Double(text) ?? 0
+        } else {
+            value = 0
+        }
+    }
+}

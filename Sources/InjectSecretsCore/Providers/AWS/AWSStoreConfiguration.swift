@@ -1,0 +1,87 @@
+import Foundation
+
+/// The settings both AWS stores share (`region`, `endpoint`, `profile`), checked offline when the
+/// manifest is loaded: a missing region or an endpoint that is plain HTTP off loopback is an error at the
+/// declaration, before any request.
+struct AWSStoreConfiguration: Sendable {
+    static let settingKeys = ["region", "endpoint", "profile"]
+
+    var providerName: String
+    var region: String
+    var endpoint: URL
+    var client: AWSJSONClient
+
+    /// - Parameters:
+    ///   - serviceID: the `AWS_ENDPOINT_URL_<ID>` suffix (`SECRETS_MANAGER`, `SSM`).
+    ///   - configKey: the `[services]` key in the AWS config file (`secrets_manager`, `ssm`).
+    ///   - hostPrefix: the regional endpoint's first label (`secretsmanager`, `ssm`).
+    init(
+        _ declaration: ProviderDeclaration, serviceName: String, signingName: String, targetPrefix: String,
+        serviceID: String, configKey: String, hostPrefix: String, http: HTTPClient = .shared
+    ) throws {
+        let settings = try ProviderSettings(declaration, allowed: Self.settingKeys)
+        let profile = try settings.string("profile").flatMap { $0.isEmpty ? nil : $0 }
+        let environment = AWSEnvironment(variables: declaration.environment, profile: profile)
+
+        let manifestRegion = try settings.string("region")
+        guard let region = environment.region(manifestRegion: manifestRegion), !region.isEmpty else {
+            throw InjectSecretsError.badInput(
+                "provider '\(declaration.name)' of type '\(declaration.type)' needs a region: set 'region:' in the "
+                    + "manifest, or AWS_REGION / AWS_DEFAULT_REGION, or 'region' in the AWS profile",
+                at: settings.location(of: "region"))
+        }
+        guard Self.isValidRegion(region) else {
+            let source = manifestRegion?.isEmpty == false ? "" : " (from the environment or the AWS profile)"
+            throw InjectSecretsError.badInput(
+                "provider '\(declaration.name)': '\(region)'\(source) is not an AWS region name "
+                    + "(lowercase letters, digits and '-', such as us-east-1)",
+                at: settings.location(of: "region"))
+        }
+
+        let endpoint: URL
+        if let url = try settings.endpointURL("endpoint") {
+            endpoint = url
+        } else if let configured = environment.endpoint(serviceID: serviceID, configKey: configKey), !configured.isEmpty {
+            do {
+                endpoint = try EndpointPolicy.checked(configured)
+            } catch let violation as EndpointPolicy.Violation {
+                throw InjectSecretsError.badInput(
+                    "provider '\(declaration.name)': the endpoint configured outside the manifest "
+                        + "(AWS_ENDPOINT_URL_\(serviceID), AWS_ENDPOINT_URL or the AWS config file): \(violation.message)",
+                    at: declaration.node.location)
+            }
+        } else {
+            let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+            endpoint = URL(string: "https://\(hostPrefix).\(region).\(suffix)/")!
+        }
+
+        providerName = declaration.name
+        self.region = region
+        self.endpoint = endpoint
+        client = AWSJSONClient(
+            serviceName: serviceName, signingName: signingName, targetPrefix: targetPrefix,
+            endpoint: Self.rootURL(endpoint), region: region,
+            credentials: environment.credentialSource(client: http, region: region), http: http,
+            retry: AWSJSONClient.retryPolicy(environment: declaration.environment))
+    }
+
+    static func isValidRegion(_ region: String) -> Bool {
+        region.count <= 64 && region.first?.isLetter == true
+            && region.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
+    /// awsJson services are called at `/` of the endpoint; a configured endpoint may carry a path prefix.
+    static func rootURL(_ url: URL) -> URL {
+        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url }
+        if components.path.isEmpty { components.path = "/" }
+        components.query = nil
+        components.fragment = nil
+        return components.url ?? url
+    }
+}
+
+/// Groups references by a key while keeping their first-seen order, for batching.
+func chunked<T>(_ items: [T], size: Int) -> [[T]] {
+    guard size > 0 else { return [items] }
+    return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
+}

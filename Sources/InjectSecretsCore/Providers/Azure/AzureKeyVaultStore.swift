@@ -1,0 +1,390 @@
+import Foundation
+
+/// `type: azure-key-vault`: secrets of one Azure Key Vault, read with the Secrets REST API.
+///
+/// ```yaml
+/// providers:
+///   azure: { type: azure-key-vault, vault-url: https://example.vault.azure.net }
+/// ```
+///
+/// Settings: `vault-url` (required; https, or http to loopback), `api-version` (default 2025-07-01).
+/// Credentials come from the environment in DefaultAzureCredential's order: AZURE_TENANT_ID +
+/// AZURE_CLIENT_ID + AZURE_CLIENT_SECRET; AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_FEDERATED_TOKEN_FILE
+/// (workload identity: AKS, GitHub Actions); the managed identity (IDENTITY_ENDPOINT + IDENTITY_HEADER,
+/// else IMDS, whose host AZURE_POD_IDENTITY_AUTHORITY_HOST overrides). AZURE_AUTHORITY_HOST picks the
+/// Entra ID host. Tenant and token audience come from the vault's bearer challenge.
+///
+/// Versions: `current` is the newest enabled version; a version id is the 32-hex last segment of the
+/// secret's `id`; Key Vault has no staging labels. The locator is the secret's id without its version,
+/// `{vault-url}/secrets/{name}`.
+public struct AzureKeyVaultStore: SecretProviderKind {
+    public static let typeName = "azure-key-vault"
+    public static let settingKeys = ["vault-url", "api-version"]
+
+    /// The REST api-version sent unless `api-version` says otherwise. 2025-07-01 is the newest GA version
+    /// that is documented in Microsoft's REST reference and that the SDKs have sent for a year (it is also
+    /// known to the newest Python SDK, whose own default is 2026-04-01); the two calls used here (get
+    /// secret, list versions) are the same in every version since 7.0, so the older, widely deployed one
+    /// is the safer default for sovereign clouds and private endpoints.
+    public static let defaultAPIVersion = "2025-07-01"
+
+    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        guard let vaultURL = try settings.endpointURL("vault-url") else {
+            _ = try settings.requiredString("vault-url")
+            throw InjectSecretsError.badInput("provider '\(declaration.name)' needs 'vault-url'", at: declaration.node.location)
+        }
+        let path = vaultURL.path
+        guard path.isEmpty || path == "/", vaultURL.query == nil, vaultURL.fragment == nil, vaultURL.user == nil else {
+            throw InjectSecretsError.badInput(
+                "provider '\(declaration.name)': 'vault-url' must be the vault's base URL, such as https://NAME.vault.azure.net, without a path, query or user",
+                at: settings.location(of: "vault-url"))
+        }
+        var base = vaultURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        let apiVersion = try settings.string("api-version") ?? defaultAPIVersion
+        guard apiVersion.range(of: #"^(\d{4}-\d{2}-\d{2}|\d+\.\d+)(-preview(\.\d+)?)?$"#, options: .regularExpression) != nil else {
+            throw InjectSecretsError.badInput(
+                "provider '\(declaration.name)': 'api-version' must be a Key Vault REST api-version such as \(defaultAPIVersion) or 7.6, found '\(apiVersion)'",
+                at: settings.location(of: "api-version"))
+        }
+        return AzureKeyVaultProvider(
+            name: declaration.name, vaultURL: URL(string: base)!, apiVersion: apiVersion,
+            environment: declaration.environment, http: .shared)
+    }
+
+    /// What is wrong with a reference before any request: a name Key Vault cannot hold (1 to 127 of
+    /// `0-9 a-z A-Z -`), a version that is not 32 hex digits, a staging label. Empty when fine. The
+    /// provider answers such references with a `.configuration` failure; `validate` can call this with
+    /// the declaration's place in the manifest.
+    public static func problems(with reference: SecretReference) -> [String] {
+        var problems: [String] = []
+        let id = reference.id
+        if id.isEmpty || id.count > 127 || id.range(of: "^[0-9A-Za-z-]+$", options: .regularExpression) == nil {
+            var why = "Key Vault secret names are 1 to 127 letters, digits and '-'"
+            if id.contains("/") || id.contains("_") || id.contains(".") {
+                let suggestion = id.map { "/_.".contains($0) ? "-" : String($0) }.joined()
+                why += " (no '/', '_' or '.'; perhaps '\(suggestion)')"
+            }
+            problems.append("secret '\(reference.name)': id '\(id)' cannot be an Azure Key Vault secret name: \(why)")
+        }
+        switch reference.policy {
+        case .current:
+            break
+        case .version(let version):
+            if version.range(of: "^[0-9A-Fa-f]{32}$", options: .regularExpression) == nil {
+                problems.append("secret '\(reference.name)': version '\(version)' is not an Azure Key Vault version id (32 hex digits, the last segment of the secret's id)")
+            }
+        case .stage(let label):
+            problems.append("secret '\(reference.name)': 'stage:\(label)' is not available: Azure Key Vault has no staging labels; use 'current' or a 32-hex version id")
+        }
+        return problems
+    }
+}
+
+/// One vault of the manifest. Prints and reflects as its name and vault only: its credential stays out
+/// of any dump.
+final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, CustomReflectable, @unchecked Sendable {
+    let name: String
+    let vault: KeyVaultClient
+    /// Requests in flight at once; Key Vault allows 4 000 GETs per 10 s per vault.
+    let concurrency = 8
+    /// Versions per page when listing (Key Vault's maximum is 25).
+    let pageSize = 25
+
+    init(name: String, vaultURL: URL, apiVersion: String, environment: [String: String], http: HTTPClient,
+         retry: RetryPolicy = RetryPolicy(maxAttempts: 5, baseDelay: 0.2, maxDelay: 20, timeLimit: 120))
+    {
+        self.name = name
+        self.vault = KeyVaultClient(
+            vaultURL: vaultURL, apiVersion: apiVersion, credential: AzureCredential(environment: environment, client: http),
+            challenges: ChallengeCache(), http: http, retry: retry)
+    }
+
+    var description: String { "AzureKeyVaultProvider(\(name), \(vault.vaultName))" }
+    var customMirror: Mirror { Mirror(self, children: ["name": name, "vault": vault.vaultName]) }
+
+    private func locator(_ secretName: String) -> String {
+        "\(vault.vaultName)/secrets/\(secretName)"
+    }
+
+    private func subject(_ reference: SecretReference) -> String {
+        "secret \(reference) in Azure Key Vault \(vault.vaultName)"
+    }
+
+    // MARK: fetch
+
+    func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
+        // Each distinct (id, policy) is read once, whatever names the manifest gives it.
+        struct Key: Hashable { var id: String; var policy: VersionPolicy }
+        var byKey: [Key: [SecretReference]] = [:]
+        for reference in references { byKey[Key(id: reference.id, policy: reference.policy), default: []].append(reference) }
+        let keys = Array(byKey.keys).sorted { ($0.id, $0.policy.description) < ($1.id, $1.policy.description) }
+        let results = await boundedConcurrentMap(keys.map { byKey[$0]![0] }, limit: concurrency) { reference in
+            await self.fetchOne(reference)
+        }
+        var answer: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
+        for (key, result) in zip(keys, results) {
+            for reference in byKey[key]! {
+                answer[reference] = result.mapError { self.renamed($0, from: byKey[key]![0], to: reference) }
+            }
+        }
+        return answer
+    }
+
+    /// A failure of one reference, reworded for another name of the same (id, policy).
+    private func renamed(_ failure: ProviderFailure, from: SecretReference, to: SecretReference) -> ProviderFailure {
+        guard from != to else { return failure }
+        let message = failure.message
+            .replacingOccurrences(of: "secret \(from)", with: "secret \(to)")
+            .replacingOccurrences(of: "secret '\(from.name)'", with: "secret '\(to.name)'")
+        return ProviderFailure(failure.kind, message)
+    }
+
+    private func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
+        let problems = AzureKeyVaultStore.problems(with: reference)
+        if !problems.isEmpty {
+            return .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
+        }
+        switch reference.policy {
+        case .version(let version):
+            return await read(reference, version: version.lowercased())
+        case .stage:
+            return .failure(ProviderFailure(.configuration, "Azure Key Vault has no staging labels"))
+        case .current:
+            // The latest version, unless it is disabled: then the newest enabled one, found in the versions.
+            let (latest, disabled) = await readNoting(reference, version: nil)
+            guard disabled else { return latest }
+            switch await listVersions(reference.id) {
+            case .failure(let failure):
+                return .failure(describe(failure, reference))
+            case .success(let listing):
+                guard let newest = listing.newestEnabled else {
+                    return .failure(ProviderFailure(.versionNotFound, "\(subject(reference)) has no enabled version (the latest is disabled)"))
+                }
+                return await read(reference, version: newest.version)
+            }
+        }
+    }
+
+    private func read(_ reference: SecretReference, version: String?) async -> Result<FetchedSecret, ProviderFailure> {
+        await readNoting(reference, version: version).result
+    }
+
+    /// GET one version (nil: the latest) and its value; `disabled` tells that the version exists but is
+    /// disabled (Key Vault's 403 SecretDisabled).
+    private func readNoting(_ reference: SecretReference, version: String?) async -> (result: Result<FetchedSecret, ProviderFailure>, disabled: Bool) {
+        let which = version.map { "version \($0) of " } ?? ""
+        switch await vault.get(vault.secretURL(reference.id, version: version)) {
+        case .failure(let failure):
+            return (.failure(describe(failure, which + subject(reference), versionAsked: version != nil)), false)
+        case .success(let response) where response.status == 200:
+            guard let json = jsonObject(response.body), let value = json["value"] as? String,
+                let id = json["id"] as? String, let found = Self.version(ofID: id)
+            else {
+                return (.failure(ProviderFailure(.invalidResponse, "Azure Key Vault answered \(which)\(subject(reference)) without a value and an id with a version")), false)
+            }
+            if let version, found.lowercased() != version.lowercased() {
+                return (.failure(ProviderFailure(.invalidResponse, "Azure Key Vault answered \(which)\(subject(reference)) with version \(found)")), false)
+            }
+            if let attributes = json["attributes"] as? [String: Any], jsonBool(attributes["enabled"]) == false {
+                return (.failure(ProviderFailure(.versionNotFound, "version \(found) of \(subject(reference)) is disabled")), true)
+            }
+            return (.success(FetchedSecret(version: found, locator: locator(reference.id), value: SecretValue(value))), false)
+        case .success(let response):
+            let disabled = response.status == 403 && KeyVaultError(response).innerCode == "SecretDisabled"
+            return (.failure(describe(.answer(response, attempts: 1), which + subject(reference), versionAsked: version != nil)), disabled)
+        }
+    }
+
+    /// A failure message naming the secret, the vault and Key Vault's own code and message.
+    private func describe(_ failure: KeyVaultClient.Failure, _ what: String, versionAsked: Bool) -> ProviderFailure {
+        switch failure {
+        case .provider(let failure):
+            return ProviderFailure(failure.kind, "\(what): \(failure.message)")
+        case .unreachable(let reason, let attempts):
+            let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
+            return ProviderFailure(.unreachable, "\(what): cannot reach the vault: \(reason)\(note)")
+        case .answer(let response, let attempts):
+            let error = KeyVaultError(response)
+            let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
+            let summary = "Key Vault answered \(error.summary(status: response.status))\(note)"
+            switch response.status {
+            case 401:
+                return ProviderFailure(.authentication, "\(what): the vault refused the token of the \(credentialLabel): \(summary)")
+            case 403 where error.innerCode == "SecretDisabled":
+                return ProviderFailure(.versionNotFound, "\(what) is disabled: \(summary)")
+            case 403:
+                return ProviderFailure(.accessDenied, "\(what): access denied to the \(credentialLabel) (it needs the 'Key Vault Secrets User' role or a 'get'/'list' access policy): \(summary)")
+            case 404:
+                return ProviderFailure(versionAsked ? .versionNotFound : .notFound, "\(what) was not found (deleted or never created): \(summary)")
+            case 429:
+                return ProviderFailure(.throttled, "\(what): throttled: \(summary)")
+            case 400:
+                return ProviderFailure(.configuration, "\(what): \(summary)")
+            case 500...599:
+                return ProviderFailure(.unreachable, "\(what): \(summary)")
+            default:
+                return ProviderFailure(.invalidResponse, "\(what): unexpected \(summary)")
+            }
+        }
+    }
+
+    private var credentialLabel: String { vault.credential.label }
+
+    /// The version of a secret id `https://{vault}/secrets/{name}/{version}`: its last path segment.
+    static func version(ofID id: String) -> String? {
+        guard let url = URL(string: id) else { return nil }
+        let segments = url.path.split(separator: "/")
+        guard segments.count == 3, segments[0] == "secrets", !segments[2].isEmpty else { return nil }
+        return String(segments[2])
+    }
+
+    // MARK: inspect
+
+    func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+        // One listing per secret id, whatever the policies and locked versions asked about.
+        var byID: [String: [VersionQuery]] = [:]
+        var answer: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
+        for query in queries {
+            let problems = AzureKeyVaultStore.problems(with: query.reference)
+            if !problems.isEmpty {
+                answer[query] = .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
+            } else {
+                byID[query.reference.id, default: []].append(query)
+            }
+        }
+        let ids = byID.keys.sorted()
+        let listings = await boundedConcurrentMap(ids, limit: concurrency) { id in
+            await self.listVersions(id)
+        }
+        for (id, listing) in zip(ids, listings) {
+            for query in byID[id]! {
+                answer[query] = status(of: query, in: listing)
+            }
+        }
+        return answer
+    }
+
+    private func status(of query: VersionQuery, in result: Result<VersionListing, ListingFailure>) -> Result<VersionStatus, ProviderFailure> {
+        let reference = query.reference
+        let listing: VersionListing
+        switch result {
+        case .success(let found):
+            listing = found
+        case .failure(let failure):
+            let described = describe(failure, reference)
+            // The whole secret is gone (Key Vault deletes secrets, not single versions): the locked
+            // version went with it.
+            guard described.kind == .notFound, query.lockedVersion != nil else { return .failure(described) }
+            return .success(VersionStatus(
+                selected: nil, locator: locator(reference.id), locked: .gone(reason: "deleted"),
+                notes: ["\(reference) no longer exists in \(vault.vaultName) (deleted, or never created)"]))
+        }
+        var notes: [String] = []
+        let selected: String?
+        switch reference.policy {
+        case .current:
+            selected = listing.newestEnabled?.version
+            if selected == nil { notes.append("\(reference) has no enabled version") }
+        case .version(let pinned):
+            selected = listing.entry(pinned)?.version
+        case .stage:
+            return .failure(ProviderFailure(.configuration, "Azure Key Vault has no staging labels"))
+        }
+        var locked: VersionStatus.LockedState?
+        if let lockedVersion = query.lockedVersion {
+            if let entry = listing.entry(lockedVersion) {
+                locked = entry.enabled ? .present : .gone(reason: "disabled")
+                if entry.enabled, let expires = entry.expires, expires < Date() {
+                    notes.append("version \(entry.version) of \(reference) expired on \(ISO8601DateFormatter().string(from: expires))")
+                }
+            } else {
+                locked = .gone(reason: "deleted")
+            }
+        }
+        return .success(VersionStatus(selected: selected, locator: locator(reference.id), locked: locked, notes: notes))
+    }
+
+    /// Why a listing failed; described per query, so each message names its own secret.
+    enum ListingFailure: Error {
+        case vault(KeyVaultClient.Failure)
+        case invalid(String)
+    }
+
+    private func describe(_ failure: ListingFailure, _ reference: SecretReference) -> ProviderFailure {
+        switch failure {
+        case .vault(let failure):
+            return describe(failure, "the versions of " + subject(reference), versionAsked: false)
+        case .invalid(let reason):
+            return ProviderFailure(.invalidResponse, "Azure Key Vault answered the versions of \(subject(reference)) \(reason)")
+        }
+    }
+
+    /// Every version of a secret, from `GET /secrets/{name}/versions`, following `nextLink` to the end.
+    /// Reads no value: the listing carries ids and attributes only.
+    private func listVersions(_ secretName: String) async -> Result<VersionListing, ListingFailure> {
+        var entries: [VersionListing.Entry] = []
+        var next: URL? = vault.versionsURL(secretName, pageSize: pageSize)
+        var pages = 0
+        while let url = next {
+            pages += 1
+            if pages > 2_000 { return .failure(.invalid("with more than 2000 pages")) }
+            let response: HTTPResponse
+            switch await vault.get(url) {
+            case .failure(let failure): return .failure(.vault(failure))
+            case .success(let answer): response = answer
+            }
+            guard response.status == 200 else { return .failure(.vault(.answer(response, attempts: 1))) }
+            guard let json = jsonObject(response.body), let items = json["value"] as? [[String: Any]] else {
+                return .failure(.invalid("without a 'value' list"))
+            }
+            for item in items {
+                guard let id = item["id"] as? String, let version = Self.version(ofID: id) else {
+                    return .failure(.invalid("with a version that has no versioned id"))
+                }
+                let attributes = item["attributes"] as? [String: Any] ?? [:]
+                func date(_ key: String) -> Date? {
+                    jsonNumber(attributes[key]).map { Date(timeIntervalSince1970: $0) }
+                }
+                entries.append(.init(
+                    version: version, enabled: jsonBool(attributes["enabled"]) ?? true,
+                    created: date("created") ?? .distantPast, updated: date("updated") ?? .distantPast,
+                    expires: date("exp")))
+            }
+            if let link = json["nextLink"] as? String, !link.isEmpty {
+                guard let followed = vault.followable(link) else {
+                    return .failure(.invalid("with a nextLink that does not point at the vault (not followed)"))
+                }
+                next = followed
+            } else {
+                next = nil
+            }
+        }
+        return .success(VersionListing(entries: entries))
+    }
+}
+
+/// The versions of one secret, as listed (no values).
+struct VersionListing: Sendable {
+    struct Entry: Sendable {
+        var version: String
+        var enabled: Bool
+        var created: Date
+        var updated: Date
+        var expires: Date?
+    }
+
+    var entries: [Entry]
+
+    /// The newest enabled version by creation time (then update time, then id, so ties are stable).
+    var newestEnabled: Entry? {
+        entries.filter(\.enabled).max { a, b in
+            (a.created, a.updated, a.version) < (b.created, b.updated, b.version)
+        }
+    }
+
+    func entry(_ version: String) -> Entry? {
+        entries.first { $0.version.lowercased() == version.lowercased() }
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import XCTest
+@testable import InjectSecretsCore
+import TestSupport
+
+/// Offline checks: settings, region, endpoints, error parsing and retry classification.
+final class AWSConfigurationTests: XCTestCase {
+    let credentials = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-not-shown"]
+
+    func declaration(_ yaml: String, environment: [String: String]) throws -> ProviderDeclaration {
+        let pairs = yaml.split(separator: "\n").map { line -> (String, String) in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
+        }
+        let node = manifestNode(pairs)
+        return ProviderDeclaration(
+            name: "aws", type: node["type"]?.scalar ?? "", node: node,
+            baseDirectory: URL(fileURLWithPath: "/tmp"), environment: environment)
+    }
+
+    func makeError(_ kind: SecretProviderKind.Type, _ yaml: String, environment: [String: String]? = nil) -> InjectSecretsError? {
+        do {
+            _ = try kind.make(declaration(yaml, environment: environment ?? credentials))
+            return nil
+        } catch let error as InjectSecretsError {
+            return error
+        } catch {
+            XCTFail("unexpected \(error)")
+            return nil
+        }
+    }
+
+    func testTypeNamesAndSettings() {
+        XCTAssertEqual(AWSSecretsManagerStore.typeName, "aws-secrets-manager")
+        XCTAssertEqual(AWSParameterStore.typeName, "aws-ssm")
+        XCTAssertEqual(AWSSecretsManagerStore.settingKeys, ["region", "endpoint", "profile"])
+        XCTAssertEqual(AWSParameterStore.settingKeys, ["region", "endpoint", "profile"])
+    }
+
+    func testMissingRegionIsALocatedConfigurationError() throws {
+        for kind in [AWSSecretsManagerStore.self, AWSParameterStore.self] as [SecretProviderKind.Type] {
+            let error = try XCTUnwrap(makeError(kind, "type: \(kind.typeName)\nprofile: ci\n"))
+            XCTAssertEqual(error.kind, .badInput)
+            let diagnostic = try XCTUnwrap(error.diagnostics.first)
+            XCTAssertEqual(diagnostic.location?.path, "inject-secrets.yaml")
+            XCTAssertEqual(diagnostic.location?.line, 1)
+            XCTAssertTrue(diagnostic.message.contains("needs a region"), diagnostic.message)
+            XCTAssertTrue(diagnostic.message.contains("AWS_REGION"), diagnostic.message)
+        }
+    }
+
+    func testRegionFromEnvironmentAndDefaultEndpoints() throws {
+        var environment = credentials
+        environment["AWS_DEFAULT_REGION"] = "eu-west-1"
+        let sm = try AWSSecretsManagerProvider(declaration("type: aws-secrets-manager\n", environment: environment))
+        XCTAssertEqual(sm.client.endpoint.absoluteString, "https://secretsmanager.eu-west-1.amazonaws.com/")
+        XCTAssertEqual(sm.client.region, "eu-west-1")
+        XCTAssertEqual(sm.client.signingName, "secretsmanager")
+        environment["AWS_REGION"] = "us-west-2"
+        let ssm = try AWSParameterStoreProvider(declaration("type: aws-ssm\n", environment: environment))
+        XCTAssertEqual(ssm.client.endpoint.absoluteString, "https://ssm.us-west-2.amazonaws.com/")
+        XCTAssertEqual(ssm.client.targetPrefix, "AmazonSSM")
+        let manifest = try AWSParameterStoreProvider(declaration("type: aws-ssm\nregion: cn-north-1\n", environment: environment))
+        XCTAssertEqual(manifest.client.endpoint.absoluteString, "https://ssm.cn-north-1.amazonaws.com.cn/")
+    }
+
+    func testConfiguredEndpointsAndHTTPSRule() throws {
+        var environment = credentials
+        environment["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "http://localhost:4566"
+        let local = try AWSSecretsManagerProvider(declaration("type: aws-secrets-manager\nregion: us-east-1\n", environment: environment))
+        XCTAssertEqual(local.client.endpoint.absoluteString, "http://localhost:4566/")
+
+        let error = try XCTUnwrap(makeError(
+            AWSSecretsManagerStore.self, "type: aws-secrets-manager\nregion: us-east-1\nendpoint: http://secrets.example.com\n"))
+        XCTAssertTrue(error.description.contains("HTTPS is required"), error.description)
+        XCTAssertEqual(error.diagnostics.first?.location?.line, 3)
+
+        environment["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "http://secrets.example.com"
+        let fromEnvironment = try XCTUnwrap(makeError(
+            AWSSecretsManagerStore.self, "type: aws-secrets-manager\nregion: us-east-1\n", environment: environment))
+        XCTAssertTrue(fromEnvironment.description.contains("HTTPS is required"), fromEnvironment.description)
+
+        let badRegion = try XCTUnwrap(makeError(AWSParameterStore.self, "type: aws-ssm\nregion: evil.com/x\n"))
+        XCTAssertTrue(badRegion.description.contains("not an AWS region"), badRegion.description)
+        XCTAssertEqual(badRegion.diagnostics.first?.location?.line, 2)
+    }
+
+    func testUnknownSettingHasDidYouMean() throws {
+        let error = try XCTUnwrap(makeError(AWSSecretsManagerStore.self, "type: aws-secrets-manager\nregoin: us-east-1\n"))
+        XCTAssertTrue(error.description.contains("did you mean 'region'"), error.description)
+    }
+
+    func testHTTPClientRefusesPlainHTTPOffLoopbackBeforeSending() async throws {
+        let client = AWSJSONClient(
+            serviceName: "AWS Secrets Manager", signingName: "secretsmanager", targetPrefix: "secretsmanager",
+            endpoint: URL(string: "http://secretsmanager.example.com/")!, region: "us-east-1",
+            credentials: EnvironmentCredentialSource(variables: credentials))
+        do {
+            _ = try await client.call("ListSecrets", [String: String](), as: [String: Int].self)
+            XCTFail("plain HTTP off loopback must be refused")
+        } catch {
+            XCTAssertTrue("\(error)".contains("HTTPS is required"), "\(error)")
+        }
+    }
+
+    // MARK: error parsing
+
+    func parse(status: Int, body: String, headers: [String: String] = [:]) -> AWSCallError {
+        let client = AWSJSONClient(
+            serviceName: "AWS Secrets Manager", signingName: "secretsmanager", targetPrefix: "secretsmanager",
+            endpoint: URL(string: "https://example.com/")!, region: "us-east-1",
+            credentials: EnvironmentCredentialSource(variables: credentials))
+        return client.parseError(HTTPResponse(status: status, headers: headers, body: Data(body.utf8)), operation: "GetSecretValue")
+    }
+
+    func testErrorParsing() {
+        var error = parse(status: 400, body: #"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}"#)
+        XCTAssertEqual(error.code, "ResourceNotFoundException")
+        XCTAssertEqual(error.kind, .notFound)
+        XCTAssertEqual(error.description, "AWS Secrets Manager GetSecretValue failed: ResourceNotFoundException: Secrets Manager can't find the specified secret.")
+
+        error = parse(status: 400, body: #"{"__type":"ignored","Message":"Rate exceeded"}"#,
+                      headers: ["x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/"])
+        XCTAssertEqual(error.code, "ThrottlingException")
+        XCTAssertEqual(error.serviceMessage, "Rate exceeded")
+        XCTAssertEqual(error.kind, .throttled)
+        XCTAssertTrue(AWSErrorCodes.isRetryable(code: error.code, status: 400))
+
+        error = parse(status: 400, body: #"{"__type":"InvalidSignatureException","message":"The request signature we calculated does not match.\n\nThe Canonical String for this request should have been\n'POST\n/\n\nx-amz-security-token:SECRET-TOKEN'"}"#)
+        XCTAssertEqual(error.kind, .authentication)
+        XCTAssertFalse(error.description.contains("SECRET-TOKEN"), "the canonical request is never quoted")
+        XCTAssertTrue(error.description.contains("signature"))
+        XCTAssertFalse(AWSErrorCodes.isRetryable(code: error.code, status: 400))
+
+        error = parse(status: 403, body: "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error></Errors></ErrorResponse>")
+        XCTAssertEqual(error.code, "SignatureDoesNotMatch")
+        XCTAssertEqual(error.kind, .authentication)
+
+        error = parse(status: 403, body: #"{"__type":"AccessDeniedException","Message":"User: arn:aws:iam::1:user/x is not authorized"}"#)
+        XCTAssertEqual(error.kind, .accessDenied)
+
+        error = parse(status: 502, body: "<html><body>Bad Gateway</body></html>")
+        XCTAssertNil(error.code)
+        XCTAssertEqual(error.kind, .unreachable)
+        XCTAssertTrue(error.description.contains("HTTP 502"), error.description)
+        XCTAssertTrue(AWSErrorCodes.isRetryable(code: nil, status: 502))
+
+        error = parse(status: 404, body: "")
+        XCTAssertNil(error.code)
+        XCTAssertEqual(error.kind, .invalidResponse)
+        XCTAssertTrue(error.description.contains("HTTP 404"), error.description)
+
+        error = parse(status: 500, body: #"{"__type":"InternalServiceError"}"#)
+        XCTAssertEqual(error.kind, .unreachable)
+        XCTAssertTrue(AWSErrorCodes.isRetryable(code: error.code, status: 500))
+
+        var retried = parse(status: 400, body: #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)
+        retried.attempts = 5
+        XCTAssertEqual(retried.description, "AWS Secrets Manager GetSecretValue failed: ThrottlingException: Rate exceeded (after 5 attempts)")
+    }
+
+    func testRetryPolicyFromEnvironment() {
+        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: [:]).maxAttempts, 5)
+        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "2"]).maxAttempts, 2)
+        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "99"]).maxAttempts, 10)
+        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "x"]).maxAttempts, 5)
+    }
+
+    func testParameterStoreBatchesNeverRepeatANameInOneCall() {
+        var references: [SecretReference] = []
+        for index in 0..<12 { references.append(SecretReference(name: "p\(index)", id: "/p\(index)", policy: .current)) }
+        references.append(SecretReference(name: "old", id: "/p0", policy: .version("1")))
+        references.append(SecretReference(name: "stable", id: "/p0", policy: .stage("stable")))
+        let batches = AWSParameterStoreProvider.batches(references)
+        XCTAssertEqual(batches.map(\.count), [10, 3, 1])
+        for batch in batches { XCTAssertEqual(Set(batch.map(\.id)).count, batch.count) }
+        XCTAssertEqual(AWSParameterStoreProvider.selector(for: references[12]), "/p0:1")
+        XCTAssertEqual(AWSParameterStoreProvider.selector(for: references[13]), "/p0:stable")
+    }
+
+    func testListableNames() {
+        XCTAssertTrue(AWSSecretsManagerProvider.isListableName("prod/db-1_x+y=z.@"))
+        XCTAssertFalse(AWSSecretsManagerProvider.isListableName("arn:aws:secretsmanager:us-east-1:1:secret:x-AbCdEf"))
+        XCTAssertFalse(AWSSecretsManagerProvider.isListableName("!negated"))
+        XCTAssertFalse(AWSSecretsManagerProvider.isListableName("with space"))
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// render and drift through the built `inject-secrets` against the Key Vault stand-in: exit codes,
+/// outputs, lock, and that no value or credential reaches stdout, stderr or the lock.
+final class AzureEndToEndTests: XCTestCase {
+    static let tenant = "11111111-1111-1111-1111-111111111111"
+    static let clientID = "22222222-2222-2222-2222-222222222222"
+    nonisolated(unsafe) static var shared: FakeKeyVault?
+
+    var fake: FakeKeyVault!
+    var directory: URL!
+    let clientSecret = Canary("client-secret")
+    var canaries: [Canary] = []
+
+    override func setUp() async throws {
+        guard which("python3") != nil else {
+            let message = try missingServer("python3 (for the Key Vault stand-in)", install: "apt-get install python3")
+            throw XCTSkip(message)
+        }
+        if Self.shared == nil { Self.shared = try FakeKeyVault() }
+        fake = Self.shared
+        try await fake.control("reset")
+        try await fake.control("configure", [
+            "tenant": Self.tenant,
+            "clients": [Self.clientID: ["tenants": [Self.tenant], "secret": clientSecret.value]],
+        ])
+        directory = try makeTemporaryDirectory("azure-e2e")
+        try writeFiles(["inject-secrets.yaml": """
+            version: 1
+            providers:
+              azure: { type: azure-key-vault, vault-url: "\(fake.baseURL)" }
+            secrets:
+              db: { provider: azure, id: prod-db }
+            functions:
+              checkout:
+                env:
+                  DB_PASSWORD: ${secrets.db.password}
+              worker:
+                env: { LOG_LEVEL: info }
+            """], in: directory)
+    }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    override class func tearDown() {
+        shared?.stop()
+        shared = nil
+    }
+
+    func seedDB() async throws -> (version: String, password: Canary) {
+        let password = Canary("db-password")
+        canaries.append(password)
+        let version = try await fake.seed("prod-db", #"{"user":"app","password":"\#(password.value)"}"#)
+        return (version, password)
+    }
+
+    /// Runs the executable with only the given Azure variables (the machine's own are blanked).
+    func run(_ arguments: [String], secret: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("AZURE_") || key.hasPrefix("IDENTITY_") || key.hasPrefix("MSI_") {
+            environment[key] = nil
+        }
+        environment["AZURE_TENANT_ID"] = Self.tenant
+        environment["AZURE_CLIENT_ID"] = Self.clientID
+        environment["AZURE_CLIENT_SECRET"] = secret ?? clientSecret.value
+        environment["AZURE_AUTHORITY_HOST"] = fake.baseURL
+        let result = try runProcess(
+            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
+            currentDirectory: directory, timeout: 300)
+        var places = ["stdout": result.stdout, "stderr": result.stderr]
+        if let lock = try? String(contentsOf: directory.appendingPathComponent("inject-secrets.lock"), encoding: .utf8) {
+            places["inject-secrets.lock"] = lock
+        }
+        for canary in canaries + [clientSecret] {
+            XCTAssertEqual(canary.leaks(in: places), [], "leaked \(canary.value)", file: file, line: line)
+        }
+        for (place, text) in places {
+            XCTAssertFalse(text.contains("fake-token-"), "a token leaked into \(place)", file: file, line: line)
+            if let secret { XCTAssertFalse(text.contains(secret), "the client secret leaked into \(place)", file: file, line: line) }
+        }
+        return result
+    }
+
+    func read(_ path: String) -> String? {
+        try? String(contentsOf: directory.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    func testRenderRotateDriftAndGoneThroughTheExecutable() async throws {
+        let (v1, first) = try await seedDB()
+        let render = try run(["render"])
+        XCTAssertEqual(render.status, 0, render.stderr)
+        XCTAssertTrue(read(".build/inject-secrets/checkout.env")?.contains(first.value) == true)
+        XCTAssertFalse(read(".build/inject-secrets/worker.env")?.contains(first.value) ?? true)
+        let lock = try XCTUnwrap(read("inject-secrets.lock"))
+        XCTAssertTrue(lock.contains("\"version\": \"\(v1)\""), lock)
+        XCTAssertTrue(lock.contains("\"locator\": \"\(fake.baseURL)/secrets/prod-db\""), lock)
+        let reads1 = try await fake.counters().valueReads["prod-db"]
+        XCTAssertEqual(reads1, 1)
+
+        let inSync = try run(["drift"])
+        XCTAssertEqual(inSync.status, 0, inSync.stdout + inSync.stderr)
+        let (v2, _) = try await seedDB()
+        let drift = try run(["drift", "--format", "json"])
+        XCTAssertEqual(drift.status, 1, drift.stderr)
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(drift.stdout.utf8)) as? [String: Any])
+        let drifts = try XCTUnwrap(document["drift"] as? [[String: Any]])
+        XCTAssertEqual(drifts.first?["kind"] as? String, "rotated", drift.stdout)
+        XCTAssertEqual(drifts.first?["locked"] as? String, v1)
+        XCTAssertEqual(drifts.first?["current"] as? String, v2)
+        XCTAssertEqual(drifts.first?["functions"] as? [String], ["checkout"])
+        let reads2 = try await fake.counters().valueReads["prod-db"]
+        XCTAssertEqual(reads2, 1, "drift read no value")
+
+        // Disabling the locked version makes it gone.
+        try await fake.control("disable", ["name": "prod-db", "version": v1])
+        let gone = try run(["drift", "--format", "json"])
+        XCTAssertEqual(gone.status, 1)
+        XCTAssertTrue(gone.stdout.contains("version-gone"), gone.stdout)
+        let reads3 = try await fake.counters().valueReads["prod-db"]
+        XCTAssertEqual(reads3, 1, "drift read no value")
+    }
+
+    func testWrongClientSecretExitsThreeWithTheAADSTSReasonAndWritesNothing() async throws {
+        _ = try await seedDB()
+        let wrong = Canary("wrong-secret")
+        let result = try run(["render"], secret: wrong.value)
+        XCTAssertEqual(result.status, 3, result.stderr)
+        XCTAssertTrue(result.stderr.contains("AADSTS7000215"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("error: secret db (prod-db)"), result.stderr)
+        XCTAssertFalse(result.stderr.contains(wrong.value))
+        XCTAssertNil(read("inject-secrets.lock"), "no lock written")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent(".build").path), "no output written")
+        let reads4 = try await fake.counters().valueReads["prod-db"]
+        XCTAssertEqual(reads4, nil)
+    }
+}

@@ -1,0 +1,105 @@
+import XCTest
+@testable import InjectSecretsCore
+
+final class TemplateParserTests: XCTestCase {
+    let origin = TemplateParser.Origin(location: SourceLocation(path: "m.yaml", line: 4, column: 10))
+
+    func parse(_ text: String) throws -> Template { try TemplateParser.parse(text, origin: origin) }
+
+    func testEveryFormOfTheSpec() throws {
+        let template = try parse(#"a ${secrets.db} ${secrets.db.pass_word} ${secrets.db["key.with \"dots\""]} ${vars.stage} ${env.HOME} ${env.X:-d:e}"#)
+        XCTAssertEqual(template.references.map(\.kind), [
+            .secret(name: "db", field: nil),
+            .secret(name: "db", field: "pass_word"),
+            .secret(name: "db", field: "key.with \"dots\""),
+            .variable("stage"),
+            .environment(name: "HOME", fallback: nil),
+            .environment(name: "X", fallback: "d:e"),
+        ])
+        XCTAssertEqual(template.secretNames, ["db", "db", "db"])
+    }
+
+    func testReferencePlacesCountFromTheScalar() throws {
+        let template = try parse("x${vars.a}\n  ${vars.b}")
+        XCTAssertEqual(template.references.map(\.location.line), [4, 5])
+        XCTAssertEqual(template.references.map(\.location.column), [11, 3])
+        let quoted = try TemplateParser.parse("${vars.a}", origin: .init(location: origin.location, columnShift: 1))
+        XCTAssertEqual(quoted.references.first?.location.column, 11)
+    }
+
+    func testDollarDollarIsALiteralAndALoneDollarStays() throws {
+        let template = try parse("cost $5 and $${price} and $")
+        XCTAssertTrue(template.isLiteral)
+        XCTAssertEqual(template.segments, [.literal("cost $5 and ${price} and $")])
+    }
+
+    func testErrorsNameTheReferenceAndItsPlace() {
+        for (text, fragment, column) in [
+            ("ab ${secret.x}", "unknown namespace 'secret'", 13),
+            ("${secrets.}", "'' is not a secret name", 10),
+            ("${vars.a b}", "'a b' is not a variable name", 10),
+            ("${secrets.db[\"k\"}", "a quoted field is written", 10),
+            ("${env.1X}", "not an environment variable name", 10),
+            ("${nothing}", "expected secrets.NAME", 10),
+            ("x ${secrets.db", "unterminated '${'", 12),
+        ] {
+            XCTAssertThrowsError(try parse(text), text) { error in
+                let diagnostic = (error as? InjectSecretsError)?.diagnostics.first
+                XCTAssertTrue(diagnostic?.message.contains(fragment) == true, "\(text): \(diagnostic?.message ?? "")")
+                XCTAssertEqual(diagnostic?.location?.column, column, text)
+                XCTAssertEqual(diagnostic?.location?.line, 4, text)
+            }
+        }
+    }
+}
+
+final class JSONValueTests: XCTestCase {
+    func testNumbersKeepTheirTextAndKeysSortByBytes() throws {
+        let value = try JSONValue.parse(#"{"b": 1.50, "a": [true, null, -2e3], "é": "x", "Z": "\u00e9\n"}"#)
+        XCTAssertEqual(value["b"], .number("1.50"))
+        XCTAssertEqual(value.serialized(), #"{"Z":"é\n","a":[true,null,-2e3],"b":1.50,"é":"x"}"#)
+    }
+
+    func testRoundTripOfHostileStrings() throws {
+        let text = "quote\" back\\slash \u{1} tab\t line\u{2028} emoji 🔑"
+        let serialized = JSONValue.string(text).serialized()
+        XCTAssertEqual(try JSONValue.parse(serialized), .string(text))
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(serialized.utf8), options: .fragmentsAllowed) as? String, text)
+    }
+
+    func testMalformedAndTooDeepInputFails() {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"\\x\"", "01x", "\"\u{1}\"", "[" + String(repeating: "[", count: 300) + String(repeating: "]", count: 301)] {
+            XCTAssertThrowsError(try JSONValue.parse(bad), bad)
+        }
+    }
+}
+
+final class LockFileTests: XCTestCase {
+    func testRoundTripIsStableAndHoldsSections() throws {
+        var lock = LockFile()
+        lock.base.secrets["db"] = .init(provider: "aws", type: "aws-secrets-manager", id: "prod/db", policy: "current", version: "v2", locator: "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf")
+        lock.base.functions["checkout"] = .init(secrets: ["db"], outputs: [".build/inject-secrets/checkout.env"])
+        lock.environments["staging"] = .init(secrets: ["db": .init(provider: "aws", type: "aws-secrets-manager", id: "staging/db", policy: "current", version: "v1")])
+        let encoded = lock.encoded()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("inject-secrets.lock")
+        try encoded.write(to: url)
+        let read = try XCTUnwrap(LockFile.read(at: url, displayPath: "inject-secrets.lock"))
+        XCTAssertEqual(read, lock)
+        XCTAssertEqual(read.encoded(), encoded)
+        let text = String(decoding: encoded, as: UTF8.self)
+        XCTAssertTrue(text.hasSuffix("}\n"))
+        XCTAssertLessThan(text.range(of: "\"environments\"")!.lowerBound, text.range(of: "\"functions\"")!.lowerBound)
+    }
+
+    func testAnotherFormatVersionIsRefused() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)")
+        try Data(#"{"lockfile-version": 9}"#.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        XCTAssertThrowsError(try LockFile.read(at: url, displayPath: "x.lock")) { error in
+            XCTAssertTrue("\(error)".contains("x.lock:1:1: error: the lock is damaged: unsupported 'lockfile-version'"), "\(error)")
+        }
+    }
+}
