@@ -20,7 +20,8 @@ struct Rotate: AsyncParsableCommand {
             terminal. --generate N writes N random characters from the URL-safe alphabet
             A-Z a-z 0-9 - _. A JSON-object secret changes one field with --key FIELD.
 
-            Stores that can be written: file, vault (a KV write with check-and-set on the version read).
+            Stores that can be written: file, vault (a KV write with check-and-set on the version read),
+            aws-secrets-manager (PutSecretValue), aws-ssm (PutParameter, keeping its type and key).
             """)
 
     @OptionGroup var common: CommonOptions
