@@ -13,7 +13,7 @@ struct CIFinding {
 
     init(_ entry: DriftReport.Entry) {
         kind = entry.kind.rawValue
-        subject = entry.secret ?? entry.output ?? ""
+        subject = entry.secret ?? entry.output ?? entry.functions.joined(separator: ", ")
         functions = entry.functions
         message = entry.message
         location = entry.location
@@ -148,6 +148,13 @@ struct JUnitReport {
         for secret in report.checkedSecrets {
             var testCase = TestCase(classname: "inject-secrets.secrets", name: secret)
             for entry in report.entries where entry.secret == secret {
+                testCase.failures.append((entry.kind.rawValue, entry.message, Self.detail(entry)))
+            }
+            cases.append(testCase)
+        }
+        for function in report.checkedDeployments {
+            var testCase = TestCase(classname: "inject-secrets.deployments", name: function)
+            for entry in report.entries where entry.secret == nil && entry.output == nil && entry.functions == [function] {
                 testCase.failures.append((entry.kind.rawValue, entry.message, Self.detail(entry)))
             }
             cases.append(testCase)

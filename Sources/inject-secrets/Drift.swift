@@ -6,7 +6,7 @@ struct Drift: AsyncParsableCommand {
         abstract: "Compare lock, stores and outputs; exit 1 on any drift. Reads no secret value.",
         discussion: """
             Kinds: rotated, version-gone, version-unlabeled, unlocked, orphaned, output-missing,
-            output-modified, output-stale. Needs only the stores' metadata permissions, so it fits a
+            output-modified, output-stale; with --deployed also deployed-stale and deployed-unknown. Needs only the stores' metadata permissions, so it fits a
             pre-deploy check. Under GitHub Actions each drift is also an annotation on the manifest and a
             row in the step summary; --report junit PATH writes a JUnit report for GitLab or Jenkins.
             """)
@@ -17,11 +17,19 @@ struct Drift: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Check only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
+    @Flag(name: .long, help: "Also check each function's deployed Lambda against the lock (reads its tags, never its environment).")
+    var deployed = false
+
     func run() async throws {
         let options = common.runOptions(functions: function)
-        let report: DriftReport
+        var report: DriftReport
         do {
             report = try await Progress.during("drift") { try await InjectSecrets(registry: .standard).drift(options) }
+            if deployed {
+                let lambdas = try await Progress.during("drift --deployed") { try await InjectSecrets(registry: .standard).deployedDrift(options) }
+                report.entries += lambdas.entries
+                report.checkedDeployments = lambdas.checkedDeployments
+            }
         } catch let error as InjectSecretsError {
             if let path = reports.junitPath { try JUnitReport(suite: "inject-secrets drift", errors: error.diagnostics).write(to: path) }
             throw error

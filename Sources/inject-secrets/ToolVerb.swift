@@ -8,6 +8,7 @@ enum ToolVerb: String, CaseIterable {
     case drift
     case exec
     case rotate
+    case deploy
 }
 
 /// The manifest looked up when `--manifest` is not given.

@@ -10,6 +10,10 @@ public struct DriftReport: Sendable {
         case outputMissing = "output-missing"
         case outputModified = "output-modified"
         case outputStale = "output-stale"
+        /// `drift --deployed`: the Lambda was deployed from other lock entries than the lock's now.
+        case deployedStale = "deployed-stale"
+        /// `drift --deployed`: the Lambda has no deployment tag (never deployed by `deploy`) or is missing.
+        case deployedUnknown = "deployed-unknown"
     }
 
     public struct Entry: Sendable, Equatable {
@@ -47,6 +51,8 @@ public struct DriftReport: Sendable {
     /// ones) and the output paths.
     public var checkedSecrets: [String] = []
     public var checkedOutputs: [String] = []
+    /// The functions whose deployed Lambda was checked (`drift --deployed`).
+    public var checkedDeployments: [String] = []
 
     public var clean: Bool { entries.isEmpty }
 

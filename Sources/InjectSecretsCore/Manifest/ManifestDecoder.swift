@@ -321,6 +321,11 @@ struct ManifestDecoder {
         if outputs.contains(where: { $0.format == .lambda }) {
             checkLambdaRules(function: name, variables: variables)
         }
+        if let lambda = field("lambda") {
+            do { _ = try LambdaTarget.parse(lambda, function: name) } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {}
+        }
         return FunctionDefinition(name: name, location: pair.key.location, variables: variables, outputs: outputs, lambdaNode: field("lambda"))
     }
 
