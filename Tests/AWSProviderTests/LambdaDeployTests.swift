@@ -216,5 +216,19 @@ final class LambdaDeployTests: XCTestCase {
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.stderr.contains("inject-secrets.yaml:5:15: error: unknown key 'nmae' in 'lambda' of function 'checkout'; did you mean 'name'?"), result.stderr)
         XCTAssertTrue(result.stderr.contains("did you mean 'merge'?"), result.stderr)
+
+        // A Lambda target brings the Lambda rules, as a lambda output does, before anything is read.
+        try writeFiles([
+            "inject-secrets.yaml": """
+                version: 1
+                functions:
+                  checkout:
+                    env: { AWS_REGION: eu-west-1 }
+                    lambda: { name: checkout }
+                """
+        ], in: directory)
+        let reserved = try runTool(["deploy"])
+        XCTAssertEqual(reserved.status, 2)
+        XCTAssertTrue(reserved.stderr.contains("variable 'AWS_REGION' of function 'checkout' cannot go to Lambda"), reserved.stderr)
     }
 }

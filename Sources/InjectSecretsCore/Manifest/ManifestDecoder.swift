@@ -318,7 +318,7 @@ struct ManifestDecoder {
             }
             outputs.append(OutputDefinition(format: format, url: outputURL, path: relative(outputURL), location: node.location))
         }
-        if outputs.contains(where: { $0.format == .lambda }) {
+        if outputs.contains(where: { $0.format == .lambda }) || field("lambda") != nil {
             checkLambdaRules(function: name, variables: variables)
         }
         if let lambda = field("lambda") {
