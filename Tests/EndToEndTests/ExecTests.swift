@@ -74,14 +74,22 @@ final class ExecTests: XCTestCase {
         XCTAssertEqual(result.status, 128 + 15, result.stderr)
     }
 
-    func testForwardsSIGTERMToTheChild() throws {
+    func testForwardsSIGTERMSIGINTAndSIGHUPToTheChild() throws {
+        for (signal, name) in [(SIGTERM, "TERM"), (SIGINT, "INT"), (SIGHUP, "HUP")] {
+            try FileManager.default.removeItem(at: seen.deletingLastPathComponent())
+            try FileManager.default.createDirectory(at: seen.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try assertForwards(signal, name)
+        }
+    }
+
+    func assertForwards(_ signal: Int32, _ name: String, line: UInt = #line) throws {
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent("inject-secrets")
         process.currentDirectoryURL = workspace.directory
         let ready = seen.deletingLastPathComponent().appendingPathComponent("ready")
         process.arguments = [
             "exec", "--function", "mailer", "--", "sh", "-c",
-            #"trap 'echo forwarded > "$SEEN"; exit 5' TERM; touch "$READY"; while :; do sleep 0.1; done"#,
+            "trap 'echo forwarded > \"$SEEN\"; exit 5' \(name); touch \"$READY\"; while :; do sleep 0.1; done",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["SEEN"] = seen.path
@@ -92,10 +100,10 @@ final class ExecTests: XCTestCase {
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: ready.path) && Date() < deadline { usleep(20_000) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: ready.path), "the child never started")
-        kill(process.processIdentifier, SIGTERM)
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 5)
-        XCTAssertEqual(try String(contentsOf: seen, encoding: .utf8), "forwarded\n")
+        XCTAssertEqual(process.terminationStatus, 5, "SIG\(name)", line: line)
+        XCTAssertEqual(try? String(contentsOf: seen, encoding: .utf8), "forwarded\n", "SIG\(name)", line: line)
     }
 
     func testFailuresStopBeforeTheChildStarts() throws {
