@@ -21,7 +21,8 @@ struct Rotate: AsyncParsableCommand {
             A-Z a-z 0-9 - _. A JSON-object secret changes one field with --key FIELD.
 
             Stores that can be written: file, vault (a KV write with check-and-set on the version read),
-            aws-secrets-manager (PutSecretValue), aws-ssm (PutParameter, keeping its type and key).
+            aws-secrets-manager (PutSecretValue), aws-ssm (PutParameter, keeping its type and key),
+            azure-key-vault (Set Secret).
             """)
 
     @OptionGroup var common: CommonOptions
