@@ -18,11 +18,33 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "How to print the result: text for people, json for pipelines.")
     var format: OutputStyle = .text
 
+    @Flag(name: .long, help: "Let output paths and 'output-dir' leave the manifest's folder (absolute or '../' paths, or a linked folder).")
+    var allowOutsideOutputPaths = false
+
     func runOptions(functions: [String] = []) -> RunOptions {
         let url = URL(fileURLWithPath: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        return RunOptions(
+        var options = RunOptions(
             manifestURL: url, displayPath: manifest, environment: environment, functions: functions,
             processEnvironment: ProcessInfo.processInfo.environment)
+        options.allowOutsideOutputPaths = allowOutsideOutputPaths
+        return options
+    }
+}
+
+/// `--audit-log PATH`, or INJECT_SECRETS_AUDIT_LOG for pipelines: where render and drift append their
+/// audit records.
+struct AuditOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Append one JSON line per secret read or looked up, and per failure, to this file (mode 0600; default: $\(AuditLog.environmentVariable)).",
+            valueName: "path"))
+    var auditLog: String?
+
+    func apply(to options: inout RunOptions) {
+        let path = auditLog ?? options.processEnvironment[AuditLog.environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path else { return }
+        options.auditLogURL = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
     }
 }
 

@@ -17,11 +17,14 @@ struct Drift: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Check only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
+    @OptionGroup var audit: AuditOptions
+
     @Flag(name: .long, help: "Also check each function's deployed Lambda against the lock (reads its tags, never its environment).")
     var deployed = false
 
     func run() async throws {
-        let options = common.runOptions(functions: function)
+        var options = common.runOptions(functions: function)
+        audit.apply(to: &options)
         var report: DriftReport
         do {
             report = try await Progress.during("drift") { try await InjectSecrets(registry: .standard).drift(options) }

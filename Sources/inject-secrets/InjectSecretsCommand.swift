@@ -16,7 +16,7 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             store), 3 a store failed.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Render.self, Drift.self, Exec.self, Rotate.self, Deploy.self]
+        subcommands: [Validate.self, Render.self, Drift.self, Exec.self, Rotate.self, Deploy.self, Policy.self]
     )
 
     /// Runs the command and turns every failure into the documented exit code, with diagnostics on

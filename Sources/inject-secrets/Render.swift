@@ -20,9 +20,16 @@ struct Render: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Render only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
+    @OptionGroup var audit: AuditOptions
+
+    @Flag(name: .long, help: "Write outputs even where git would track them (inside a work tree and not ignored).")
+    var allowTrackedOutputs = false
+
     func run() async throws {
         let engine = InjectSecrets(registry: .standard)
-        let options = common.runOptions(functions: function)
+        var options = common.runOptions(functions: function)
+        audit.apply(to: &options)
+        options.allowTrackedOutputs = allowTrackedOutputs
         if dryRun {
             present(try await Progress.during("render --dry-run") { try await engine.plan(options, locked: locked) })
         } else {

@@ -9,6 +9,7 @@ enum ToolVerb: String, CaseIterable {
     case exec
     case rotate
     case deploy
+    case policy
 }
 
 /// The manifest looked up when `--manifest` is not given.

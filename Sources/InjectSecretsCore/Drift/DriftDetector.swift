@@ -36,7 +36,13 @@ extension InjectSecrets {
         }
 
         // Stores' metadata against lock.
-        let answers = await workspace.inspect(queries)
+        let answers: [String: Result<VersionStatus, ProviderFailure>]
+        do {
+            answers = try await workspace.inspect(queries, for: .drift)
+        } catch {
+            await workspace.finish()
+            throw error
+        }
         await workspace.finish()
         var failures: [Diagnostic] = []
         for name in answers.keys.sorted() {

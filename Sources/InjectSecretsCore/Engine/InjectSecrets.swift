@@ -13,7 +13,8 @@ public struct InjectSecrets: Sendable {
 
     /// Checks the manifest (the base and every environment) and the lock, offline.
     public func validate(_ options: RunOptions) throws -> ValidationReport {
-        let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        var loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        loader.allowOutsideOutputPaths = options.allowOutsideOutputPaths
         let manifests = try loader.validateAll(at: options.manifestURL, displayPath: options.displayPath)
         let base = manifests[0]
         let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
@@ -67,8 +68,14 @@ public struct InjectSecrets: Sendable {
 
     /// Reads every secret the workspace's functions need (the locked versions with `locked`) and evaluates
     /// every function's `env` in memory. Writes nothing. Shared by `render` and `exec`.
-    func resolve(_ workspace: Workspace, locked: Bool) async throws -> Resolution {
+    /// `checkingOutputs` checks where the outputs would go (render); exec and deploy write none.
+    func resolve(_ workspace: Workspace, locked: Bool, checkingOutputs: Bool = false) async throws -> Resolution {
         try workspace.checkEnvironmentReferences()
+        if checkingOutputs {
+            try OutputPlacement.check(
+                workspace.functions.flatMap { function in function.outputs.map { OutputPlacement.Target(function: function.name, output: $0) } },
+                manifest: workspace.manifest, options: workspace.options)
+        }
         var references = workspace.references
         if locked {
             var diagnostics = DiagnosticCollector()
@@ -85,7 +92,7 @@ public struct InjectSecrets: Sendable {
             try diagnostics.throwIfErrors()
         }
 
-        let results = await workspace.fetch(references)
+        let results = try await workspace.fetch(references)
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
         for name in results.keys.sorted() {
@@ -117,7 +124,7 @@ public struct InjectSecrets: Sendable {
 
     private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
         let manifest = workspace.manifest
-        let resolution = try await resolve(workspace, locked: locked)
+        let resolution = try await resolve(workspace, locked: locked, checkingOutputs: true)
         let references = resolution.references, secrets = resolution.secrets
 
         // Everything is rendered in memory before the first byte is written.
@@ -244,7 +251,13 @@ public struct InjectSecrets: Sendable {
             queries[name] = VersionQuery(reference: reference, lockedVersion: entry?.version)
         }
         try diagnostics.throwIfErrors()
-        let answers = await workspace.inspect(queries)
+        let answers: [String: Result<VersionStatus, ProviderFailure>]
+        do {
+            answers = try await workspace.inspect(queries, for: .plan)
+        } catch {
+            await workspace.finish()
+            throw error
+        }
         await workspace.finish()
 
         var failures: [Diagnostic] = []

@@ -10,6 +10,12 @@ public struct RunOptions: Sendable {
     public var functions: [String]
     /// The process environment, for `${env.*}` and store credentials.
     public var processEnvironment: [String: String]
+    /// Appends one JSON line per secret read or looked up, and per failure, to this file (mode 0600).
+    public var auditLogURL: URL?
+    /// Lets output paths (and `output-dir`) leave the manifest's folder.
+    public var allowOutsideOutputPaths = false
+    /// Lets render write an output that git would track (inside a work tree and not ignored).
+    public var allowTrackedOutputs = false
 
     public init(manifestURL: URL, displayPath: String, environment: String? = nil, functions: [String] = [], processEnvironment: [String: String]) {
         self.manifestURL = manifestURL.standardizedFileURL

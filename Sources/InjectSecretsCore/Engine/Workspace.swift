@@ -12,9 +12,14 @@ struct Workspace {
     /// Every secret the selected functions read, by name, with its id expanded and its declared policy.
     let references: [String: SecretReference]
     let providers: [String: any SecretProvider]
+    /// `--audit-log`: opened before any store is contacted.
+    let audit: AuditLog?
 
-    static func open(_ options: RunOptions, registry: ProviderRegistry) throws -> Workspace {
-        let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+    /// Opens the manifest and the lock; `makeProviders: false` (for `policy`) builds no provider and
+    /// opens no audit log.
+    static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true) throws -> Workspace {
+        var loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        loader.allowOutsideOutputPaths = options.allowOutsideOutputPaths
         let manifest = try loader.load(at: options.manifestURL, displayPath: options.displayPath, environment: options.environment)
 
         var functions = manifest.functions
@@ -52,7 +57,7 @@ struct Workspace {
         try diagnostics.throwIfErrors()
 
         var providers: [String: any SecretProvider] = [:]
-        for providerName in Set(references.keys.map { manifest.secrets[$0]!.providerName }).sorted() {
+        for providerName in Set(references.keys.map { manifest.secrets[$0]!.providerName }).sorted() where makeProviders {
             let declaration = manifest.providers[providerName]!
             providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
         }
@@ -60,9 +65,10 @@ struct Workspace {
         for function in functions {
             for secret in function.secretNames { users[secret, default: []].append(function.name) }
         }
+        let audit = try makeProviders ? options.auditLogURL.map { try AuditLog(url: $0) } : nil
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
-            providers: providers, users: users)
+            providers: providers, audit: audit, users: users)
     }
 
     func declaration(_ name: String) -> SecretDeclaration { manifest.secrets[name]! }
@@ -102,14 +108,53 @@ struct Workspace {
 
     /// Reads every reference once: distinct (provider, id, policy) share one read, and providers are
     /// asked concurrently, each with all of its references in one call so it can batch.
-    func fetch(_ references: [String: SecretReference]) async -> [String: Result<FetchedSecret, ProviderFailure>] {
-        await fanOut(references) { provider, unique in
+    /// Every outcome is audited (when `--audit-log` is on) before it is returned, denials included.
+    func fetch(_ references: [String: SecretReference]) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
+        let results = await fanOut(references) { provider, unique in
             await provider.fetch(unique)
         }
+        try audit?.append(results.keys.sorted().map { name in
+            let reference = references[name]!
+            switch results[name]! {
+            case .success(let secret):
+                return auditRecord(.render, name, reference, version: secret.version, locator: secret.locator)
+            case .failure(let failure):
+                return auditRecord(.render, name, reference, failure: failure)
+            }
+        })
+        return results
     }
 
     /// Asks the providers what versions their policies select now, from metadata only.
-    func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
+    func inspect(_ queries: [String: VersionQuery], for operation: AuditRecord.Operation) async throws -> [String: Result<VersionStatus, ProviderFailure>] {
+        let results = await inspect(queries)
+        try audit?.append(results.keys.sorted().map { name in
+            let query = queries[name]!
+            switch results[name]! {
+            case .success(let status):
+                return auditRecord(operation, name, query.reference, version: status.selected, locked: query.lockedVersion, locator: status.locator)
+            case .failure(let failure):
+                return auditRecord(operation, name, query.reference, locked: query.lockedVersion, failure: failure)
+            }
+        })
+        return results
+    }
+
+    private func auditRecord(
+        _ operation: AuditRecord.Operation, _ name: String, _ reference: SecretReference, version: String? = nil,
+        locked: String? = nil, locator: String? = nil, failure: ProviderFailure? = nil
+    ) -> AuditRecord {
+        let declaration = declaration(name)
+        return AuditRecord(
+            time: Date(), run: audit?.run ?? "", operation: operation, provider: declaration.providerName,
+            providerType: declaration.providerType, secret: name, id: reference.id, policy: declaration.policy.description,
+            version: version, lockedVersion: locked, locator: locator, functions: functions(using: name),
+            outcome: failure.map(AuditRecord.outcome(of:)) ?? .ok, errorKind: failure?.kind.rawValue,
+            message: failure?.message, environment: manifest.environment,
+            pipeline: AuditRecord.pipelineIdentity(options.processEnvironment))
+    }
+
+    private func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
         var lockedVersions: [SecretReference: String] = [:]
         for query in queries.values { lockedVersions[query.reference] = query.lockedVersion }
         return await fanOut(queries.mapValues(\.reference)) { [lockedVersions] provider, unique in

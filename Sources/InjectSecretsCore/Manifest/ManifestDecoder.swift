@@ -7,6 +7,8 @@ struct ManifestDecoder {
     let registry: ProviderRegistry
     let processEnvironment: [String: String]
     var diagnostics: DiagnosticCollector
+    /// Accept output paths outside the manifest's folder (absolute, or climbing out with `..`).
+    var allowOutsidePaths = false
 
     init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
         self.url = url.standardizedFileURL
@@ -348,20 +350,30 @@ struct ManifestDecoder {
         }
     }
 
-    /// Resolves a manifest-relative path and refuses one that leaves the manifest's folder.
+    /// Resolves a manifest-relative path and refuses one that leaves the manifest's folder, unless
+    /// `allowOutsidePaths` (then an absolute path is taken as it is).
     mutating func insideManifestFolder(_ path: String, what: String, at location: SourceLocation) -> URL? {
         if path.isEmpty {
             error("\(what) is empty", at: location)
             return nil
         }
-        if path.hasPrefix("/") || path.hasPrefix("~") {
-            error("\(what) must be relative to the manifest's folder, not absolute", at: location)
+        if path.hasPrefix("~") {
+            error("\(what) starts with '~', which is not expanded; write a path relative to the manifest's folder", at: location)
+            return nil
+        }
+        if path.hasPrefix("/") {
+            if allowOutsidePaths { return URL(fileURLWithPath: path).standardizedFileURL }
+            error("\(what) must be relative to the manifest's folder, not absolute; pass --allow-outside-output-paths to write outside it", at: location)
             return nil
         }
         let resolved = URL(fileURLWithPath: path, relativeTo: directory).standardizedFileURL
         let base = directory.standardizedFileURL.path
-        guard resolved.path.hasPrefix(base + "/") else {
-            error("\(what) leaves the manifest's folder", at: location)
+        guard resolved.path.hasPrefix(base + "/") || allowOutsidePaths else {
+            error("\(what) leaves the manifest's folder; pass --allow-outside-output-paths to write outside it", at: location)
+            return nil
+        }
+        guard resolved.path != base && resolved.path != "/" else {
+            error("\(what) names the manifest's folder itself, not a file", at: location)
             return nil
         }
         return resolved

@@ -6,6 +6,8 @@ public struct ManifestLoader: Sendable {
     public var registry: ProviderRegistry
     public var processEnvironment: [String: String]
     public var limits: YAMLLimits
+    /// Lets output paths and `output-dir` leave the manifest's folder (`--allow-outside-output-paths`).
+    public var allowOutsideOutputPaths = false
 
     public init(registry: ProviderRegistry = .standard, processEnvironment: [String: String], limits: YAMLLimits = YAMLLimits()) {
         self.registry = registry
@@ -73,6 +75,7 @@ public struct ManifestLoader: Sendable {
         var decoder = ManifestDecoder(
             url: url, displayPath: displayPath, registry: registry, processEnvironment: processEnvironment,
             diagnostics: diagnostics)
+        decoder.allowOutsidePaths = allowOutsideOutputPaths
         let manifest = decoder.decode(document, environment: environment)
         try decoder.diagnostics.throwIfErrors()
         return manifest!

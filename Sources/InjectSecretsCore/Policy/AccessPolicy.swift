@@ -1,0 +1,176 @@
+import Foundation
+
+/// What an access policy is for.
+public enum AccessPurpose: String, Sendable, Hashable {
+    /// Reading the values one function's outputs need (`render`, `render --locked`).
+    case render
+    /// Reading only the metadata `drift` (and `render --dry-run`) need: no value.
+    case drift
+}
+
+/// One secret a policy must cover, with what the lock knows of it.
+public struct PolicySecret: Sendable, Equatable {
+    /// The manifest's name for the secret.
+    public var name: String
+    /// The id in the store, templates expanded.
+    public var id: String
+    public var policy: VersionPolicy
+    /// The lock's entry when it records this declaration; nil when the lock lacks it (then only an
+    /// approximate policy can be given for stores whose names the lock completes, such as AWS ARNs).
+    public var locked: LockFile.SecretEntry?
+    /// The secret's declaration in the manifest, for errors.
+    public var location: SourceLocation?
+
+    public init(name: String, id: String, policy: VersionPolicy, locked: LockFile.SecretEntry?, location: SourceLocation? = nil) {
+        self.name = name
+        self.id = id
+        self.policy = policy
+        self.locked = locked
+        self.location = location
+    }
+}
+
+/// What a store is asked to describe: one provider, the secrets, the purpose.
+public struct AccessPolicyRequest: Sendable {
+    public var declaration: ProviderDeclaration
+    /// Sorted by id, each id once.
+    public var secrets: [PolicySecret]
+    public var purpose: AccessPurpose
+    /// The function this policy is for (render), nil for drift.
+    public var function: String?
+
+    public init(declaration: ProviderDeclaration, secrets: [PolicySecret], purpose: AccessPurpose, function: String?) {
+        self.declaration = declaration
+        self.secrets = secrets
+        self.purpose = purpose
+        self.function = function
+    }
+}
+
+/// A store's access policy in its own terms: an IAM policy document, Vault policy HCL, Azure role
+/// assignments, a file's read access.
+public struct AccessPolicy: Sendable {
+    /// The policy as JSON: an IAM document, a string of HCL, a list of role assignments, ...
+    public var document: JSONValue
+    /// The same for people; for Vault the HCL itself, for IAM the pretty JSON.
+    public var text: String
+    /// Explanations: what is approximate and why, what a condition limits, what cannot be limited.
+    public var notes: [String]
+    /// True when part of the policy had to be guessed (no lock entry to name the exact resource).
+    public var approximate: Bool
+
+    public init(document: JSONValue, text: String, notes: [String] = [], approximate: Bool = false) {
+        self.document = document
+        self.text = text
+        self.notes = notes
+        self.approximate = approximate
+    }
+}
+
+/// A kind of store that can say which access its provider needs, and nothing more. Each store describes
+/// its own policy (in its own folder); the engine only groups secrets by function and provider.
+public protocol AccessPolicyDescribing: SecretProviderKind {
+    /// The least access that lets `request.purpose` succeed for exactly `request.secrets`. Contacts
+    /// nothing. Throws bad input (with a place) when a secret id cannot be expressed safely.
+    static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy
+}
+
+/// What `policy` found: per function and provider the render policy, per provider the drift policy.
+public struct PolicyReport: Sendable {
+    public struct Entry: Sendable {
+        public var provider: String
+        public var type: String
+        public var policy: AccessPolicy
+    }
+
+    public var environment: String?
+    /// Function name -> its providers' policies, sorted by provider.
+    public var functions: [(function: String, entries: [Entry])]
+    public var drift: [Entry]
+
+    /// True when any part is approximate (a secret the lock does not record).
+    public var approximate: Bool {
+        (functions.flatMap(\.entries) + drift).contains { $0.policy.approximate }
+    }
+
+    /// `{"functions": {F: {P: POLICY}}, "drift": {P: POLICY}, "notes": [...], "approximate": B}`.
+    public func json() -> JSONValue {
+        var notes: [JSONValue] = []
+        var functionsJSON: [String: JSONValue] = [:]
+        for (function, entries) in functions {
+            var byProvider: [String: JSONValue] = [:]
+            for entry in entries {
+                byProvider[entry.provider] = entry.policy.document
+                notes += entry.policy.notes.map {
+                    .object(["purpose": .string("render"), "function": .string(function), "provider": .string(entry.provider), "message": .string($0)])
+                }
+            }
+            functionsJSON[function] = .object(byProvider)
+        }
+        var driftJSON: [String: JSONValue] = [:]
+        for entry in drift {
+            driftJSON[entry.provider] = entry.policy.document
+            notes += entry.policy.notes.map {
+                .object(["purpose": .string("drift"), "provider": .string(entry.provider), "message": .string($0)])
+            }
+        }
+        return .object([
+            "environment": environment.map(JSONValue.string) ?? .null,
+            "functions": .object(functionsJSON),
+            "drift": .object(driftJSON),
+            "notes": .array(notes),
+            "approximate": .bool(approximate),
+        ])
+    }
+}
+
+extension InjectSecrets {
+    /// The access each function's providers need to render it (and nothing more), and the metadata-only
+    /// access `drift` needs. Offline: reads the manifest and the lock, contacts no store.
+    public func policy(_ options: RunOptions) throws -> PolicyReport {
+        let workspace = try Workspace.open(options, registry: registry, makeProviders: false)
+        let manifest = workspace.manifest
+
+        func secrets(_ names: [String]) -> [String: [PolicySecret]] {
+            var byProvider: [String: [PolicySecret]] = [:]
+            for name in names {
+                let reference = workspace.references[name]!
+                byProvider[workspace.declaration(name).providerName, default: []].append(
+                    PolicySecret(
+                        name: name, id: reference.id, policy: reference.policy, locked: workspace.lockedEntry(name),
+                        location: workspace.declaration(name).location))
+            }
+            return byProvider.mapValues { list in list.sorted { ($0.id, $0.name) < ($1.id, $1.name) } }
+        }
+
+        func describe(_ provider: String, _ list: [PolicySecret], _ purpose: AccessPurpose, function: String?) throws -> PolicyReport.Entry {
+            let declaration = manifest.providers[provider]!
+            guard let kind = registry.kind(named: declaration.type) as? any AccessPolicyDescribing.Type else {
+                throw InjectSecretsError.badInput(
+                    "provider '\(provider)' of type '\(declaration.type)' cannot describe its access policy", at: declaration.node.location)
+            }
+            let request = AccessPolicyRequest(declaration: declaration, secrets: list, purpose: purpose, function: function)
+            return PolicyReport.Entry(provider: provider, type: declaration.type, policy: try kind.accessPolicy(request))
+        }
+
+        var diagnostics = DiagnosticCollector()
+        var functions: [(function: String, entries: [PolicyReport.Entry])] = []
+        for function in workspace.functions {
+            var entries: [PolicyReport.Entry] = []
+            for (provider, list) in secrets(function.secretNames).sorted(by: { $0.key < $1.key }) {
+                do { entries.append(try describe(provider, list, .render, function: function.name)) } catch let error as InjectSecretsError {
+                    for diagnostic in error.diagnostics where !diagnostics.diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
+                }
+            }
+            functions.append((function.name, entries))
+        }
+        var drift: [PolicyReport.Entry] = []
+        for (provider, list) in secrets(Array(workspace.references.keys)).sorted(by: { $0.key < $1.key }) {
+            do { drift.append(try describe(provider, list, .drift, function: nil)) } catch let error as InjectSecretsError {
+                for diagnostic in error.diagnostics where !diagnostics.diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
+            }
+        }
+        try diagnostics.throwIfErrors()
+        return PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// An IAM policy document (`Version` 2012-10-17), built statement by statement, printed with keys in
+/// IAM's usual order for people and as sorted JSON for pipelines.
+struct IAMPolicy {
+    struct Statement {
+        var sid: String
+        var actions: [String]
+        var resources: [String]
+        /// Operator -> key -> values.
+        var conditions: [String: [String: [String]]] = [:]
+
+        var json: JSONValue {
+            var members: [String: JSONValue] = [
+                "Sid": .string(sid), "Effect": .string("Allow"),
+                "Action": actions.count == 1 ? .string(actions[0]) : .array(actions.map(JSONValue.string)),
+                "Resource": resources.count == 1 ? .string(resources[0]) : .array(resources.map(JSONValue.string)),
+            ]
+            if !conditions.isEmpty {
+                members["Condition"] = .object(conditions.mapValues { keys in
+                    .object(keys.mapValues { $0.count == 1 ? .string($0[0]) : .array($0.map(JSONValue.string)) })
+                })
+            }
+            return .object(members)
+        }
+    }
+
+    var statements: [Statement] = []
+
+    var json: JSONValue {
+        .object(["Version": .string("2012-10-17"), "Statement": .array(statements.map(\.json))])
+    }
+
+    /// Every action the document allows.
+    var actions: [String] { statements.flatMap(\.actions) }
+}
+
+/// Where AWS resources of one provider live: partition, region and account, from the lock's ARNs when
+/// it has them, else from the settings and the environment, else a wildcard (and the policy says so).
+struct AWSResourcePlace {
+    var partition: String
+    var region: String
+    var account: String
+    /// What had to be guessed, for the notes.
+    var guessed: [String] = []
+
+    /// The parts of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+    static func parts(of arn: String) -> (partition: String, service: String, region: String, account: String, resource: String)? {
+        let fields = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+        guard fields.count == 6, fields[0] == "arn" else { return nil }
+        return (fields[1], fields[2], fields[3], fields[4], fields[5])
+    }
+
+    static func partition(for region: String) -> String {
+        if region.hasPrefix("cn-") { return "aws-cn" }
+        if region.hasPrefix("us-gov-") { return "aws-us-gov" }
+        if region.hasPrefix("us-iso-") { return "aws-iso" }
+        if region.hasPrefix("us-isob-") { return "aws-iso-b" }
+        return "aws"
+    }
+
+    init(declaration: ProviderDeclaration, lockedARNs: [String]) {
+        let known = lockedARNs.compactMap(AWSResourcePlace.parts(of:)).first
+        // The region as the provider resolves it: the setting, AWS_REGION / AWS_DEFAULT_REGION, the profile.
+        let profile = declaration.node["profile"]?.scalar.flatMap { $0.isEmpty ? nil : $0 }
+        let configured = AWSEnvironment(variables: declaration.environment, profile: profile)
+            .region(manifestRegion: declaration.node["region"]?.scalar)
+        if let region = known?.region ?? configured, !region.isEmpty {
+            self.region = region
+        } else {
+            self.region = "*"
+            guessed.append("the region (set 'region' on the provider)")
+        }
+        partition = known?.partition ?? AWSResourcePlace.partition(for: region == "*" ? "" : region)
+        if let account = known?.account ?? declaration.environment["AWS_ACCOUNT_ID"], !account.isEmpty {
+            self.account = account
+        } else {
+            self.account = "*"
+            guessed.append("the account id (set AWS_ACCOUNT_ID, or render once so the lock records each ARN)")
+        }
+    }
+
+    /// `kms:ViaService` for a service in this region.
+    func viaService(_ service: String) -> String { "\(service).\(region).amazonaws.com" }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import InjectSecretsCore
+
+struct Policy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the least access each function's stores need to render it, and what drift needs. Offline.",
+        discussion: """
+            Per function and provider: an IAM policy document (AWS), Vault policy HCL, Azure role
+            assignments, or a file's read access, covering exactly the secrets that function reads.
+            Then one drift policy per provider that reads metadata only. Exact resource names (AWS ARNs)
+            come from the lock: run render once first; without it the policy says which parts are
+            approximate. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY}, "notes": [...]}.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Describe only this function (repeatable); drift then covers its secrets.", valueName: "name"))
+    var function: [String] = []
+
+    func run() throws {
+        let report = try InjectSecrets(registry: .standard).policy(common.runOptions(functions: function))
+        switch common.format {
+        case .json:
+            printJSON(report.json())
+        case .text:
+            for (function, entries) in report.functions {
+                if entries.isEmpty { print("== render \(function): reads no secret, needs no store access\n") }
+                for entry in entries { show("render \(function)", entry) }
+            }
+            for entry in report.drift { show("drift", entry) }
+            if report.approximate {
+                print("note: parts of this policy are approximate (see the notes above); render once and run policy again for exact resources")
+            }
+        }
+    }
+
+    func show(_ title: String, _ entry: PolicyReport.Entry) {
+        print("== \(title): provider '\(entry.provider)' (\(entry.type))")
+        print(entry.policy.text.hasSuffix("\n") ? String(entry.policy.text.dropLast()) : entry.policy.text)
+        for note in entry.policy.notes { print("note: \(note)") }
+        print("")
+    }
+}
