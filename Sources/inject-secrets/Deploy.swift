@@ -16,12 +16,15 @@ struct Deploy: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var audit: AuditOptions
+
     @Option(name: .long, help: ArgumentHelp("Deploy only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
     func run() async throws {
-        let options = common.runOptions(functions: function)
-        let report = try await Progress.during("deploy") { try await InjectSecrets(registry: .standard).deploy(options) }
+        var options = common.runOptions(functions: function)
+        audit.apply(to: &options)
+        let report = try await Progress.during("deploy") { [options] in try await InjectSecrets(registry: .standard).deploy(options) }
         switch common.format {
         case .json:
             printJSON(.object([

@@ -17,6 +17,8 @@ struct Exec: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var audit: AuditOptions
+
     @Option(name: .long, help: ArgumentHelp("The function whose environment to use.", valueName: "name"))
     var function: String
 
@@ -33,8 +35,10 @@ struct Exec: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved = try await Progress.during("exec: resolving \(function)") {
-            try await InjectSecrets(registry: .standard).resolveEnvironments(common.runOptions(functions: [function]), locked: locked)
+        var options = common.runOptions(functions: [function])
+        audit.apply(to: &options)
+        let resolved = try await Progress.during("exec: resolving \(function)") { [options] in
+            try await InjectSecrets(registry: .standard).resolveEnvironments(options, locked: locked)
         }
         var environment = ProcessInfo.processInfo.environment
         environment.merge(resolved.functions[function] ?? [:]) { _, resolved in resolved }

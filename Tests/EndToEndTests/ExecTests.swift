@@ -144,3 +144,17 @@ final class ExecTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: seen, encoding: .utf8), newer)
     }
 }
+
+extension ExecTests {
+    /// exec's reads are audited like render's when asked, under their own operation, without values.
+    func testAuditLogRecordsExecReads() throws {
+        let log = seen.deletingLastPathComponent().appendingPathComponent("audit.jsonl")
+        let result = try workspace.run(["exec", "--function", "mailer", "--audit-log", log.path, "--", "true"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let text = try String(contentsOf: log, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"exec\""), text)
+        XCTAssertTrue(text.contains("\"token\""), text)
+        XCTAssertFalse(text.contains(token))
+        XCTAssertFalse(text.contains(password))
+    }
+}

@@ -82,7 +82,7 @@ extension InjectSecrets {
         // The locked versions: what is deployed is what the lock (and drift) says.
         let resolution: Resolution
         do {
-            resolution = try await resolve(workspace, locked: true)
+            resolution = try await resolve(workspace, locked: true, for: .deploy)
             await workspace.finish()
             try resolution.throwIfErrors()
         } catch {

@@ -69,7 +69,9 @@ public struct InjectSecrets: Sendable {
     /// Reads every secret the workspace's functions need (the locked versions with `locked`) and evaluates
     /// every function's `env` in memory. Writes nothing. Shared by `render` and `exec`.
     /// `checkingOutputs` checks where the outputs would go (render); exec and deploy write none.
-    func resolve(_ workspace: Workspace, locked: Bool, checkingOutputs: Bool = false) async throws -> Resolution {
+    func resolve(
+        _ workspace: Workspace, locked: Bool, checkingOutputs: Bool = false, for operation: AuditRecord.Operation = .render
+    ) async throws -> Resolution {
         try workspace.checkEnvironmentReferences()
         if checkingOutputs {
             try OutputPlacement.check(
@@ -92,7 +94,7 @@ public struct InjectSecrets: Sendable {
             try diagnostics.throwIfErrors()
         }
 
-        let results = try await workspace.fetch(references)
+        let results = try await workspace.fetch(references, for: operation)
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
         for name in results.keys.sorted() {
@@ -218,7 +220,7 @@ public struct InjectSecrets: Sendable {
     public func resolveEnvironments(_ options: RunOptions, locked: Bool = false) async throws -> ResolvedEnvironments {
         let workspace = try Workspace.open(options, registry: registry)
         do {
-            let resolution = try await resolve(workspace, locked: locked)
+            let resolution = try await resolve(workspace, locked: locked, for: .exec)
             await workspace.finish()
             try resolution.throwIfErrors()
             return ResolvedEnvironments(
