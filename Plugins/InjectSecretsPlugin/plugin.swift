@@ -16,6 +16,11 @@ struct InjectSecretsPlugin: CommandPlugin {
         process.currentDirectoryURL = packageDirectory
         // The plugin's stdin is closed; the tool must never wait on it.
         process.standardInput = FileHandle.nullDevice
+        // Tells the tool it runs under the plugin, so that it refuses to read stdin (`rotate
+        // --value-from-file -`) with a clear error instead of reading nothing.
+        var environment = ProcessInfo.processInfo.environment
+        environment["INJECT_SECRETS_UNDER_PLUGIN"] = "1"
+        process.environment = environment
         try process.run()
         process.waitUntilExit()
 
@@ -30,12 +35,15 @@ enum PluginArguments {
     static func forward(_ arguments: [String], packageDirectory: String) -> [String] {
         var forwarded = arguments
         let verbs = Set(ToolVerb.allCases.map(\.rawValue))
-        let asksForHelp = arguments.contains { $0 == "--help" || $0 == "-h" || $0 == "--version" || $0 == "help" }
+        let asksForHelp = arguments.prefix(while: { $0 != "--" }).contains { $0 == "--help" || $0 == "-h" || $0 == "--version" || $0 == "help" }
         if !asksForHelp, forwarded.first.map({ !verbs.contains($0) }) ?? true {
             forwarded.insert(ToolVerb.render.rawValue, at: 0)
         }
-        if !asksForHelp, !forwarded.contains(where: { $0 == "--manifest" || $0.hasPrefix("--manifest=") }) {
-            forwarded += ["--manifest", packageDirectory + "/" + defaultManifestName]
+        // Only the tool's own options count: what follows '--' is an `exec` command's arguments.
+        let terminator = forwarded.firstIndex(of: "--") ?? forwarded.endIndex
+        let ownArguments = forwarded[..<terminator]
+        if !asksForHelp, !ownArguments.contains(where: { $0 == "--manifest" || $0.hasPrefix("--manifest=") }) {
+            forwarded.insert(contentsOf: ["--manifest", packageDirectory + "/" + defaultManifestName], at: terminator)
         }
         return forwarded
     }

@@ -6,21 +6,38 @@ struct Drift: AsyncParsableCommand {
         abstract: "Compare lock, stores and outputs; exit 1 on any drift. Reads no secret value.",
         discussion: """
             Kinds: rotated, version-gone, version-unlabeled, unlocked, orphaned, output-missing,
-            output-modified, output-stale. Needs only the stores' metadata permissions, so it fits a
-            pre-deploy check.
+            output-modified, output-stale; with --deployed also deployed-stale and deployed-unknown. Needs only the stores' metadata permissions, so it fits a
+            pre-deploy check. Under GitHub Actions each drift is also an annotation on the manifest and a
+            row in the step summary; --report junit PATH writes a JUnit report for GitLab or Jenkins.
             """)
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var reports: ReportOptions
 
     @Option(name: .long, help: ArgumentHelp("Check only this function (repeatable).", valueName: "name"))
     var function: [String] = []
 
     @OptionGroup var audit: AuditOptions
 
+    @Flag(name: .long, help: "Also check each function's deployed Lambda against the lock (reads its tags, never its environment).")
+    var deployed = false
+
     func run() async throws {
         var options = common.runOptions(functions: function)
         audit.apply(to: &options)
-        let report = try await InjectSecrets(registry: .standard).drift(options)
+        var report: DriftReport
+        do {
+            report = try await Progress.during("drift") { try await InjectSecrets(registry: .standard).drift(options) }
+            if deployed {
+                let lambdas = try await Progress.during("drift --deployed") { try await InjectSecrets(registry: .standard).deployedDrift(options) }
+                report.entries += lambdas.entries
+                report.checkedDeployments = lambdas.checkedDeployments
+            }
+        } catch let error as InjectSecretsError {
+            if let path = reports.junitPath { try JUnitReport(suite: "inject-secrets drift", errors: error.diagnostics).write(to: path) }
+            throw error
+        }
+        if let path = reports.junitPath { try JUnitReport(drift: report).write(to: path) }
         switch common.format {
         case .json:
             printJSON(report.json())
@@ -31,6 +48,9 @@ struct Drift: AsyncParsableCommand {
             for note in report.notes { print("note: \(note)") }
             print(report.clean ? "no drift: lock, stores and outputs agree" : "\(report.entries.count) drift(s) found")
         }
+        GitHubActions.report(
+            report.entries.map(CIFinding.init), title: "inject-secrets drift" + (report.environment.map { " (\($0))" } ?? ""),
+            cleanMessage: "No drift: lock, stores and outputs agree.")
         if !report.clean { throw ExitCode(1) }
     }
 }

@@ -16,7 +16,7 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             store), 3 a store failed.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Render.self, Drift.self, Policy.self]
+        subcommands: [Validate.self, Render.self, Drift.self, Exec.self, Rotate.self, Deploy.self, Policy.self]
     )
 
     /// Runs the command and turns every failure into the documented exit code, with diagnostics on
@@ -33,6 +33,9 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             for diagnostic in error.diagnostics {
                 FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
             }
+            GitHubActions.report(
+                error.diagnostics.filter { $0.severity == .error }.map(CIFinding.init),
+                title: "inject-secrets " + (CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil } ?? "") + " failed")
             Foundation.exit(error.kind == .badInput ? 2 : 3)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)

@@ -31,9 +31,9 @@ struct Render: AsyncParsableCommand {
         audit.apply(to: &options)
         options.allowTrackedOutputs = allowTrackedOutputs
         if dryRun {
-            present(try await engine.plan(options, locked: locked))
+            present(try await Progress.during("render --dry-run") { try await engine.plan(options, locked: locked) })
         } else {
-            present(try await engine.render(options, locked: locked))
+            present(try await Progress.during("render") { try await engine.render(options, locked: locked) })
         }
     }
 

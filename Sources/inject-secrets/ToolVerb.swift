@@ -6,6 +6,9 @@ enum ToolVerb: String, CaseIterable {
     case validate
     case render
     case drift
+    case exec
+    case rotate
+    case deploy
     case policy
 }
 

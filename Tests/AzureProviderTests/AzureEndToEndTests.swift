@@ -138,3 +138,30 @@ final class AzureEndToEndTests: XCTestCase {
         XCTAssertEqual(reads4, nil)
     }
 }
+
+extension AzureEndToEndTests {
+    /// `rotate` sets a new version (PUT /secrets/{name}) through the challenge flow; drift then names the
+    /// stale function.
+    func testRotateSetsANewVersion() async throws {
+        let (v1, first) = try await seedDB()
+        XCTAssertEqual(try run(["render"]).status, 0)
+        let newPassword = Canary("azure-rotated")
+        canaries.append(newPassword)
+        try writeFiles(["new-password": newPassword.value], in: directory)
+        let rotate = try run(["rotate", "db", "--key", "password", "--value-from-file", "new-password", "--format", "json"])
+        XCTAssertEqual(rotate.status, 0, rotate.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(rotate.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["previous"] as? String, v1)
+        let v2 = try XCTUnwrap(report["version"] as? String)
+        XCTAssertNotEqual(v2, v1)
+        XCTAssertEqual(v2.count, 32)
+        XCTAssertEqual(report["stale"] as? [String], ["checkout"])
+
+        XCTAssertEqual(try run(["drift"]).status, 1)
+        XCTAssertEqual(try run(["render"]).status, 0)
+        let rendered = read(".build/inject-secrets/checkout.env") ?? ""
+        XCTAssertTrue(rendered.contains(newPassword.value))
+        XCTAssertFalse(rendered.contains(first.value))
+        XCTAssertEqual(try run(["drift"]).status, 0)
+    }
+}

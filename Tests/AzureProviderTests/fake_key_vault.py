@@ -114,11 +114,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.route("POST")
 
+    def do_PUT(self):
+        self.route("PUT")
+
     def route(self, method):
         parsed = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         path = parsed.path
-        body = self.read_body() if method == "POST" else b""
+        body = self.read_body() if method in ("POST", "PUT") else b""
         with LOCK:
             if path.startswith("/_control/"):
                 return self.control(method, path[len("/_control/"):], body)
@@ -131,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.imds_token(query)
             if path.startswith("/secrets/") and method == "GET":
                 return self.vault(path, query)
+            if path.startswith("/secrets/") and method == "PUT":  # Set Secret: a new version
+                return self.vault(path, query, body)
             self.send_json(404, {"error": {"code": "NotFound", "message": "no route " + method + " " + path}})
 
     # -- control ----------------------------------------------------------------------------------
@@ -278,7 +283,7 @@ class Handler(BaseHTTPRequestHandler):
         return {"WWW-Authenticate": 'Bearer authorization="%s/%s", resource="%s"' % (
             self.base(), tenant, STATE["challenge_resource"])}
 
-    def vault(self, path, query):
+    def vault(self, path, query, put_body=None):
         api_version = query.get("api-version", [""])[0]
         if not api_version:
             COUNTERS["missing_api_version"] += 1
@@ -313,6 +318,20 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # after "/secrets/"
         name = parts[0]
         rest = parts[1:]
+        if put_body is not None:
+            if rest not in ([], [""]):
+                return self.kv_error(405, "MethodNotAllowed", "PUT goes to /secrets/{name}.")
+            try:
+                value = json.loads(put_body)["value"]
+            except (ValueError, KeyError, TypeError):
+                return self.kv_error(400, "BadParameter", "The request body must be a JSON object with a value.")
+            created = now_tick()
+            entry = {"version": uuid.uuid4().hex, "value": value, "enabled": True, "created": created,
+                     "updated": created, "contentType": None}
+            STATE["secrets"].setdefault(name, []).append(entry)
+            COUNTERS.setdefault("writes", 0)
+            COUNTERS["writes"] += 1
+            return self.send_json(200, self.item(name, entry))
         versions = STATE["secrets"].get(name)
         if rest == ["versions"]:
             return self.list_versions(name, versions, query, api_version)

@@ -41,6 +41,25 @@ final class PluginTests: XCTestCase {
         XCTAssertEqual(clean.status, 0, clean.stdout + clean.stderr)
         XCTAssertTrue(clean.stdout.contains("no drift"), clean.stdout)
 
+        // exec through the plugin: the manifest option goes before '--', so the command arrives intact
+        // and gets the value in its environment (it writes it to a file; nothing prints it).
+        let exec = try swiftPackage([
+            "--allow-writing-to-package-directory", "--allow-network-connections", "all", "inject-secrets", "exec",
+            "--function", "handler", "--", "sh", "-c", #"printf %s "$API_KEY" > seen.txt"#,
+        ])
+        XCTAssertEqual(exec.status, 0, exec.stdout + exec.stderr)
+        XCTAssertEqual(try String(contentsOf: consumer.appendingPathComponent("seen.txt"), encoding: .utf8), canary)
+        XCTAssertFalse(exec.allOutput.contains(canary))
+        try FileManager.default.removeItem(at: consumer.appendingPathComponent("seen.txt"))
+
+        // rotate never reads the plugin's closed stdin.
+        let stdin = try swiftPackage([
+            "--allow-writing-to-package-directory", "--allow-network-connections", "all", "inject-secrets", "rotate", "api",
+            "--value-from-file", "-",
+        ])
+        XCTAssertNotEqual(stdin.status, 0)
+        XCTAssertTrue(stdin.allOutput.contains("which the SwiftPM plugin closes"), stdin.allOutput)
+
         // A rotation: drift through the plugin fails and says why.
         try """
             api-key:

@@ -13,6 +13,9 @@ public struct AuditRecord: Sendable, Equatable {
         case render
         case plan
         case drift
+        /// `exec` and `deploy` read values as render does, for a child process or a Lambda.
+        case exec
+        case deploy
     }
 
     public enum Outcome: String, Sendable {

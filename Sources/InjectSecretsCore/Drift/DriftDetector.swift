@@ -118,6 +118,19 @@ extension InjectSecrets {
                 }
             }
         }
-        return DriftReport(environment: manifest.environment, entries: entries, notes: notes)
+        // Places in the manifest, for CI annotations.
+        var outputPlaces: [String: SourceLocation] = [:]
+        for function in workspace.functions { for output in function.outputs { outputPlaces[output.path] = output.location } }
+        for index in entries.indices {
+            if let secret = entries[index].secret {
+                entries[index].location = manifest.secrets[secret]?.location
+            } else if let output = entries[index].output {
+                entries[index].location = outputPlaces[output]
+            }
+        }
+        var report = DriftReport(environment: manifest.environment, entries: entries, notes: notes)
+        report.checkedSecrets = Array(Set(workspace.references.keys).union(entries.compactMap(\.secret))).sorted()
+        report.checkedOutputs = outputPlaces.keys.sorted()
+        return report
     }
 }

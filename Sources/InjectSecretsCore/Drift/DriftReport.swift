@@ -10,6 +10,10 @@ public struct DriftReport: Sendable {
         case outputMissing = "output-missing"
         case outputModified = "output-modified"
         case outputStale = "output-stale"
+        /// `drift --deployed`: the Lambda was deployed from other lock entries than the lock's now.
+        case deployedStale = "deployed-stale"
+        /// `drift --deployed`: the Lambda has no deployment tag (never deployed by `deploy`) or is missing.
+        case deployedUnknown = "deployed-unknown"
     }
 
     public struct Entry: Sendable, Equatable {
@@ -20,12 +24,35 @@ public struct DriftReport: Sendable {
         public var locked: String?
         public var current: String?
         public var message: String
+        /// Where the manifest declares the secret or output, for CI annotations; nil for a secret the
+        /// manifest no longer declares.
+        public var location: SourceLocation? = nil
+
+        /// One entry of the `drift` array of the JSON document.
+        public func json() -> JSONValue {
+            var members: [String: JSONValue] = [
+                "kind": .string(kind.rawValue),
+                "functions": .array(functions.map(JSONValue.string)),
+                "message": .string(message),
+            ]
+            if let secret { members["secret"] = .string(secret) }
+            if let output { members["output"] = .string(output) }
+            if let locked { members["locked"] = .string(locked) }
+            if let current { members["current"] = .string(current) }
+            return .object(members)
+        }
     }
 
     public var environment: String?
     public var entries: [Entry]
     /// Facts that are not drift, such as a rotation in flight.
     public var notes: [String]
+    /// What was compared, for reports with one test case per item: the secret names (with the orphaned
+    /// ones) and the output paths.
+    public var checkedSecrets: [String] = []
+    public var checkedOutputs: [String] = []
+    /// The functions whose deployed Lambda was checked (`drift --deployed`).
+    public var checkedDeployments: [String] = []
 
     public var clean: Bool { entries.isEmpty }
 
@@ -34,18 +61,7 @@ public struct DriftReport: Sendable {
         .object([
             "clean": .bool(clean),
             "environment": environment.map(JSONValue.string) ?? .null,
-            "drift": .array(entries.map { entry in
-                var members: [String: JSONValue] = [
-                    "kind": .string(entry.kind.rawValue),
-                    "functions": .array(entry.functions.map(JSONValue.string)),
-                    "message": .string(entry.message),
-                ]
-                if let secret = entry.secret { members["secret"] = .string(secret) }
-                if let output = entry.output { members["output"] = .string(output) }
-                if let locked = entry.locked { members["locked"] = .string(locked) }
-                if let current = entry.current { members["current"] = .string(current) }
-                return .object(members)
-            }),
+            "drift": .array(entries.map { $0.json() }),
             "notes": .array(notes.map(JSONValue.string)),
         ])
     }

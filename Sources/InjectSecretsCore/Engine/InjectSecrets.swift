@@ -19,9 +19,12 @@ public struct InjectSecrets: Sendable {
         let base = manifests[0]
         let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
         let lock = try LockFile.read(at: base.lockURL, displayPath: lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock")
-        return ValidationReport(
+        var report = ValidationReport(
             manifest: options.displayPath, environments: base.environmentNames, functions: base.functions.count,
             secrets: base.secrets.count, lockChecked: lock != nil)
+        report.secretNames = Array(Set(manifests.flatMap(\.secrets.keys))).sorted()
+        report.outputPaths = Array(Set(manifests.flatMap { $0.functions.flatMap { $0.outputs.map(\.path) } })).sorted()
+        return report
     }
 
     // MARK: render
@@ -41,12 +44,40 @@ public struct InjectSecrets: Sendable {
         }
     }
 
-    private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
-        let manifest = workspace.manifest
+    /// What one run resolved in memory: the references read (with `--locked` applied), the secrets read
+    /// for them, and each fully evaluated function's environment. Template failures are collected, not
+    /// thrown, so that render can add its own output errors and report every problem at once.
+    struct Resolution {
+        var references: [String: SecretReference]
+        var secrets: [String: FetchedSecret]
+        /// Function name -> its environment, for the functions whose every variable evaluated.
+        var environments: [String: [String: String]]
+        var badInput = DiagnosticCollector()
+        var storeMismatch = DiagnosticCollector()
+
+        /// Throws the collected template failures: a store answer that does not fit (exit 3) first.
+        func throwIfErrors(adding more: DiagnosticCollector = DiagnosticCollector()) throws {
+            if storeMismatch.hasErrors {
+                throw InjectSecretsError(.storeFailure, storeMismatch.diagnostics + badInput.diagnostics + more.diagnostics)
+            }
+            var all = badInput
+            all.append(contentsOf: more.diagnostics)
+            try all.throwIfErrors()
+        }
+    }
+
+    /// Reads every secret the workspace's functions need (the locked versions with `locked`) and evaluates
+    /// every function's `env` in memory. Writes nothing. Shared by `render` and `exec`.
+    /// `checkingOutputs` checks where the outputs would go (render); exec and deploy write none.
+    func resolve(
+        _ workspace: Workspace, locked: Bool, checkingOutputs: Bool = false, for operation: AuditRecord.Operation = .render
+    ) async throws -> Resolution {
         try workspace.checkEnvironmentReferences()
-        try OutputPlacement.check(
-            workspace.functions.flatMap { function in function.outputs.map { OutputPlacement.Target(function: function.name, output: $0) } },
-            manifest: manifest, options: workspace.options)
+        if checkingOutputs {
+            try OutputPlacement.check(
+                workspace.functions.flatMap { function in function.outputs.map { OutputPlacement.Target(function: function.name, output: $0) } },
+                manifest: workspace.manifest, options: workspace.options)
+        }
         var references = workspace.references
         if locked {
             var diagnostics = DiagnosticCollector()
@@ -63,7 +94,7 @@ public struct InjectSecrets: Sendable {
             try diagnostics.throwIfErrors()
         }
 
-        let results = try await workspace.fetch(references)
+        let results = try await workspace.fetch(references, for: operation)
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
         for name in results.keys.sorted() {
@@ -75,23 +106,35 @@ public struct InjectSecrets: Sendable {
         }
         if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
 
-        // Everything is rendered in memory before the first byte is written.
-        var evaluator = TemplateEvaluator(vars: manifest.vars, environment: workspace.options.processEnvironment, secrets: secrets)
-        var badInput = DiagnosticCollector(), storeMismatch = DiagnosticCollector()
-        var pending: [PendingFile] = []
-        var planned: [(FunctionDefinition, OutputDefinition)] = []
+        var resolution = Resolution(references: references, secrets: secrets, environments: [:])
+        var evaluator = TemplateEvaluator(vars: workspace.manifest.vars, environment: workspace.options.processEnvironment, secrets: secrets)
         for function in workspace.functions {
             var environment: [String: String] = [:]
             for variable in function.variables {
                 do {
                     environment[variable.key] = try evaluator.evaluate(variable.template, context: "\(variable.key) of function '\(function.name)'")
                 } catch TemplateEvaluator.Failure.badInput(let diagnostic) {
-                    badInput.append(diagnostic)
+                    resolution.badInput.append(diagnostic)
                 } catch TemplateEvaluator.Failure.store(let diagnostic) {
-                    storeMismatch.append(diagnostic)
+                    resolution.storeMismatch.append(diagnostic)
                 }
             }
-            guard environment.count == function.variables.count else { continue }
+            if environment.count == function.variables.count { resolution.environments[function.name] = environment }
+        }
+        return resolution
+    }
+
+    private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
+        let manifest = workspace.manifest
+        let resolution = try await resolve(workspace, locked: locked, checkingOutputs: true)
+        let references = resolution.references, secrets = resolution.secrets
+
+        // Everything is rendered in memory before the first byte is written.
+        var badInput = DiagnosticCollector()
+        var pending: [PendingFile] = []
+        var planned: [(FunctionDefinition, OutputDefinition)] = []
+        for function in workspace.functions {
+            guard let environment = resolution.environments[function.name] else { continue }
             for output in function.outputs {
                 if output.format == .lambda {
                     let size = LambdaEnvironmentRules.totalSize(environment)
@@ -110,8 +153,7 @@ public struct InjectSecrets: Sendable {
                 }
             }
         }
-        if storeMismatch.hasErrors { throw InjectSecretsError(.storeFailure, storeMismatch.diagnostics + badInput.diagnostics) }
-        try badInput.throwIfErrors()
+        try resolution.throwIfErrors(adding: badInput)
 
         let outcomes = try OutputWriter.write(pending)
 
@@ -168,6 +210,26 @@ public struct InjectSecrets: Sendable {
         return RenderReport(
             environment: manifest.environment, locked: locked, outputs: reportOutputs, secrets: reportSecrets,
             lockPath: manifest.relativePath(manifest.lockURL), lockChanged: lockChanged)
+    }
+
+    // MARK: exec
+
+    /// Resolves the environments of the selected functions exactly as `render` would (the locked versions
+    /// with `locked`), all or nothing, and returns them in memory: nothing is written, no output, no lock,
+    /// no render record. For `exec`, which hands them to a child process.
+    public func resolveEnvironments(_ options: RunOptions, locked: Bool = false) async throws -> ResolvedEnvironments {
+        let workspace = try Workspace.open(options, registry: registry)
+        do {
+            let resolution = try await resolve(workspace, locked: locked, for: .exec)
+            await workspace.finish()
+            try resolution.throwIfErrors()
+            return ResolvedEnvironments(
+                environment: workspace.manifest.environment, functions: resolution.environments,
+                versions: resolution.secrets.mapValues(\.version))
+        } catch {
+            await workspace.finish()
+            throw error
+        }
     }
 
     // MARK: render --dry-run

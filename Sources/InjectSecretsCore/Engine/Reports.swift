@@ -5,6 +5,10 @@ public struct ValidationReport: Sendable {
     public var functions: Int
     public var secrets: Int
     public var lockChecked: Bool
+    /// The secrets and output paths checked (base manifest and every environment), sorted, for reports
+    /// with one test case per item.
+    public var secretNames: [String] = []
+    public var outputPaths: [String] = []
 }
 
 /// What `render` did.
@@ -62,4 +66,13 @@ public struct RenderPlan: Sendable {
     public var secrets: [SecretChange]
     public var functions: [FunctionChange]
     public var unchanged: [String]
+}
+
+/// The environments `exec` hands to a child: resolved in memory, written nowhere.
+public struct ResolvedEnvironments: Sendable {
+    public var environment: String?
+    /// Function name -> variable -> value. Values are secrets: pass them on, never print them.
+    public var functions: [String: [String: String]]
+    /// Secret name -> the version read.
+    public var versions: [String: String]
 }

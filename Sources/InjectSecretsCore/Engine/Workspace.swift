@@ -109,7 +109,7 @@ struct Workspace {
     /// Reads every reference once: distinct (provider, id, policy) share one read, and providers are
     /// asked concurrently, each with all of its references in one call so it can batch.
     /// Every outcome is audited (when `--audit-log` is on) before it is returned, denials included.
-    func fetch(_ references: [String: SecretReference]) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
+    func fetch(_ references: [String: SecretReference], for operation: AuditRecord.Operation = .render) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
         let results = await fanOut(references) { provider, unique in
             await provider.fetch(unique)
         }
@@ -117,9 +117,9 @@ struct Workspace {
             let reference = references[name]!
             switch results[name]! {
             case .success(let secret):
-                return auditRecord(.render, name, reference, version: secret.version, locator: secret.locator)
+                return auditRecord(operation, name, reference, version: secret.version, locator: secret.locator)
             case .failure(let failure):
-                return auditRecord(.render, name, reference, failure: failure)
+                return auditRecord(operation, name, reference, failure: failure)
             }
         })
         return results

@@ -320,8 +320,13 @@ struct ManifestDecoder {
             }
             outputs.append(OutputDefinition(format: format, url: outputURL, path: relative(outputURL), location: node.location))
         }
-        if outputs.contains(where: { $0.format == .lambda }) {
+        if outputs.contains(where: { $0.format == .lambda }) || field("lambda") != nil {
             checkLambdaRules(function: name, variables: variables)
+        }
+        if let lambda = field("lambda") {
+            do { _ = try LambdaTarget.parse(lambda, function: name) } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {}
         }
         return FunctionDefinition(name: name, location: pair.key.location, variables: variables, outputs: outputs, lambdaNode: field("lambda"))
     }

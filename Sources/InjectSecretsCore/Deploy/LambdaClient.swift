@@ -1,0 +1,175 @@
+import Crypto
+import Foundation
+
+/// Lambda's REST-JSON API, signed with SigV4 (signing name `lambda`), with the AWS retry rules. Also
+/// STS GetCallerIdentity, for the account in a function ARN. Knows nothing of manifests.
+struct LambdaClient: Sendable {
+    var region: String
+    var endpoint: URL
+    var stsEndpoint: URL
+    var credentials: any AWSCredentialSource
+    var http: HTTPClient
+    var retry: RetryPolicy
+
+    init(region: String, environment: [String: String], http: HTTPClient = .shared) throws {
+        let aws = AWSEnvironment(variables: environment)
+        func resolve(_ serviceID: String, _ configKey: String, _ host: String) throws -> URL {
+            if let configured = aws.endpoint(serviceID: serviceID, configKey: configKey), !configured.isEmpty {
+                do { return AWSStoreConfiguration.rootURL(try EndpointPolicy.checked(configured)) } catch let violation as EndpointPolicy.Violation {
+                    throw InjectSecretsError.badInput("the \(host) endpoint configured by AWS_ENDPOINT_URL_\(serviceID) or AWS_ENDPOINT_URL: \(violation.message)")
+                }
+            }
+            let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+            return URL(string: "https://\(host).\(region).\(suffix)/")!
+        }
+        self.region = region
+        endpoint = try resolve("LAMBDA", "lambda", "lambda")
+        stsEndpoint = try resolve("STS", "sts", "sts")
+        credentials = aws.credentialSource(client: http, region: region)
+        self.http = http
+        retry = AWSJSONClient.retryPolicy(environment: environment)
+    }
+
+    struct Failure: Error {
+        var code: String?
+        var status: Int?
+        var message: String
+        var kind: ProviderFailure.Kind
+    }
+
+    /// Sends one call; returns the decoded JSON object of a 2xx answer. Retries throttling, 5xx, a
+    /// conflicting update in progress and network failures; throws `Failure` otherwise.
+    func call(_ method: String, _ path: String, json: JSONValue? = nil, service: String = "lambda", url base: URL? = nil, form: String? = nil) async throws -> (status: Int, body: Data) {
+        var text = (base ?? endpoint).absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let url = URL(string: text + path) else { throw Failure(code: nil, status: nil, message: "bad request path \(path)", kind: .configuration) }
+        var headers: [(String, String)] = []
+        var body = Data()
+        if let json {
+            body = Data(json.serialized().utf8)
+            headers.append(("Content-Type", "application/json"))
+        } else if let form {
+            body = Data(form.utf8)
+            headers.append(("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"))
+        }
+        let request = HTTPRequest(method: method, url: url, headers: headers, body: body)
+        do {
+            let (response, _) = try await retry.run({ _ -> HTTPResponse in
+                var signed = request
+                let credentials = try await self.credentials.credentials()
+                SigV4Signer(credentials: credentials, region: region, service: service).sign(&signed)
+                let response = try await http.send(signed)
+                guard (200..<300).contains(response.status) else { throw Self.failure(response) }
+                return response
+            }, classify: { error in
+                switch error {
+                case let failure as Failure:
+                    if failure.code == "ResourceConflictException" { return .retryAfter(1) }
+                    return AWSErrorCodes.isRetryable(code: failure.code, status: failure.status) ? .retry : .fail
+                case is HTTPTransportError: return .retry
+                default: return .fail
+                }
+            })
+            return (response.status, response.body)
+        } catch let failure as RetryFailure {
+            throw Self.described(failure.underlying, attempts: failure.attempts, host: url.host ?? "")
+        }
+    }
+
+    static func failure(_ response: HTTPResponse) -> Failure {
+        var code = response.header("X-Amzn-ErrorType")
+        var message: String?
+        if let object = (try? JSONValue.parse(response.body))?.object {
+            code = code ?? object["__type"]?.string ?? object["Type"]?.string
+            message = object["message"]?.string ?? object["Message"]?.string
+        } else if let text = String(data: response.body, encoding: .utf8) {
+            code = code ?? AWSJSONClient.xmlElement("Code", in: text)
+            message = AWSJSONClient.xmlElement("Message", in: text)
+        }
+        let normalized = code.map(AWSJSONClient.normalizeCode)
+        return Failure(
+            code: normalized, status: response.status,
+            message: "\(normalized ?? "HTTP \(response.status)")" + (message.map { ": \(AWSJSONClient.shorten($0))" } ?? ""),
+            kind: AWSErrorCodes.kind(code: normalized, status: response.status))
+    }
+
+    static func described(_ error: Error, attempts: Int, host: String) -> Error {
+        let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
+        switch error {
+        case var failure as Failure:
+            failure.message += note
+            return failure
+        case let transport as HTTPTransportError:
+            return Failure(code: nil, status: nil, message: "cannot reach \(host)\(note): \(transport.underlying)", kind: .unreachable)
+        case let violation as EndpointPolicy.Violation:
+            return Failure(code: nil, status: nil, message: violation.message, kind: .configuration)
+        case let failure as ProviderFailure:
+            return Failure(code: nil, status: nil, message: failure.message, kind: failure.kind)
+        default:
+            return Failure(code: nil, status: nil, message: "\(type(of: error))", kind: .unreachable)
+        }
+    }
+
+    /// `/2015-03-31/functions/{name}/configuration`, the name (or ARN) percent-encoded as one segment.
+    static func encoded(_ segment: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-_.~")
+        return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
+    }
+
+    /// The fields of a FunctionConfiguration the deploy needs; the Environment is decoded only when asked.
+    struct Configuration {
+        var arn: String?
+        var state: String?
+        var lastUpdateStatus: String?
+        var lastUpdateStatusReason: String?
+        var variables: [String: String]?
+
+        init(_ body: Data, withVariables: Bool) {
+            let object = (try? JSONValue.parse(body))?.object ?? [:]
+            arn = object["FunctionArn"]?.string
+            state = object["State"]?.string
+            lastUpdateStatus = object["LastUpdateStatus"]?.string
+            lastUpdateStatusReason = object["LastUpdateStatusReason"]?.string
+            if withVariables {
+                variables = (object["Environment"]?["Variables"]?.object ?? [:]).compactMapValues(\.string)
+            }
+        }
+    }
+
+    func configuration(of name: String, withVariables: Bool = false) async throws -> Configuration {
+        let (_, body) = try await call("GET", "/2015-03-31/functions/\(Self.encoded(name))/configuration")
+        return Configuration(body, withVariables: withVariables)
+    }
+
+    func updateEnvironment(of name: String, to variables: [String: String]) async throws -> Configuration {
+        let json = JSONValue.object(["Environment": .object(["Variables": .object(variables.mapValues(JSONValue.string))])])
+        let (_, body) = try await call("PUT", "/2015-03-31/functions/\(Self.encoded(name))/configuration", json: json)
+        return Configuration(body, withVariables: false)
+    }
+
+    func tag(_ arn: String, _ tags: [String: String]) async throws {
+        _ = try await call("POST", "/2017-03-31/tags/\(Self.encoded(arn))", json: .object(["Tags": .object(tags.mapValues(JSONValue.string))]))
+    }
+
+    func tags(of arn: String) async throws -> [String: String] {
+        let (_, body) = try await call("GET", "/2017-03-31/tags/\(Self.encoded(arn))")
+        return ((try? JSONValue.parse(body))?["Tags"]?.object ?? [:]).compactMapValues(\.string)
+    }
+
+    /// The account of the caller, for function ARNs (ListTags takes only an ARN).
+    func account() async throws -> String {
+        let (_, body) = try await call(
+            "POST", "/", service: "sts", url: stsEndpoint, form: "Action=GetCallerIdentity&Version=2011-06-15")
+        guard let text = String(data: body, encoding: .utf8), let account = AWSJSONClient.xmlElement("Account", in: text) else {
+            throw Failure(code: nil, status: nil, message: "STS GetCallerIdentity gave no Account", kind: .invalidResponse)
+        }
+        return account
+    }
+
+    func arn(of name: String, account: String) -> String {
+        if name.hasPrefix("arn:") { return name }
+        let partition = region.hasPrefix("cn-") ? "aws-cn" : region.hasPrefix("us-gov-") ? "aws-us-gov" : "aws"
+        return "arn:\(partition):lambda:\(region):\(account):function:\(name)"
+    }
+}

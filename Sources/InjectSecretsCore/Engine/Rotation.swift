@@ -1,0 +1,146 @@
+import Foundation
+
+/// Where `rotate`'s new value comes from.
+public enum NewSecretValue: Sendable {
+    /// A value the caller read (a file, stdin).
+    case given(SecretValue)
+    /// N random characters from the URL-safe alphabet.
+    case generated(length: Int)
+}
+
+/// What `rotate` did, and what it left stale.
+public struct RotationReport: Sendable {
+    public var secret: String
+    public var provider: String
+    public var id: String
+    /// The field changed in a JSON-object secret, if one was named.
+    public var key: String?
+    /// The version that was current before the write.
+    public var previous: String
+    /// The version written, now current in the store.
+    public var version: String
+    /// The drift entries about this secret after the write (`rotated` names the stale functions).
+    public var drift: [DriftReport.Entry]
+    /// The functions rendered from another version than the one now current, sorted.
+    public var staleFunctions: [String]
+    /// Facts for the user, e.g. that the manifest pins another version.
+    public var notes: [String]
+    /// Why staleness could not be worked out (the write itself succeeded), if it could not.
+    public var driftFailure: [Diagnostic]
+}
+
+/// Random secret values for `rotate --generate`.
+public enum SecretGenerator {
+    /// The URL-safe base64 alphabet: 64 characters, so every character carries 6 bits.
+    public static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    public static let lengths = 8...4096
+
+    public static func generate(length: Int) -> SecretValue {
+        var generator = SystemRandomNumberGenerator()
+        return SecretValue(String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }))
+    }
+}
+
+extension InjectSecrets {
+    /// Writes a new version of the secret declared as `name` to its store and makes it current, then runs
+    /// the drift logic to name the functions now stale. With `key`, only that field of a JSON-object
+    /// secret changes. Bad input (exit 2) is found before anything is read where it can be.
+    public func rotate(_ options: RunOptions, secret name: String, key: String?, value newValue: NewSecretValue) async throws -> RotationReport {
+        let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
+        let manifest = try loader.load(at: options.manifestURL, displayPath: options.displayPath, environment: options.environment)
+        guard let declaration = manifest.secrets[name] else {
+            throw InjectSecretsError.badInput(
+                "no secret named '\(name)' under 'secrets:' in \(options.displayPath)" + didYouMean(name, manifest.secrets.keys.sorted()))
+        }
+        if case .generated(let length) = newValue, !SecretGenerator.lengths.contains(length) {
+            throw InjectSecretsError.badInput("--generate takes a length from \(SecretGenerator.lengths.lowerBound) to \(SecretGenerator.lengths.upperBound), not \(length)")
+        }
+        if let key, key.isEmpty { throw InjectSecretsError.badInput("--key needs a field name") }
+        let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
+        let providerDeclaration = manifest.providers[declaration.providerName]!
+        let provider = try registry.kind(named: providerDeclaration.type)!.make(providerDeclaration)
+        guard let writer = provider as? any SecretWriting else {
+            throw InjectSecretsError.badInput(
+                "secret '\(name)': provider '\(declaration.providerName)' (type \(declaration.providerType)) cannot write secrets; rotate it in the store itself, then run drift",
+                at: declaration.location)
+        }
+        let reference = SecretReference(name: name, id: id, policy: .current)
+
+        do {
+            // The current value: the base of a --key change, the check that a JSON secret stays one, and
+            // the version a check-and-set write expects.
+            let fetched = await provider.fetch([reference])
+            let current: FetchedSecret
+            switch fetched[reference] {
+            case .success(let secret)?: current = secret
+            case .failure(let failure)?:
+                throw InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+            case nil:
+                throw InjectSecretsError(.storeFailure, [.error("secret '\(name)' (provider '\(declaration.providerName)'): no answer from the store")])
+            }
+            let value = try Self.newValue(newValue, key: key, replacing: current.value, secret: name, location: declaration.location)
+            let version: String
+            do {
+                version = try await writer.write(reference, value: value, expectedCurrent: current.version)
+            } catch let failure as ProviderFailure {
+                throw InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+            }
+            await provider.finish()
+
+            var notes: [String] = []
+            if declaration.policy != .current {
+                notes.append("the manifest selects \(declaration.policy) for '\(name)', so functions keep that version until the manifest changes")
+            }
+            var report = RotationReport(
+                secret: name, provider: declaration.providerName, id: id, key: key, previous: current.version, version: version,
+                drift: [], staleFunctions: [], notes: notes, driftFailure: [])
+            do {
+                var all = options
+                all.functions = []
+                let drift = try await self.drift(all)
+                report.drift = drift.entries.filter { $0.secret == name }
+                report.staleFunctions = Array(Set(report.drift.filter { $0.kind == .rotated || $0.kind == .versionGone }.flatMap(\.functions))).sorted()
+            } catch let error as InjectSecretsError {
+                report.driftFailure = error.diagnostics
+            }
+            return report
+        } catch {
+            await provider.finish()
+            throw error
+        }
+    }
+
+    /// The value to write: the given or generated text, set into field `key` of the current JSON object
+    /// when a key is named. A JSON-object secret stays a JSON object.
+    static func newValue(_ newValue: NewSecretValue, key: String?, replacing current: SecretValue, secret: String, location: SourceLocation) throws -> SecretValue {
+        let text: String
+        switch newValue {
+        case .given(let value): text = value.text
+        case .generated(let length): text = SecretGenerator.generate(length: length).text
+        }
+        let currentObject = (try? JSONValue.parse(current.text))?.object
+        if let key {
+            guard var object = currentObject else {
+                throw InjectSecretsError.badInput("secret '\(secret)' is plain text, not a JSON object, so it has no field '\(key)'; rotate it without --key", at: location)
+            }
+            guard object[key] != nil else {
+                throw InjectSecretsError.badInput(
+                    "secret '\(secret)' has no field '\(key)'" + didYouMean(key, object.keys.sorted()) + "; rotate changes an existing field", at: location)
+            }
+            object[key] = .string(text)
+            return SecretValue(JSONValue.object(object).serialized())
+        }
+        if currentObject != nil {
+            if case .generated = newValue {
+                throw InjectSecretsError.badInput("secret '\(secret)' is a JSON object; name the field to generate with --key", at: location)
+            }
+            guard (try? JSONValue.parse(text))?.object != nil else {
+                throw InjectSecretsError.badInput("secret '\(secret)' is a JSON object, so its new value must be one too; or change one field with --key", at: location)
+            }
+        }
+        if text == current.text {
+            throw InjectSecretsError.badInput("the new value of secret '\(secret)' is the same as the current one; nothing was written", at: location)
+        }
+        return SecretValue(text)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Rotation on Parameter Store: `PutParameter` with `Overwrite: true`, keeping the parameter's Type (a
+/// SecureString stays one), its KMS key and its data type, read first with DescribeParameters (metadata
+/// only). The new version number is returned.
+extension AWSParameterStoreProvider: SecretWriting {
+    struct WriteDescribeInput: Encodable {
+        struct Filter: Encodable {
+            var key = "Name"
+            var option = "Equals"
+            var values: [String]
+            enum CodingKeys: String, CodingKey { case key = "Key", option = "Option", values = "Values" }
+        }
+        var parameterFilters: [Filter]
+        enum CodingKeys: String, CodingKey { case parameterFilters = "ParameterFilters" }
+    }
+
+    struct WriteDescribeOutput: Decodable {
+        struct Parameter: Decodable {
+            var name: String?
+            var type: String?
+            var keyId: String?
+            var dataType: String?
+            var version: Int?
+            enum CodingKeys: String, CodingKey { case name = "Name", type = "Type", keyId = "KeyId", dataType = "DataType", version = "Version" }
+        }
+        var parameters: [Parameter]?
+        enum CodingKeys: String, CodingKey { case parameters = "Parameters" }
+    }
+
+    struct PutParameterInput: Encodable {
+        var name: String
+        var value: String
+        var type: String
+        var keyId: String?
+        var dataType: String?
+        var overwrite = true
+        enum CodingKeys: String, CodingKey {
+            case name = "Name", value = "Value", type = "Type", keyId = "KeyId", dataType = "DataType", overwrite = "Overwrite"
+        }
+    }
+
+    struct PutParameterOutput: Decodable {
+        var version: Int?
+        enum CodingKeys: String, CodingKey { case version = "Version" }
+    }
+
+    public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
+        do {
+            let described = try await client.call(
+                "DescribeParameters", WriteDescribeInput(parameterFilters: [.init(values: [reference.id])]), as: WriteDescribeOutput.self)
+            guard let parameter = described.parameters?.first(where: { $0.name == reference.id }) ?? described.parameters?.first else {
+                throw ProviderFailure(.notFound, "AWS Systems Manager Parameter Store: parameter \(reference) not found; create it first")
+            }
+            if let expectedCurrent, let version = parameter.version, String(version) != expectedCurrent {
+                throw ProviderFailure(
+                    .configuration,
+                    "AWS Systems Manager Parameter Store: parameter \(reference) moved from version \(expectedCurrent) to \(version) while rotating; nothing was written, run rotate again")
+            }
+            let input = PutParameterInput(
+                name: reference.id, value: value.text, type: parameter.type ?? "SecureString",
+                keyId: parameter.type == "SecureString" ? parameter.keyId : nil, dataType: parameter.dataType)
+            let output = try await client.call("PutParameter", input, as: PutParameterOutput.self)
+            guard let version = output.version else {
+                throw ProviderFailure(.invalidResponse, "AWS Systems Manager Parameter Store: PutParameter for \(reference) gave no Version")
+            }
+            return String(version)
+        } catch {
+            let failure = Self.failure(error)
+            throw ProviderFailure(failure.kind, "writing parameter \(reference): \(failure.message)", at: failure.location)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Rotation on Azure Key Vault: `PUT /secrets/{name}?api-version=...` with `{"value": ...}` (Set
+/// Secret), which makes a new version, the latest. The version is the last segment of the answer's `id`.
+/// Sent through the same challenge flow as reads: without a cached challenge the first attempt goes
+/// without token or body, as the SDKs do, so the value only ever travels with a token.
+extension AzureKeyVaultProvider: SecretWriting {
+    public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
+        let problems = AzureKeyVaultStore.problems(with: reference)
+        if !problems.isEmpty { throw ProviderFailure(.configuration, problems.joined(separator: "; ")) }
+        var components = URLComponents(url: vault.vaultURL, resolvingAgainstBaseURL: false)!
+        components.percentEncodedPath = "/secrets/\(reference.id)"
+        components.queryItems = [URLQueryItem(name: "api-version", value: vault.apiVersion)]
+        let url = components.url!
+        let body = Data(JSONValue.object(["value": .string(value.text)]).serialized().utf8)
+        let what = "writing secret '\(reference.name)' (\(reference.id)) to Azure Key Vault \(vault.vaultName)"
+        let vaultKey = "\(vault.vaultURL.scheme ?? "")://\(vault.vaultURL.host?.lowercased() ?? ""):\(vault.vaultURL.port ?? -1)"
+
+        func put(_ token: AzureAccessToken?) async throws -> HTTPResponse {
+            var headers = [("Accept", "application/json"), ("Content-Type", "application/json")]
+            if let token { headers.append(("Authorization", "Bearer \(token.token)")) }
+            return try await vault.http.send(HTTPRequest(method: "PUT", url: url, headers: headers, body: token == nil ? Data() : body))
+        }
+        func answer(_ response: HTTPResponse, forceRefresh: Bool) async throws -> HTTPResponse {
+            guard response.status == 401, let header = response.header("WWW-Authenticate"), let challenge = BearerChallenge(header: header) else {
+                return response
+            }
+            if let reason = challenge.mismatch(vaultHost: url.host ?? "") {
+                throw ProviderFailure(.authentication, "\(what): \(reason)")
+            }
+            await vault.challenges.store(challenge, for: vaultKey)
+            let token = try await vault.credential.token(scope: challenge.scope, challengeTenant: challenge.tenantID, forceRefresh: forceRefresh)
+            return try await put(token)
+        }
+
+        let response: HTTPResponse
+        do {
+            (response, _) = try await vault.retry.run({ _ -> HTTPResponse in
+                var response: HTTPResponse
+                if let challenge = await vault.challenges.challenge(for: vaultKey) {
+                    let token = try await vault.credential.token(scope: challenge.scope, challengeTenant: challenge.tenantID)
+                    response = try await answer(try await put(token), forceRefresh: true)
+                } else {
+                    response = try await answer(try await put(nil), forceRefresh: false)
+                }
+                if response.status == 429 || (500...599).contains(response.status) { throw HTTPTransportError(url: url, underlying: "Key Vault answered \(response.status)") }
+                return response
+            }, classify: { error in error is HTTPTransportError ? .retry : .fail })
+        } catch let failure as RetryFailure {
+            if let provider = failure.underlying as? ProviderFailure { throw ProviderFailure(provider.kind, "\(what): \(provider.message)") }
+            throw ProviderFailure(.unreachable, "\(what): \(failure.underlying)\(failure.attemptsNote)")
+        }
+        guard response.status == 200 else {
+            let error = KeyVaultError(response)
+            let kind: ProviderFailure.Kind = switch response.status {
+            case 401: .authentication
+            case 403: .accessDenied
+            case 404: .notFound
+            default: .invalidResponse
+            }
+            let hint = response.status == 403 ? " (writing needs the 'Key Vault Secrets Officer' role or a 'set' access policy)" : ""
+            throw ProviderFailure(kind, "\(what): Key Vault answered \(error.summary(status: response.status))\(hint)")
+        }
+        guard let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any], let id = json["id"] as? String,
+            let version = Self.version(ofID: id)
+        else {
+            throw ProviderFailure(.invalidResponse, "\(what): the answer has no id with a version")
+        }
+        return version
+    }
+}

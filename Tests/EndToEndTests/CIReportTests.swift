@@ -1,0 +1,165 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// GitHub annotations and step summary, JUnit reports, completion scripts.
+final class CIReportTests: XCTestCase {
+    var workspace: CLIWorkspace!
+    var summary: URL!
+    var password = ""
+
+    override func setUpWithError() throws {
+        workspace = try CLIWorkspace("ci")
+        password = workspace.canary("ci-db")
+        summary = workspace.directory.appendingPathComponent("summary.md")
+        try workspace.write([
+            "inject-secrets.yaml": """
+                version: 1
+                providers:
+                  local: { type: file, path: store.yaml }
+                secrets:
+                  db: { provider: local, id: prod/db }
+                functions:
+                  checkout:
+                    env: { DB_PASSWORD: "${secrets.db}" }
+                    outputs: [{ format: dotenv }, { format: json }]
+                  worker:
+                    env: { DB_PASSWORD: "${secrets.db}", PLAIN: "a<b & 'c'" }
+                """,
+            "store.yaml": "prod/db: { current: \"2\", versions: { \"2\": \"\(password)\", \"3\": \"\(password)-3\" } }\n",
+        ])
+        XCTAssertEqual(try workspace.run(["render"]).status, 0)
+        // Rotate by hand and edit one output: two kinds of drift.
+        try workspace.write(["store.yaml": workspace.read("store.yaml")!.replacingOccurrences(of: "current: \"2\"", with: "current: \"3\"")])
+        try Data("DB_PASSWORD=edited\n".utf8).write(to: workspace.url(".build/inject-secrets/worker.env"))
+    }
+
+    var github: [String: String] {
+        ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary.path, "GITHUB_WORKSPACE": workspace.directory.path]
+    }
+
+    func testGitHubAnnotationsAndStepSummaryForDrift() throws {
+        let result = try workspace.run(["drift"], environment: github)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let commands = result.stdout.split(separator: "\n").filter { $0.hasPrefix("::error ") }
+        XCTAssertEqual(commands.count, 2, result.stdout)
+        // The secret's declaration line; ':' in the title and ',' in properties escaped; the message whole.
+        XCTAssertTrue(commands.contains {
+            $0.hasPrefix("::error file=inject-secrets.yaml,line=5,col=3,title=inject-secrets%3A rotated::db (prod/db) rotated: locked 2, current 3 [functions: checkout, worker]")
+        }, result.stdout)
+        XCTAssertTrue(commands.contains {
+            $0.hasPrefix("::error file=inject-secrets.yaml,line=10,col=") && $0.contains("title=inject-secrets%3A output-modified::.build/inject-secrets/worker.env")
+        }, result.stdout)
+
+        let table = try String(contentsOf: summary, encoding: .utf8)
+        XCTAssertTrue(table.contains("| kind | secret/output | functions | message |"), table)
+        XCTAssertTrue(table.contains("| rotated | db | checkout, worker | db (prod/db) rotated: locked 2, current 3 |"), table)
+        XCTAssertTrue(table.contains("| output-modified | .build/inject-secrets/worker.env | worker |"), table)
+
+        // Appended, not replaced; nothing without the variable.
+        XCTAssertEqual(try workspace.run(["drift"], environment: github).status, 1)
+        XCTAssertEqual(try String(contentsOf: summary, encoding: .utf8).components(separatedBy: "| kind |").count, 3)
+        // Rule 1: the summary holds no value.
+        XCTAssertFalse(try String(contentsOf: summary, encoding: .utf8).contains(password))
+        let plain = try workspace.run(["drift"], environment: ["GITHUB_ACTIONS": ""])
+        XCTAssertFalse(plain.stdout.contains("::error"), plain.stdout)
+    }
+
+    func testGitHubAnnotationsForManifestErrors() throws {
+        try workspace.write(["inject-secrets.yaml": workspace.read("inject-secrets.yaml")!.replacingOccurrences(of: "provider: local", with: "provider: lokal")])
+        let result = try workspace.run(["validate"], environment: github)
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.stdout.contains(
+            "::error file=inject-secrets.yaml,line=5,col=19,title=inject-secrets::secret 'db' names unknown provider 'lokal'; did you mean 'local'?"), result.stdout)
+        let table = try String(contentsOf: summary, encoding: .utf8)
+        XCTAssertTrue(table.contains("### inject-secrets validate failed"), table)
+        XCTAssertTrue(table.contains("| error | inject-secrets.yaml:5:19 |   | secret 'db' names unknown provider 'lokal'"), table)
+    }
+
+    func testEscapingFollowsTheToolkit() throws {
+        // Through a manifest path holding the characters the toolkit escapes.
+        let odd = "odd,dir:100%"
+        try FileManager.default.createDirectory(at: workspace.url(odd), withIntermediateDirectories: true)
+        try workspace.write(["\(odd)/inject-secrets.yaml": "version: 1\nfunctions:\n  f: { env: { A: \"${vars.nope}\" } }\n"])
+        let result = try workspace.run(["validate", "--manifest", workspace.url("\(odd)/inject-secrets.yaml").path], environment: github)
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.stdout.contains("::error file=odd%2Cdir%3A100%25/inject-secrets.yaml,line=3,col="), result.stdout)
+    }
+
+    /// Parses a JUnit file with python3's xml.etree and returns (tests, failures, [name: [failure types]]).
+    func parseJUnit(_ path: URL) throws -> (Int, Int, [String: [String]]) {
+        let script = """
+            import json, sys, xml.etree.ElementTree as ET
+            root = ET.parse(sys.argv[1]).getroot()
+            suite = root.find('testsuite')
+            cases = {c.get('name'): [f.get('type') for f in c.findall('failure')] for c in suite.findall('testcase')}
+            print(json.dumps([int(suite.get('tests')), int(suite.get('failures')), cases]))
+            """
+        let result = try runProcess("python3", ["-c", script, path.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let parsed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Any])
+        return (parsed[0] as! Int, parsed[1] as! Int, parsed[2] as! [String: [String]])
+    }
+
+    func testJUnitReportsForDriftAndValidate() throws {
+        let report = workspace.url("reports/drift.xml")
+        try FileManager.default.createDirectory(at: report.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let drift = try workspace.run(["drift", "--report", "junit", report.path])
+        XCTAssertEqual(drift.status, 1, drift.stderr)
+        let (tests, failures, cases) = try parseJUnit(report)
+        XCTAssertEqual(tests, 4)  // db, and three outputs
+        XCTAssertEqual(failures, 2)
+        XCTAssertEqual(cases["db"], ["rotated"])
+        XCTAssertEqual(cases[".build/inject-secrets/worker.env"], ["output-modified"])
+        XCTAssertEqual(cases[".build/inject-secrets/checkout.json"], [])
+        XCTAssertFalse(try String(contentsOf: report, encoding: .utf8).contains(password))
+
+        let validate = workspace.url("reports/validate.xml")
+        XCTAssertEqual(try workspace.run(["validate", "--report", "junit", validate.path]).status, 0)
+        let (validTests, validFailures, _) = try parseJUnit(validate)
+        XCTAssertEqual(validTests, 4)
+        XCTAssertEqual(validFailures, 0)
+
+        // An invalid manifest: one failing case per error, with XML-significant characters escaped.
+        try workspace.write(["inject-secrets.yaml": workspace.read("inject-secrets.yaml")!.replacingOccurrences(of: "PLAIN: \"a<b & 'c'\"", with: "PLAIN: \"${vars.<&'\\\"x}\"")])
+        let invalid = try workspace.run(["validate", "--report", "junit", validate.path])
+        XCTAssertEqual(invalid.status, 2)
+        let (_, invalidFailures, invalidCases) = try parseJUnit(validate)
+        XCTAssertEqual(invalidFailures, 1)
+        XCTAssertEqual(invalidCases.values.first, ["error"])
+
+        let bad = try workspace.run(["drift", "--report", "xml", "x"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--report junit PATH"), bad.stderr)
+    }
+
+    func testCompletionScripts() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try workspace.run(["--generate-completion-script", shell])
+            XCTAssertEqual(result.status, 0, "\(shell): \(result.stderr)")
+            for verb in ["render", "drift", "exec", "rotate"] {
+                XCTAssertTrue(result.stdout.contains(verb), "\(shell) script lacks \(verb)")
+            }
+            if let interpreter = which(shell) {
+                let file = workspace.url("completion.\(shell)")
+                try Data(result.stdout.utf8).write(to: file)
+                let check = try runProcess(interpreter, ["-n", file.path])
+                XCTAssertEqual(check.status, 0, "\(shell) -n: \(check.stderr)")
+            }
+        }
+        // bash: the completion function offers the subcommands.
+        let script = workspace.url("completion.bash").path
+        let offered = try runProcess("bash", ["-c", "source '\(script)'; COMP_WORDS=(inject-secrets r); COMP_CWORD=1; _inject-secrets; printf '%s\\n' \"${COMPREPLY[@]}\""])
+        XCTAssertTrue(offered.stdout.contains("render") && offered.stdout.contains("rotate"), offered.stdout + offered.stderr)
+    }
+}
+
+extension CIReportTests {
+    /// With --format json the document on stdout stays parseable: the commands go to stderr.
+    func testJSONStaysParseableUnderGitHubActions() throws {
+        let result = try workspace.run(["drift", "--format", "json"], environment: github)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)))
+        XCTAssertTrue(result.stderr.contains("::error file=inject-secrets.yaml,line=5,col=3,"), result.stderr)
+    }
+}
