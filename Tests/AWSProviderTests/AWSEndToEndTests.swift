@@ -176,6 +176,37 @@ final class AWSEndToEndTests: XCTestCase {
         XCTAssertEqual(try runTool(["drift"], identity: moto.identities.metadata).status, 0)
     }
 
+    func testDriftReportsUnlabeledThenGoneVersions() async throws {
+        let seeded = try await seed()
+        try project()
+        XCTAssertEqual(try runTool(["render"], identity: moto.identities.session).status, 0)
+        _ = try await rotate()
+        let latest = try await rotate()
+        var drift = try runTool(["drift", "--format", "json"], identity: moto.identities.metadata)
+        XCTAssertEqual(drift.status, 1, drift.stdout + drift.stderr)
+        var kinds = try driftKinds(drift.stdout)
+        XCTAssertEqual(kinds["rotated"], latest.version, drift.stdout)
+        XCTAssertNotNil(kinds["version-unlabeled"], "the locked version lost AWSPREVIOUS: \(drift.stdout)")
+
+        try await moto.seed("secretsmanager", "DeleteSecret", ["SecretId": .string("e2e-\(run)/db"), "RecoveryWindowInDays": 7])
+        drift = try runTool(["drift", "--format", "json"], identity: moto.identities.metadata)
+        XCTAssertEqual(drift.status, 1, drift.stdout + drift.stderr)
+        kinds = try driftKinds(drift.stdout)
+        XCTAssertNotNil(kinds["version-gone"], drift.stdout)
+        XCTAssertTrue(drift.stdout.contains("scheduled for deletion"), drift.stdout)
+        XCTAssertTrue(drift.stdout.contains(seeded.dbVersion), drift.stdout)
+    }
+
+    /// kind -> current version (or "") of each drift entry about a secret.
+    func driftKinds(_ json: String) throws -> [String: String] {
+        let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        var kinds: [String: String] = [:]
+        for entry in report?["drift"] as? [[String: Any]] ?? [] where entry["secret"] as? String == "db" {
+            kinds[entry["kind"] as? String ?? "?"] = entry["current"] as? String ?? ""
+        }
+        return kinds
+    }
+
     func testStagePolicyRendersThePreviousVersion() async throws {
         let seeded = try await seed()
         let rotated = try await rotate()

@@ -153,7 +153,9 @@ public struct AWSJSONClient: Sendable {
     ) async throws -> Output {
         let body: Data
         do {
-            body = try JSONEncoder().encode(input)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            body = try encoder.encode(input)
         } catch {
             throw AWSCallError(
                 service: serviceName, operation: operation, code: nil, serviceMessage: "the request could not be encoded",

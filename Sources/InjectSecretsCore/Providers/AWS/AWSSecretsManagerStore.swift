@@ -458,9 +458,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
 
         if secret.isDeleted {
             if query.lockedVersion != nil {
+                // The metadata still names the versions; none can be read until RestoreSecret.
                 return .success(VersionStatus(
-                    selected: nil, locator: secret.arn,
-                    locked: .gone(reason: "the secret is scheduled for deletion"), notes: notes))
+                    selected: selected, locator: secret.arn,
+                    locked: .gone(reason: "the secret is scheduled for deletion (RestoreSecret brings it back)"),
+                    notes: notes))
             }
             return .failure(ProviderFailure(
                 .notFound, "AWS Secrets Manager: the secret is scheduled for deletion (restore it with RestoreSecret)"))
