@@ -16,8 +16,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
     public let name: String
     let client: AWSJSONClient
     /// How many calls may be in flight at once: as many as the HTTP client keeps connections to one
-    /// host, so every call reuses a warm connection. 2,000 secrets are 100 batch calls, about a second
-    /// of the BatchGetSecretValue quota (100/s) even in one burst; throttling beyond it is retried.
+    /// host, so every call reuses a warm connection; throttling beyond SSM's GetParameters quota is
+    /// retried.
     var concurrency = 16
 
     static let batchLimit = 10
