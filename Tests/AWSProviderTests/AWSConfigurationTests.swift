@@ -184,4 +184,36 @@ final class AWSConfigurationTests: XCTestCase {
         XCTAssertFalse(AWSSecretsManagerProvider.isListableName("!negated"))
         XCTAssertFalse(AWSSecretsManagerProvider.isListableName("with space"))
     }
+
+    func testListPlanAsksForSharedPrefixesAPageAtATime() {
+        let names = (0..<2000).map { "app/secret-\(String(format: "%04d", $0))" }
+        let plan = SecretsManagerListPlan(names: names.shuffled())
+        XCTAssertEqual(plan.calls.count, 20, "2,000 names are 20 pages of 100, not 200 calls of 10")
+        XCTAssertEqual(plan.calls.first?.values, ["app/secret-00"])
+        XCTAssertEqual(plan.calls.first?.names, (0..<100).map { "app/secret-\(String(format: "%04d", $0))" })
+        XCTAssertEqual(plan.calls.map(\.pageBudget), Array(repeating: SecretsManagerListPlan.prefixPageBudget, count: 20))
+        XCTAssertEqual(plan.calls.flatMap(\.names).sorted(), names)
+        for call in plan.calls {
+            XCTAssertLessThanOrEqual(call.values.count, 10)
+            for name in call.names { XCTAssertTrue(call.values.contains { name.hasPrefix($0) }, name) }
+        }
+    }
+
+    func testListPlanKeepsExactNamesWherePrefixesSaveNothing() {
+        let few = SecretsManagerListPlan(names: ["db", "api", "cache", "db"])
+        XCTAssertEqual(few.calls, [.init(values: ["api", "cache", "db"], names: ["api", "cache", "db"], pageBudget: 100)])
+        // 25 names of one service and three others: one call instead of three.
+        let service = (10..<35).map { "svc/a-\($0)" }
+        let mixed = SecretsManagerListPlan(names: service + ["db", "api", "cache"])
+        XCTAssertEqual(mixed.calls.count, 1)
+        XCTAssertEqual(mixed.calls[0].values, ["api", "cache", "db", "svc/a-"])
+        XCTAssertEqual(mixed.calls[0].pageBudget, SecretsManagerListPlan.prefixPageBudget)
+        // A name that prefixes a group too large for a page is asked for alone.
+        let nested = ["app"] + (0..<150).map { "app/x-\(String(format: "%03d", $0))" }
+        let plan = SecretsManagerListPlan(names: nested)
+        XCTAssertEqual(plan.calls.map(\.values), [["app"], ["app/x-0"], ["app/x-1"]])
+        XCTAssertEqual(plan.calls.map(\.names.count), [1, 100, 50])
+        XCTAssertEqual(plan.calls.map(\.pageBudget), [100, 2, 2])
+        XCTAssertEqual(SecretsManagerListPlan.exact((0..<12).map { "n\($0)" }).map(\.values.count), [10, 2])
+    }
 }

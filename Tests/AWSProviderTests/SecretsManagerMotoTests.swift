@@ -327,7 +327,7 @@ final class SecretsManagerMotoTests: XCTestCase {
         XCTAssertEqual(try fetched[byARN.reference]?.get().value.text, longer.value)
     }
 
-    func testTwentyFiveNamesInspectInThreeListCalls() async throws {
+    func testNamesSharingAPrefixInspectInOneListCall() async throws {
         var queries: [VersionQuery] = []
         for index in 0..<25 {
             let id = "many-\(run)/s\(index)"
@@ -337,7 +337,23 @@ final class SecretsManagerMotoTests: XCTestCase {
         try moto.resetProxy()
         let statuses = try await provider().inspect(queries)
         for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present) }
-        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 3])
+        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 1], "one prefix instead of three calls of 10 names")
+    }
+
+    func testAPrefixCrowdedBySecretsOutsideTheManifestFallsBackToExactNames() async throws {
+        // 12 manifest names share "crowd-RUN/s" with 200 secrets the manifest does not name: the prefix
+        // call spends its two pages, then the 12 names are listed exactly (10 and 2). moto lists in the
+        // order of creation, so the spares come first and fill both pages.
+        for index in 0..<200 { try await createSecret("crowd-\(run)/spare-\(index)") }
+        var queries: [VersionQuery] = []
+        for index in 0..<12 {
+            let id = "crowd-\(run)/s\(index)"
+            queries.append(VersionQuery(reference: reference(id), lockedVersion: try await createSecret(id).version))
+        }
+        try moto.resetProxy()
+        let statuses = try await provider().inspect(queries)
+        for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present, "\(query.reference.id)") }
+        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 4])
     }
 
     // MARK: retries

@@ -22,7 +22,6 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     var concurrency = 16
 
     static let batchLimit = 20
-    static let listNameFilterLimit = 10
 
     public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
         let configuration = try AWSStoreConfiguration(
@@ -303,23 +302,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
 
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let ids = Array(Set(queries.map(\.reference.id))).sorted()
-        // Names go through ListSecrets, 10 a call; ARNs, names a name filter cannot carry, and names the
-        // list did not return go through DescribeSecret.
-        let listable = ids.filter(Self.isListableName)
-        let listed = await boundedConcurrentMap(chunked(listable, size: Self.listNameFilterLimit), limit: concurrency) {
-            names in await listSecrets(names)
-        }
+        // Names go through ListSecrets, grouped by shared prefixes (SecretsManagerListPlan); ARNs, names a
+        // name filter cannot carry, and names the list did not return go through DescribeSecret.
         var metadata: [String: Result<SecretMetadata, ProviderFailure>] = [:]
-        for (names, page) in zip(chunked(listable, size: Self.listNameFilterLimit), listed) {
-            switch page {
-            case .success(let found):
-                metadata.merge(found.mapValues { .success($0) }) { first, _ in first }
-            case .failure(let failure) where failure.kind == .accessDenied:
-                break  // ListSecrets may be denied where DescribeSecret is allowed: ask each secret below.
-            case .failure(let failure):
-                for name in names { metadata[name] = .failure(failure) }
-            }
-        }
+        let crowded = await list(SecretsManagerListPlan(names: ids.filter(Self.isListableName)).calls, into: &metadata)
+        await list(SecretsManagerListPlan.exact(crowded), into: &metadata)
         let remaining = ids.filter { metadata[$0] == nil }
         let described = await boundedConcurrentMap(remaining, limit: concurrency) { id in
             (id, await describeSecret(id))
@@ -349,27 +336,54 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         }
     }
 
-    /// One name filter of up to 10 names. Name filters match prefixes, so only exact names are kept.
-    func listSecrets(_ names: [String]) async -> Result<[String: SecretMetadata], ProviderFailure> {
+    /// Runs the ListSecrets calls and answers the names they found. Returns the unanswered names of
+    /// prefix calls that ran out of pages, to be listed by exact name; names a finished listing did not
+    /// return, names of an exact call out of pages, and names of a denied call are left for DescribeSecret.
+    @discardableResult
+    func list(
+        _ calls: [SecretsManagerListPlan.Call], into metadata: inout [String: Result<SecretMetadata, ProviderFailure>]
+    ) async -> [String] {
+        var crowded: [String] = []
+        let listed = await boundedConcurrentMap(calls, limit: concurrency) { call in await listSecrets(call) }
+        for (call, page) in zip(calls, listed) {
+            switch page {
+            case .success(let listing):
+                metadata.merge(listing.found.mapValues { .success($0) }) { first, _ in first }
+                if !listing.finished, !call.isExact { crowded += call.names.filter { listing.found[$0] == nil } }
+            case .failure(let failure) where failure.kind == .accessDenied:
+                break  // ListSecrets may be denied where DescribeSecret is allowed: ask each secret.
+            case .failure(let failure):
+                for name in call.names { metadata[name] = .failure(failure) }
+            }
+        }
+        return crowded
+    }
+
+    /// One ListSecrets call of up to 10 name filter values, paged until its names are all seen, the
+    /// list ends, or the page budget is spent. Name filters match prefixes, so only exact names are kept.
+    func listSecrets(_ call: SecretsManagerListPlan.Call) async
+        -> Result<(found: [String: SecretMetadata], finished: Bool), ProviderFailure>
+    {
+        let wanted = Set(call.names)
         var found: [String: SecretMetadata] = [:]
         var nextToken: String?
         var pages = 0
         repeat {
             pages += 1
             let input = ListSecretsInput(
-                filters: [.init(key: "name", values: names)], includePlannedDeletion: true, maxResults: 100,
+                filters: [.init(key: "name", values: call.values)], includePlannedDeletion: true, maxResults: 100,
                 nextToken: nextToken)
             do {
                 let output = try await client.call("ListSecrets", input, as: ListSecretsOutput.self)
                 for entry in output.secretList ?? [] {
-                    if let name = entry.name, names.contains(name), found[name] == nil { found[name] = entry }
+                    if let name = entry.name, wanted.contains(name), found[name] == nil { found[name] = entry }
                 }
                 nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
             } catch {
                 return .failure(Self.failure(error))
             }
-        } while nextToken != nil && found.count < names.count && pages < 100
-        return .success(found)
+        } while nextToken != nil && found.count < wanted.count && pages < call.pageBudget
+        return .success((found, nextToken == nil || found.count == wanted.count))
     }
 
     func describeSecret(_ id: String) async -> Result<SecretMetadata, ProviderFailure> {
