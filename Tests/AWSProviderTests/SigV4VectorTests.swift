@@ -143,6 +143,12 @@ final class SigV4VectorTests: XCTestCase {
         XCTAssertEqual(request.headers.filter { $0.0 == "X-Amz-Security-Token" }.count, 1)
         XCTAssertEqual(request.headers.filter { $0.0 == "X-Amz-Date" }.count, 1)
     }
+
+    func testAmzDateIsUTCWithZeroPaddedFieldsAndNoFraction() {
+        XCTAssertEqual(SigV4Signer.amzDate(Date(timeIntervalSince1970: 1_000_000_000.9)), "20010909T014640Z")
+        XCTAssertEqual(SigV4Signer.amzDate(Date(timeIntervalSince1970: 4_102_444_799)), "20991231T235959Z")
+        XCTAssertEqual(SigV4Signer.uriEncode("a b/é~"), "a%20b%2F%C3%A9~")
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -58,6 +58,8 @@ final class JSONValueTests: XCTestCase {
         let value = try JSONValue.parse(#"{"b": 1.50, "a": [true, null, -2e3], "é": "x", "Z": "\u00e9\n"}"#)
         XCTAssertEqual(value["b"], .number("1.50"))
         XCTAssertEqual(value.serialized(), #"{"Z":"é\n","a":[true,null,-2e3],"b":1.50,"é":"x"}"#)
+        // Escapes between plain runs, and a surrogate pair.
+        XCTAssertEqual(try JSONValue.parse(#""a\"bc\\d\ud83d\udd11é""#), .string("a\"bc\\d🔑é"))
     }
 
     func testRoundTripOfHostileStrings() throws {

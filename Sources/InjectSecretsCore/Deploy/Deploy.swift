@@ -34,7 +34,7 @@ public enum DeploymentTag {
             text += [name, entry.provider, entry.type, entry.id, entry.policy, entry.version, entry.locator ?? ""]
                 .map { "\($0.utf8.count):\($0)" }.joined(separator: " ") + "\n"
         }
-        return "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + SHA256.hash(data: Data(text.utf8)).lowercaseHex
     }
 }
 

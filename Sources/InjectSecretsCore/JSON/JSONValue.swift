@@ -213,12 +213,13 @@ extension JSONValue {
 
         mutating func string() throws -> String {
             index += 1  // opening quote
-            var scalars = String.UnicodeScalarView()
+            // Runs without escapes are appended whole; most strings are one run.
+            var result = ""
             var run = index
             func flush(_ end: Int) throws {
                 guard end > run else { return }
                 guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
-                scalars.append(contentsOf: text.unicodeScalars)
+                result += text
             }
             while true {
                 guard index < bytes.count else { throw fail("unterminated string") }
@@ -226,7 +227,7 @@ extension JSONValue {
                 if byte == UInt8(ascii: "\"") {
                     try flush(index)
                     index += 1
-                    return String(scalars)
+                    return result
                 }
                 if byte < 0x20 { throw fail("control character in a string") }
                 if byte != UInt8(ascii: "\\") { index += 1; continue }
@@ -236,14 +237,14 @@ extension JSONValue {
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""): result.unicodeScalars.append("\"")
+                case UInt8(ascii: "\\"): result.unicodeScalars.append("\\")
+                case UInt8(ascii: "/"): result.unicodeScalars.append("/")
+                case UInt8(ascii: "b"): result.unicodeScalars.append("\u{08}")
+                case UInt8(ascii: "f"): result.unicodeScalars.append("\u{0C}")
+                case UInt8(ascii: "n"): result.unicodeScalars.append("\n")
+                case UInt8(ascii: "r"): result.unicodeScalars.append("\r")
+                case UInt8(ascii: "t"): result.unicodeScalars.append("\t")
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800...0xDBFF).contains(code) {
@@ -256,7 +257,7 @@ extension JSONValue {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
-                    scalars.append(scalar)
+                    result.unicodeScalars.append(scalar)
                 default:
                     throw fail("invalid escape")
                 }

@@ -73,7 +73,7 @@ public struct RenderRecord: Sendable, Equatable {
         for variable in function.variables {
             text += "\(variable.key)=\(variable.template.source.unicodeScalars.count):\(variable.template.source)\n"
         }
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).lowercaseHex
     }
 }
 

@@ -38,6 +38,7 @@ public enum WriteOutcome: String, Sendable, Hashable {
 /// is as before. Errors are `InjectSecretsError` (bad input) naming the path and the system's reason,
 /// never the contents.
 public enum OutputWriter {
+    @discardableResult
     public static func write(_ files: [PendingFile]) throws -> [URL: WriteOutcome] {
         try write(files, rename: { Glibc_rename($0, $1) })
     }

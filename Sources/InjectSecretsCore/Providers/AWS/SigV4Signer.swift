@@ -98,7 +98,7 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
         let key = signingKey(dateStamp: dateStamp)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key)
-        let signature = Self.hex(Data(mac))
+        let signature = Data(mac).lowercaseHex
         let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
         return Signature(
@@ -179,7 +179,7 @@ public struct SigV4Signer: Sendable {
                 UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                result += String(format: "%%%02X", byte)
+                result += "%" + [byte].lowercaseHex.uppercased()
             }
         }
         return result
@@ -195,26 +195,21 @@ public struct SigV4Signer: Sendable {
         return "\(host):\(port)"
     }
 
+    /// `yyyyMMdd'T'HHmmss'Z'` in UTC, from the calendar fields directly: a DateFormatter is built
+    /// on ICU and costs more than the rest of the signature.
     static func amzDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var fields = tm()
+        gmtime_r(&seconds, &fields)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return pad(fields.tm_year + 1900, 4) + pad(fields.tm_mon + 1, 2) + pad(fields.tm_mday, 2) + "T"
+            + pad(fields.tm_hour, 2) + pad(fields.tm_min, 2) + pad(fields.tm_sec, 2) + "Z"
     }
 
     static func hexSHA256(_ data: Data) -> String {
-        hex(Data(SHA256.hash(data: data)))
-    }
-
-    static func hex(_ data: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(data.count * 2)
-        for byte in data {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        SHA256.hash(data: data).lowercaseHex
     }
 }
