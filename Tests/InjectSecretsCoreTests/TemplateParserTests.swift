@@ -25,6 +25,11 @@ final class TemplateParserTests: XCTestCase {
         XCTAssertEqual(template.references.map(\.location.column), [11, 3])
         let quoted = try TemplateParser.parse("${vars.a}", origin: .init(location: origin.location, columnShift: 1))
         XCTAssertEqual(quoted.references.first?.location.column, 11)
+        // Columns count scalars, not UTF-8 bytes; literals around references keep every character.
+        let accented = try parse("é🔑 ${vars.a}ü\nñ ${vars.b}")
+        XCTAssertEqual(accented.references.map(\.location.column), [13, 3])
+        XCTAssertEqual(accented.segments.first, .literal("é🔑 "))
+        XCTAssertEqual(accented.segments[2], .literal("ü\nñ "))
     }
 
     func testDollarDollarIsALiteralAndALoneDollarStays() throws {
@@ -72,6 +77,10 @@ final class JSONValueTests: XCTestCase {
     func testMalformedAndTooDeepInputFails() {
         for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"\\x\"", "01x", "\"\u{1}\"", "[" + String(repeating: "[", count: 300) + String(repeating: "]", count: 301)] {
             XCTAssertThrowsError(try JSONValue.parse(bad), bad)
+        }
+        // Invalid UTF-8 inside a string, after an ASCII run and after an escape.
+        for bytes: [UInt8] in [[0x22, 0x61, 0xC3, 0x28, 0x22], [0x22, 0x5C, 0x6E, 0xFF, 0x22]] {
+            XCTAssertThrowsError(try JSONValue.parse(Data(bytes)), "\(bytes)")
         }
     }
 }

@@ -216,10 +216,16 @@ extension JSONValue {
             // Runs without escapes are appended whole; most strings are one run.
             var result = ""
             var run = index
+            var ascii = true
             func flush(_ end: Int) throws {
                 guard end > run else { return }
-                guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
-                result += text
+                if ascii {
+                    result += String(decoding: bytes[run..<end], as: UTF8.self)
+                } else {
+                    guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                    result += text
+                }
+                ascii = true
             }
             while true {
                 guard index < bytes.count else { throw fail("unterminated string") }
@@ -230,7 +236,11 @@ extension JSONValue {
                     return result
                 }
                 if byte < 0x20 { throw fail("control character in a string") }
-                if byte != UInt8(ascii: "\\") { index += 1; continue }
+                if byte != UInt8(ascii: "\\") {
+                    if byte >= 0x80 { ascii = false }
+                    index += 1
+                    continue
+                }
                 try flush(index)
                 index += 1
                 guard index < bytes.count else { throw fail("unterminated escape") }

@@ -41,11 +41,27 @@ enum OutputPlacement {
         return String(cString: resolved)
     }
 
+    /// The existing ancestor of outputs and its real path, looked up once per folder: hundreds of
+    /// outputs usually share one or two folders.
+    struct ExistingFolders {
+        private var known: [String: (existing: URL, real: String)] = [:]
+
+        mutating func of(_ url: URL) -> (existing: URL, real: String) {
+            let path = url.path
+            let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? path
+            if let found = known[folder] { return found }
+            let existing = existingAncestor(of: url)
+            let found = (existing, realPath(existing))
+            known[folder] = found
+            return found
+        }
+    }
+
     static func checkLinkedFolders(_ targets: [Target], manifest: Manifest, diagnostics: inout DiagnosticCollector) {
         let base = realPath(manifest.directory)
+        var folders = ExistingFolders()
         for target in targets {
-            let folder = existingAncestor(of: target.output.url)
-            let real = realPath(folder)
+            let (folder, real) = folders.of(target.output.url)
             guard real != base && !real.hasPrefix(base + "/") else { continue }
             diagnostics.error(
                 "refusing to write '\(target.output.path)' of function '\(target.function)': the folder \(manifest.relativePath(folder)) leads through a symbolic link to \(real), outside the manifest's folder; remove the link or pass --allow-outside-output-paths",
@@ -60,8 +76,9 @@ enum OutputPlacement {
         // Group by work tree: one `check-ignore` and one `ls-files` per repository.
         var byRoot: [String: [(target: Target, relative: String)]] = [:]
         var roots: [String: String?] = [:]
+        var folders = ExistingFolders()
         for target in targets {
-            let folder = realPath(existingAncestor(of: target.output.url))
+            let (existing, folder) = folders.of(target.output.url)
             let root: String?
             if let known = roots[folder] {
                 root = known
@@ -71,9 +88,8 @@ enum OutputPlacement {
             }
             guard let root else { continue }
             // The output's path in the work tree, through the real path of its existing part.
-            let existing = existingAncestor(of: target.output.url)
             let rest = String(target.output.url.standardizedFileURL.path.dropFirst(existing.standardizedFileURL.path.count))
-            let real = realPath(existing) + rest
+            let real = folder + rest
             guard real.hasPrefix(root + "/") else { continue }
             byRoot[root, default: []].append((target, String(real.dropFirst(root.count + 1))))
         }

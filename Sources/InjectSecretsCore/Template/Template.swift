@@ -71,54 +71,65 @@ public enum TemplateParser {
     }
 
     public static func parse(_ text: String, origin: Origin) throws -> Template {
+        // The syntax is all ASCII, so the text is scanned as UTF-8 and literal runs are copied whole;
+        // columns still count Unicode scalars, as the YAML reader's do.
         var segments: [Template.Segment] = []
         var literal = ""
-        let scalars = Array(text.unicodeScalars)
+        let bytes = Array(text.utf8)
         var index = 0
+        var runStart = 0
         var line = 0
         var lineStart = 0
 
         func place(_ i: Int) -> SourceLocation {
-            origin.location(atLine: line, column: i - lineStart)
+            let column = bytes[lineStart..<i].reduce(0) { count, byte in byte & 0xC0 == 0x80 ? count : count + 1 }
+            return origin.location(atLine: line, column: column)
+        }
+        func endRun(at end: Int) {
+            if end > runStart { literal += String(decoding: bytes[runStart..<end], as: UTF8.self) }
         }
 
-        while index < scalars.count {
-            let c = scalars[index]
-            if c == "\n" {
-                literal.unicodeScalars.append(c)
+        let dollar = UInt8(ascii: "$"), open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\n") {
                 index += 1
                 line += 1
                 lineStart = index
                 continue
             }
-            if c == "$", index + 1 < scalars.count {
+            if byte == dollar, index + 1 < bytes.count {
                 // `$${` is a literal `${`.
-                if scalars[index + 1] == "$", index + 2 < scalars.count, scalars[index + 2] == "{" {
+                if bytes[index + 1] == dollar, index + 2 < bytes.count, bytes[index + 2] == open {
+                    endRun(at: index)
                     literal += "${"
                     index += 3
+                    runStart = index
                     continue
                 }
-                if scalars[index + 1] == "{" {
+                if bytes[index + 1] == open {
                     let start = index
-                    guard let close = scalars[(index + 2)...].firstIndex(of: "}") else {
+                    guard let end = bytes[(index + 2)...].firstIndex(of: close) else {
                         throw InjectSecretsError.badInput(
                             "unterminated '${' in template: add '}' or write '$${' for a literal '${'", at: place(start))
                     }
-                    let inner = String(String.UnicodeScalarView(scalars[(index + 2)..<close]))
+                    let inner = String(decoding: bytes[(index + 2)..<end], as: UTF8.self)
                     let written = "${" + inner + "}"
                     let kind = try parseReference(inner, written: written, at: place(start))
+                    endRun(at: index)
                     if !literal.isEmpty {
                         segments.append(.literal(literal))
                         literal = ""
                     }
                     segments.append(.reference(TemplateReference(kind: kind, location: place(start), text: written)))
-                    index = close + 1
+                    index = end + 1
+                    runStart = index
                     continue
                 }
             }
-            literal.unicodeScalars.append(c)
             index += 1
         }
+        endRun(at: bytes.count)
         if !literal.isEmpty { segments.append(.literal(literal)) }
         return Template(segments: segments, source: text)
     }
