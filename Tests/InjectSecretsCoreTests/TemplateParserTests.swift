@@ -17,6 +17,8 @@ final class TemplateParserTests: XCTestCase {
             .environment(name: "X", fallback: "d:e"),
         ])
         XCTAssertEqual(template.secretNames, ["db", "db", "db"])
+        XCTAssertEqual(try parse("${secrets.db.pässwort_2}").references.map(\.kind), [.secret(name: "db", field: "pässwort_2")])
+        XCTAssertThrowsError(try parse("${secrets.db.a+b}"))
     }
 
     func testReferencePlacesCountFromTheScalar() throws {

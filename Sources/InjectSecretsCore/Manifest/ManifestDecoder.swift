@@ -12,13 +12,17 @@ struct ManifestDecoder {
 
     init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
         self.url = url.standardizedFileURL
+        directory = self.url.deletingLastPathComponent()
+        directoryPath = directory.standardizedFileURL.path
         self.displayPath = displayPath
         self.registry = registry
         self.processEnvironment = processEnvironment
         self.diagnostics = diagnostics
     }
 
-    var directory: URL { url.deletingLastPathComponent() }
+    let directory: URL
+    /// `directory` as a path, computed once: URL operations cost more than the rest of a function's decoding.
+    let directoryPath: String
 
     mutating func error(_ message: String, at location: SourceLocation) {
         diagnostics.error(message, at: location)
@@ -367,7 +371,7 @@ struct ManifestDecoder {
             return nil
         }
         let resolved = URL(fileURLWithPath: path, relativeTo: directory).standardizedFileURL
-        let base = directory.standardizedFileURL.path
+        let base = directoryPath
         guard resolved.path.hasPrefix(base + "/") || allowOutsidePaths else {
             error("\(what) leaves the manifest's folder; pass --allow-outside-output-paths to write outside it", at: location)
             return nil
@@ -380,8 +384,7 @@ struct ManifestDecoder {
     }
 
     func relative(_ url: URL) -> String {
-        let base = directory.standardizedFileURL.path
         let path = url.standardizedFileURL.path
-        return path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
+        return path.hasPrefix(directoryPath + "/") ? String(path.dropFirst(directoryPath.count + 1)) : path
     }
 }

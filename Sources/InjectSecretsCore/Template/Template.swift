@@ -134,26 +134,36 @@ public enum TemplateParser {
         return Template(segments: segments, source: text)
     }
 
+    /// Letters, digits, `_` and `-` (letters and digits of any script).
+    static func isPlainFieldName(_ field: String) -> Bool {
+        let asciiWord = field.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+        return asciiWord || field.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+    }
+
     static func parseReference(_ inner: String, written: String, at location: SourceLocation) throws -> TemplateReference.Kind {
         func fail(_ why: String) -> InjectSecretsError {
             InjectSecretsError.badInput("invalid reference '\(written)': \(why)", at: location)
         }
         let namespaces = ["secrets", "vars", "env"]
-        guard let dot = inner.firstIndex(of: ".") else {
+        // Separators are ASCII: search the UTF-8 view rather than break the text into Characters.
+        guard let dot = inner.utf8.firstIndex(of: UInt8(ascii: ".")) else {
             throw fail("expected secrets.NAME, vars.NAME or env.NAME" + didYouMean(inner, namespaces))
         }
         let namespace = String(inner[..<dot])
         let rest = String(inner[inner.index(after: dot)...])
         switch namespace {
         case "secrets":
-            let nameEnd = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+            let nameEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "[") } ?? rest.endIndex
             let name = String(rest[..<nameEnd])
             guard Names.isIdentifier(name) else { throw fail("'\(name)' is not a secret name") }
             let tail = rest[nameEnd...]
             if tail.isEmpty { return .secret(name: name, field: nil) }
             if tail.first == "." {
                 let field = String(tail.dropFirst())
-                guard !field.isEmpty, field.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                guard !field.isEmpty, Self.isPlainFieldName(field) else {
                     throw fail("a field name after '.' takes letters, digits, '_' and '-'; write [\"\(field)\"] for other keys")
                 }
                 return .secret(name: name, field: field)
