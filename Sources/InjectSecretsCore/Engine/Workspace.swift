@@ -18,6 +18,12 @@ struct Workspace {
     /// Opens the manifest and the lock; `makeProviders: false` (for `policy`) builds no provider and
     /// opens no audit log.
     static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true) throws -> Workspace {
+        let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
+        let lockDisplayPath = lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock"
+        // The lock sits beside the manifest: it is parsed while the manifest is.
+        let expectedLockURL = Manifest.lockURL(inFolder: options.manifestURL.deletingLastPathComponent())
+        let lockAhead = ReadAhead { try LockFile.read(at: expectedLockURL, displayPath: lockDisplayPath) }
+
         var loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
         loader.allowOutsideOutputPaths = options.allowOutsideOutputPaths
         let manifest = try loader.load(at: options.manifestURL, displayPath: options.displayPath, environment: options.environment)
@@ -33,10 +39,8 @@ struct Workspace {
             functions = manifest.functions.filter { options.functions.contains($0.name) }
         }
 
-        let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
-        let lock = try LockFile.read(
-            at: manifest.lockURL,
-            displayPath: lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock")
+        let lock = manifest.lockURL.path == expectedLockURL.path
+            ? try lockAhead.value() : try LockFile.read(at: manifest.lockURL, displayPath: lockDisplayPath)
 
         var diagnostics = DiagnosticCollector()
         var references: [String: SecretReference] = [:]

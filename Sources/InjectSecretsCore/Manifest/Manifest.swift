@@ -20,7 +20,9 @@ public struct Manifest: Sendable {
     public var functions: [FunctionDefinition]
 
     /// The lock file beside the manifest.
-    public var lockURL: URL { directory.appendingPathComponent("inject-secrets.lock") }
+    public var lockURL: URL { Self.lockURL(inFolder: directory) }
+
+    static func lockURL(inFolder folder: URL) -> URL { folder.appendingPathComponent("inject-secrets.lock") }
 
     public func function(named name: String) -> FunctionDefinition? {
         functions.first { $0.name == name }

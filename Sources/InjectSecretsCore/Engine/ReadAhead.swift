@@ -1,0 +1,22 @@
+import Foundation
+
+/// A file read started on a thread of its own while the caller does other work: the lock is parsed
+/// while the manifest is, as neither depends on the other. `value()` waits for it.
+final class ReadAhead<Value>: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    // Written once by the reading thread before `finished` is signalled, read only after waiting on it.
+    private var result: Result<Value, Error>?
+
+    init(_ read: @escaping @Sendable () throws -> Value) {
+        Thread { [self] in
+            result = Result(catching: read)
+            finished.signal()
+        }.start()
+    }
+
+    func value() throws -> Value {
+        finished.wait()
+        defer { finished.signal() }
+        return try result!.get()
+    }
+}
