@@ -45,7 +45,7 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
 public final class HTTPClient: @unchecked Sendable {
     private let session: URLSession
 
-    public init(timeout: TimeInterval = 30, maximumConnectionsPerHost: Int = 16) {
+    public init(timeout: TimeInterval = 30, maximumConnectionsPerHost: Int = 32) {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
