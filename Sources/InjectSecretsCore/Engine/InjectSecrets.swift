@@ -126,6 +126,9 @@ public struct InjectSecrets: Sendable {
 
     private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
         let manifest = workspace.manifest
+        // The render record is read while the stores are, and updated after the outputs are written.
+        let recordURL = manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)
+        let previousRecord = ReadAhead { RenderRecord.read(at: recordURL) }
         let resolution = try await resolve(workspace, locked: locked, checkingOutputs: true)
         let references = resolution.references, secrets = resolution.secrets
 
@@ -191,8 +194,7 @@ public struct InjectSecrets: Sendable {
         }
 
         // The render record, for drift on outputs.
-        let recordURL = manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)
-        var record = RenderRecord.read(at: recordURL) ?? RenderRecord()
+        var record = try previousRecord.value() ?? RenderRecord()
         var reportOutputs: [RenderReport.Output] = []
         for (function, output) in planned {
             var versions: [String: String] = [:]

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A file read started on a thread of its own while the caller does other work: the lock is parsed
-/// while the manifest is, as neither depends on the other. `value()` waits for it.
+/// while the manifest is, and the render record while the stores are read. `value()` waits for it.
 final class ReadAhead<Value>: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     // Written once by the reading thread before `finished` is signalled, read only after waiting on it.

@@ -45,56 +45,58 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     /// Compact, keys sorted by their UTF-8 bytes.
     public func serialized() -> String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out, indent: nil, level: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Two-space indented, keys sorted, with a trailing newline: for files people read and diff.
     public func pretty() -> String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out, indent: "  ", level: 0)
-        return out + "\n"
+        out.append(UInt8(ascii: "\n"))
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(to out: inout String, indent: String?, level: Int) {
+    /// Writes UTF-8 into one buffer: the render record of a large manifest is thousands of members.
+    private func write(to out: inout [UInt8], indent: String?, level: Int) {
+        func newline(_ depth: Int) {
+            guard let indent else { return }
+            out.append(UInt8(ascii: "\n"))
+            for _ in 0..<depth { out += indent.utf8 }
+        }
         switch self {
-        case .string(let text): JSONValue.writeString(text, to: &out)
-        case .number(let text): out += text
-        case .bool(let flag): out += flag ? "true" : "false"
-        case .null: out += "null"
+        case .string(let text): JSONEncoderText.append(text, to: &out)
+        case .number(let text): out += text.utf8
+        case .bool(let flag): out += (flag ? "true" : "false").utf8
+        case .null: out += "null".utf8
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out += "[]".utf8; return }
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
-                if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                newline(level + 1)
                 item.write(to: &out, indent: indent, level: level + 1)
             }
-            if let indent { out += "\n" + String(repeating: indent, count: level) }
-            out += "]"
+            newline(level)
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{"
-            for (index, key) in members.keys.sorted(by: JSONValue.byteOrder).enumerated() {
-                if index > 0 { out += "," }
-                if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
-                JSONValue.writeString(key, to: &out)
-                out += indent == nil ? ":" : ": "
-                members[key]!.write(to: &out, indent: indent, level: level + 1)
+            if members.isEmpty { out += "{}".utf8; return }
+            out.append(UInt8(ascii: "{"))
+            for (index, member) in members.sorted(by: { JSONValue.byteOrder($0.key, $1.key) }).enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                newline(level + 1)
+                JSONEncoderText.append(member.key, to: &out)
+                out += (indent == nil ? ":" : ": ").utf8
+                member.value.write(to: &out, indent: indent, level: level + 1)
             }
-            if let indent { out += "\n" + String(repeating: indent, count: level) }
-            out += "}"
+            newline(level)
+            out.append(UInt8(ascii: "}"))
         }
     }
 
     static func byteOrder(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
-    }
-
-    /// The one JSON string escaper of the package, shared with the json and lambda outputs.
-    static func writeString(_ text: String, to out: inout String) {
-        out += JSONEncoderText.string(text)
     }
 }
 

@@ -46,6 +46,12 @@ enum DotenvEncoder {
     }
 
     static func appendDoubleQuoted(_ value: String, to out: inout String) {
+        // Most values need no escape at all: append them whole.
+        let needsEscape = value.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }
+        guard needsEscape else {
+            out += value
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"

@@ -6,9 +6,17 @@ import Foundation
 enum JSONEncoderText {
     /// A JSON string literal, quotes included.
     static func string(_ text: String) -> String {
-        // Everything that needs an escape is ASCII, so UTF-8 bytes can be copied as they are.
-        var out: [UInt8] = [UInt8(ascii: "\"")]
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
+        append(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The one JSON string escaper of the package (JSONValue, the json and lambda outputs): appends the
+    /// literal, quotes included, as UTF-8.
+    static func append(_ text: String, to out: inout [UInt8]) {
+        // Everything that needs an escape is ASCII, so UTF-8 bytes can be copied as they are.
+        out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), byte]
@@ -23,7 +31,6 @@ enum JSONEncoderText {
             }
         }
         out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `{`, one `"KEY": "value"` member per line indented by `indent + 2` spaces, `}`; `{}` when empty.
