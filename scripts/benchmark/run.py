@@ -138,7 +138,8 @@ def main():
                 seconds, mb, done = timed(argv, env)
                 if done.returncode != 0:
                     sys.exit(f"{name} failed ({done.returncode}):\n{done.stderr.decode()[-3000:]}")
-                results[name].append(seconds)
+                # The floor times its calls alone, without Python's start.
+                results[name].append(json.loads(done.stdout)["seconds"] if name == "floor" else seconds)
                 rss[name].append(mb)
                 calls[name] = counts(proxy_port)
             order = [("drift", [binary, "drift", "--manifest", manifest]),
@@ -204,8 +205,9 @@ def main():
         print("| measure | inject-secrets | baseline | ratio | target |")
         print("|---|---|---|---|---|")
         print(f"| render vs boto3 16 threads | {med['render']:.2f} s | {med['boto3']:.2f} s | {med['boto3'] / med['render']:.1f}x faster | >= 10x |")
-        print(f"| render beside the store's floor (its {sum(calls['floor'].values())} batch calls from boto3, nothing else) | "
-              f"{med['render']:.2f} s | {med['floor']:.2f} s | floor is {med['floor'] / med['render']:.0%} of render | |")
+        floor_calls = sum(calls['floor'].values()) - calls['floor'].get('secretsmanager.ListSecrets', 0)
+        print(f"| render beside the store's floor: its {floor_calls} batch calls alone, timed inside boto3 | "
+              f"{med['render']:.2f} s | {med['floor']:.2f} s | render is the floor + {med['render'] - med['floor']:.2f} s | |")
         if cli_total:
             print(f"| render vs aws-cli loop ({args.cli_sample} calls sampled, scaled to {distinct}) | {med['render']:.2f} s | "
                   f"{cli_total:.0f} s | {cli_total / med['render']:.0f}x faster | >= 50x |")
