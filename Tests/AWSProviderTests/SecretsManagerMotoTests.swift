@@ -109,8 +109,17 @@ final class SecretsManagerMotoTests: XCTestCase {
             expected[reference(id)] = try await createSecret(id)
         }
         try moto.resetProxy()
-        let results = try await provider().fetch(Array(expected.keys))
+        // Paced at 10 calls a second with no burst (on a clock that stands still): the second and third
+        // batch calls each wait their turn.
+        let waits = WaitLog()
+        let pacer = CallPacer(rate: 10, burst: 1, now: { 0 }, sleep: { await waits.add($0) })
+        let paced = try AWSSecretsManagerProvider(
+            moto.declaration(type: AWSSecretsManagerStore.typeName, environment: moto.identities.session.environment()),
+            batchPacer: pacer)
+        let results = await paced.fetch(Array(expected.keys))
         XCTAssertEqual(results.count, 47)
+        let recorded = await waits.seconds
+        XCTAssertEqual(recorded.sorted().map { ($0 * 10).rounded() }, [1, 2])
         for (reference, want) in expected {
             let fetched = try XCTUnwrap(try? results[reference]?.get(), "\(reference): \(String(describing: results[reference]))")
             XCTAssertEqual(fetched.value.text, want.value)
@@ -446,4 +455,10 @@ final class SecretsManagerMotoTests: XCTestCase {
         XCTAssertTrue(failure.message.contains("127.0.0.1"), failure.message)
         XCTAssertTrue(failure.message.contains("after 2 attempts"), failure.message)
     }
+}
+
+/// The waits a paced provider asked for.
+actor WaitLog {
+    private(set) var seconds: [Double] = []
+    func add(_ wait: Double) { seconds.append(wait) }
 }

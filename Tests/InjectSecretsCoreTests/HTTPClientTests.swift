@@ -38,6 +38,18 @@ final class HTTPClientTests: XCTestCase {
     }
 
     /// Plain HTTP off loopback is refused before anything is sent.
+    func testPacerLetsABurstThroughThenSpacesCallsAtItsRate() async {
+        let clock = PacerClock()
+        let pacer = CallPacer(rate: 100, burst: 3, now: { clock.time }, sleep: { clock.waits.append($0) })
+        for _ in 0..<5 { await pacer.admit() }
+        XCTAssertEqual(clock.waits.map { ($0 * 1000).rounded() }, [10, 20], "3 at once, then one every 10 ms")
+        // A second later the bucket is full again, but never fuller than the burst.
+        clock.time = 1
+        clock.waits = []
+        for _ in 0..<4 { await pacer.admit() }
+        XCTAssertEqual(clock.waits.map { ($0 * 1000).rounded() }, [10])
+    }
+
     func testPlainHTTPOffLoopbackIsRefusedBeforeSending() {
         let request = HTTPRequest(method: "GET", url: URL(string: "http://192.0.2.1/secret")!)
         XCTAssertThrowsError(try awaitResult { try await HTTPClient().send(request) }) { error in
@@ -59,4 +71,10 @@ final class HTTPClientTests: XCTestCase {
 
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
+}
+
+/// A clock for `CallPacer` that moves only when told, and records the waits asked of it.
+private final class PacerClock: @unchecked Sendable {
+    var time = 0.0
+    var waits: [Double] = []
 }

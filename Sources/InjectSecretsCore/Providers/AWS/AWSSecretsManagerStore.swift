@@ -19,24 +19,29 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     /// How many calls may be in flight at once: as many as the HTTP client keeps connections to one
     /// host, so every call reuses a warm connection. Enough that the store always has work queued
     /// while answers travel back (at 16, calls went out in waves that left it idle for a round trip
-    /// each). 2,000 secrets are 100 batch calls, one second of the BatchGetSecretValue quota (100/s);
-    /// throttling beyond it is retried with backoff.
+    /// each). 2,000 secrets are 100 batch calls: one second of the BatchGetSecretValue quota.
     var concurrency = 32
+    /// BatchGetSecretValue's quota is 100 calls a second: more secrets than 100 batches' worth are paced
+    /// to it rather than throttled.
+    let batchPacer: CallPacer
 
     static let batchLimit = 20
+    static let batchCallsPerSecond = 100.0
 
-    public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
+    public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared, batchPacer: CallPacer? = nil) throws {
         let configuration = try AWSStoreConfiguration(
             declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
             targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
             hostPrefix: "secretsmanager", http: http)
         name = declaration.name
         client = configuration.client
+        self.batchPacer = batchPacer ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond)
     }
 
-    init(name: String, client: AWSJSONClient) {
+    init(name: String, client: AWSJSONClient, batchPacer: CallPacer? = nil) {
         self.name = name
         self.client = client
+        self.batchPacer = batchPacer ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond)
     }
 
     // MARK: fetch
@@ -144,6 +149,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         repeat {
             pages += 1
             let output: BatchGetOutput
+            await batchPacer.admit()
             do {
                 output = try await client.call(
                     "BatchGetSecretValue", BatchGetInput(secretIdList: ids, nextToken: nextToken), as: BatchGetOutput.self)
