@@ -115,13 +115,14 @@ public enum TemplateParser {
                     }
                     let inner = String(decoding: bytes[(index + 2)..<end], as: UTF8.self)
                     let written = "${" + inner + "}"
-                    let kind = try parseReference(inner, written: written, at: place(start))
+                    let location = place(start)
+                    let kind = try parseReference(inner, written: written, at: location)
                     endRun(at: index)
                     if !literal.isEmpty {
                         segments.append(.literal(literal))
                         literal = ""
                     }
-                    segments.append(.reference(TemplateReference(kind: kind, location: place(start), text: written)))
+                    segments.append(.reference(TemplateReference(kind: kind, location: location, text: written)))
                     index = end + 1
                     runStart = index
                     continue
