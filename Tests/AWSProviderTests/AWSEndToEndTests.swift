@@ -5,37 +5,11 @@ import TestSupport
 
 /// validate, render and drift through the built `inject-secrets` executable against moto_server (SigV4
 /// and IAM enforced), for both AWS stores.
-final class AWSEndToEndTests: XCTestCase {
-    nonisolated(unsafe) static var fixture: MotoFixture?
-    nonisolated(unsafe) static var skipReason: String?
-
-    override class func setUp() {
-        super.setUp()
-        do {
-            fixture = try MotoFixture.start()
-            if fixture == nil { skipReason = "moto_server is not installed" }
-        } catch {
-            skipReason = "moto fixture failed: \(error)"
-        }
-    }
-
-    override class func tearDown() {
-        fixture?.stop()
-        fixture = nil
-        super.tearDown()
-    }
-
-    var moto: MotoFixture!
+final class AWSEndToEndTests: MotoTestCase {
     var directory: URL!
-    var canaries: [Canary] = []
-    let run = UUID().uuidString.prefix(8).lowercased()
 
     override func setUpWithError() throws {
-        if let reason = Self.skipReason {
-            if isCI { XCTFail(reason); return }
-            throw XCTSkip(reason)
-        }
-        moto = Self.fixture
+        try super.setUpWithError()
         directory = try makeTemporaryDirectory("aws-e2e")
     }
 

@@ -7,37 +7,11 @@ import TestSupport
 /// each function's ARNs from the lock, the drift documents hold no value-reading action, and a denial is
 /// audited. (moto checks IAM actions but authorizes every Secrets Manager and SSM call against the
 /// resource "*", so it cannot prove resource-level grants; the documents' ARNs are checked instead.)
-final class AWSPolicyEndToEndTests: XCTestCase {
-    nonisolated(unsafe) static var fixture: MotoFixture?
-    nonisolated(unsafe) static var skipReason: String?
-
-    override class func setUp() {
-        super.setUp()
-        do {
-            fixture = try MotoFixture.start()
-            if fixture == nil { skipReason = "moto_server is not installed" }
-        } catch {
-            skipReason = "moto fixture failed: \(error)"
-        }
-    }
-
-    override class func tearDown() {
-        fixture?.stop()
-        fixture = nil
-        super.tearDown()
-    }
-
-    var moto: MotoFixture!
+final class AWSPolicyEndToEndTests: MotoTestCase {
     var directory: URL!
-    var canaries: [Canary] = []
-    let run = UUID().uuidString.prefix(8).lowercased()
 
     override func setUpWithError() throws {
-        if let reason = Self.skipReason {
-            if isCI { XCTFail(reason); return }
-            throw XCTSkip(reason)
-        }
-        moto = Self.fixture
+        try super.setUpWithError()
         directory = try makeTemporaryDirectory("aws-policy")
     }
 

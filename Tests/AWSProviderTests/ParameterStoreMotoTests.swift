@@ -4,36 +4,9 @@ import XCTest
 import TestSupport
 
 /// `aws-ssm` against a real moto_server that checks SigV4 and IAM, through the counting proxy.
-final class ParameterStoreMotoTests: XCTestCase {
-    nonisolated(unsafe) static var fixture: MotoFixture?
-    nonisolated(unsafe) static var skipReason: String?
-
-    override class func setUp() {
-        super.setUp()
-        do {
-            fixture = try MotoFixture.start()
-            if fixture == nil { skipReason = "moto_server is not installed" }
-        } catch {
-            skipReason = "moto fixture failed: \(error)"
-        }
-    }
-
-    override class func tearDown() {
-        fixture?.stop()
-        fixture = nil
-        super.tearDown()
-    }
-
-    var moto: MotoFixture!
-    var canaries: [Canary] = []
-    let run = UUID().uuidString.prefix(8).lowercased()
-
+final class ParameterStoreMotoTests: MotoTestCase {
     override func setUpWithError() throws {
-        if let reason = Self.skipReason {
-            if isCI { XCTFail(reason); return }
-            throw XCTSkip(reason)
-        }
-        moto = Self.fixture
+        try super.setUpWithError()
         try moto.resetProxy()
     }
 
