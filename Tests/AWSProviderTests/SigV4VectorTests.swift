@@ -2,15 +2,14 @@ import Foundation
 import XCTest
 @testable import InjectSecretsCore
 
-/// Every case of the AWS SigV4 test suite (botocore's copy, in ../shared/vectors/sigv4): the canonical
-/// request, the string to sign and the Authorization header must match byte for byte.
+/// Every case of the AWS SigV4 test suite (botocore's copy, vendored in Fixtures/sigv4 with its Apache 2.0
+/// LICENSE, NOTICE and a README saying where it came from): the canonical request, the string to sign and
+/// the Authorization header must match byte for byte.
 final class SigV4VectorTests: XCTestCase {
     static let vectorsDirectory: URL = {
-        // Tests/AWSProviderTests/<file> → package root → ../shared/vectors/sigv4
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent()
-            .appendingPathComponent("shared/vectors/sigv4").standardizedFileURL
+        // Beside this file; excluded from the target's sources in Package.swift.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/sigv4").standardizedFileURL
     }()
 
     static let date = Date(timeIntervalSince1970: 1_440_938_160)  // 20150830T123600Z
