@@ -11,7 +11,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // The system libyaml: Debian `libyaml-dev`, Homebrew `libyaml`.
@@ -20,12 +19,19 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
+        // The system's libcrypto (OpenSSL) for SHA-256 and HMAC-SHA256 on Linux; Apple systems use CryptoKit.
+        // Debian `libssl-dev`, Homebrew `openssl@3`.
+        .systemLibrary(
+            name: "CLibcrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
         // Manifest, templates, providers, rendering, lock and drift. No argument parsing, no printing.
         .target(
             name: "InjectSecretsCore",
             dependencies: [
                 "CYAML",
-                .product(name: "Crypto", package: "swift-crypto"),
+                .target(name: "CLibcrypto", condition: .when(platforms: [.linux])),
             ]
         ),
         // The companion executable: argument parsing and presentation only.

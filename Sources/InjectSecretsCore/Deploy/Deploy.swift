@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// What `deploy` did.
@@ -34,7 +33,7 @@ public enum DeploymentTag {
             text += [name, entry.provider, entry.type, entry.id, entry.policy, entry.version, entry.locator ?? ""]
                 .map { "\($0.utf8.count):\($0)" }.joined(separator: " ") + "\n"
         }
-        return "sha256:" + SHA256.hash(data: Data(text.utf8)).lowercaseHex
+        return "sha256:" + SHA256.hash(Data(text.utf8)).lowercaseHex
     }
 }
 

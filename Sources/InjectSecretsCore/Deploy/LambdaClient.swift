@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Lambda's REST-JSON API, signed with SigV4 (signing name `lambda`), with the AWS retry rules. Also

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// What `render` wrote, kept beside the outputs (not in the committed lock) so that `drift` can tell an
@@ -73,7 +72,7 @@ public struct RenderRecord: Sendable, Equatable {
         for variable in function.variables {
             text += "\(variable.key)=\(variable.template.source.unicodeScalars.count):\(variable.template.source)\n"
         }
-        return SHA256.hash(data: Data(text.utf8)).lowercaseHex
+        return SHA256.hash(Data(text.utf8)).lowercaseHex
     }
 }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// AWS Signature Version 4 for header-signed requests (the form Secrets Manager and SSM use).
@@ -97,8 +96,7 @@ public struct SigV4Signer: Sendable {
             Self.algorithm, amzDate, scope, Self.hexSHA256(Data(canonicalRequest.utf8)),
         ].joined(separator: "\n")
         let key = signingKey(dateStamp: dateStamp)
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key)
-        let signature = Data(mac).lowercaseHex
+        let signature = SHA256.hmac(key: key, message: Data(stringToSign.utf8)).lowercaseHex
         let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
         return Signature(
@@ -107,10 +105,10 @@ public struct SigV4Signer: Sendable {
     }
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
-    func signingKey(dateStamp: String) -> SymmetricKey {
-        var key = SymmetricKey(data: Data(("AWS4" + credentials.secretAccessKey).utf8))
+    func signingKey(dateStamp: String) -> [UInt8] {
+        var key = Array(("AWS4" + credentials.secretAccessKey).utf8)
         for part in [dateStamp, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+            key = SHA256.hmac(key: key, message: Data(part.utf8))
         }
         return key
     }
@@ -210,6 +208,6 @@ public struct SigV4Signer: Sendable {
     }
 
     static func hexSHA256(_ data: Data) -> String {
-        SHA256.hash(data: data).lowercaseHex
+        SHA256.hash(data).lowercaseHex
     }
 }
