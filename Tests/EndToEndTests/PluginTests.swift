@@ -61,13 +61,9 @@ final class PluginTests: XCTestCase {
         XCTAssertTrue(stdin.allOutput.contains("which the SwiftPM plugin closes"), stdin.allOutput)
 
         // A rotation: drift through the plugin fails and says why.
-        try """
-            api-key:
-              current: "2"
-              versions:
-                "1": \(canary)
-                "2": CANARY-consumer-api-key-2
-            """.write(to: consumer.appendingPathComponent("secrets.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: consumer.appendingPathComponent("secrets.yaml"))
+        try FileManager.default.copyItem(
+            at: fixture.appendingPathComponent("secrets.rotated.yaml"), to: consumer.appendingPathComponent("secrets.yaml"))
         let drift = try swiftPackage(["--allow-writing-to-package-directory", "--allow-network-connections", "all", "inject-secrets", "drift", "--format", "json"])
         XCTAssertNotEqual(drift.status, 0)
         XCTAssertTrue(drift.stdout.contains("\"kind\": \"rotated\""), drift.stdout)

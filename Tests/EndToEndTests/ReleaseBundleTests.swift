@@ -77,13 +77,9 @@ final class ReleaseBundleTests: XCTestCase {
         assertToolNotCompiled(clean, buildFolder: consumer.appendingPathComponent(".build"))
 
         // The pre-deploy gate: after a rotation, drift through the binary plugin fails and says why.
-        try """
-            api-key:
-              current: "2"
-              versions:
-                "1": \(canary)
-                "2": CANARY-consumer-api-key-2
-            """.write(to: consumer.appendingPathComponent("secrets.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: consumer.appendingPathComponent("secrets.yaml"))
+        try FileManager.default.copyItem(
+            at: fixture.appendingPathComponent("secrets.rotated.yaml"), to: consumer.appendingPathComponent("secrets.yaml"))
         let drift = try plugin(["drift"])
         XCTAssertNotEqual(drift.status, 0)
         XCTAssertTrue(drift.allOutput.contains("rotated"), drift.allOutput)
