@@ -86,7 +86,8 @@ public struct HTTPClient: Sendable {
         let options = TransportOptions(timeout: attemptTimeout, proxy: proxy, trust: trust)
         do {
             return try await transport.send(request, options: options)
-        } catch var error as HTTPTransportError where error.kind == .timedOut && cutByDeadline != nil {
+        } catch var error as HTTPTransportError where error.kind == .timedOut && (cutByDeadline?.remaining ?? 1) < 0.25 {
+            // The attempt ended because the run did (not by a stall before that): no further attempt.
             error.kind = .deadline
             error.underlying += " (\(cutByDeadline!.ranOut))"
             throw error
