@@ -40,3 +40,15 @@ static inline CURLcode inject_curl_get_long(CURL *easy, CURLINFO info, long *val
 static inline CURLcode inject_curl_get_pointer(CURL *easy, CURLINFO info, void **value) {
     return curl_easy_getinfo(easy, info, value);
 }
+
+// Only http and https, with CURLOPT_PROTOCOLS_STR where libcurl has it (7.85) and the older bit mask where
+// it does not (macOS 13 ships 7.84).
+static inline CURLcode inject_curl_allow_only_http(CURL *easy) {
+#if LIBCURL_VERSION_NUM >= 0x075500
+    if (curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK) return CURLE_OK;
+#endif
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+    return curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#pragma clang diagnostic pop
+}

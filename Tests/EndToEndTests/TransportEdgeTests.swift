@@ -155,6 +155,22 @@ server.serve_forever()
         return (port, log)
     }
 
+    /// A manifest with one store `store` (its flow mapping's inside) and one secret `a` (id `app/a`)
+    /// read by one function as `A`.
+    static func manifest(_ store: String, value: String = "${secrets.a.password}", id: String = "app/a") -> String {
+        """
+        version: 1
+        providers:
+          store: { \(store) }
+        secrets:
+          a: { provider: store, id: \(id) }
+        functions:
+          fn:
+            env: { A: "\(value)" }
+
+        """
+    }
+
     func read(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
 
     /// Sends a GET and waits for it on a blocking test, whose run loop keeps `Process` reaping the
@@ -271,17 +287,7 @@ server.serve_forever()
         let proxy = try tinyproxy(connectPort: 1)
         let workspace = try CLIWorkspace("proxy-credentials")
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  vault: { type: vault, address: "https://[::ffff:127.0.0.1]:\(server.server.port)", ca-file: ca.pem }
-                secrets:
-                  a: { provider: vault, id: app/a }
-                functions:
-                  fn:
-                    env: { A: "${secrets.a.password}" }
-
-                """,
+            "inject-secrets.yaml": Self.manifest("type: vault, address: \"https://[::ffff:127.0.0.1]:\(server.server.port)\", ca-file: ca.pem")
         ])
         try FileManager.default.copyItem(at: try certificates().ca, to: workspace.url("ca.pem"))
         let result = try workspace.run(["render"], environment: [
@@ -302,17 +308,7 @@ server.serve_forever()
         let workspace = try CLIWorkspace("vault-ca")
         _ = workspace.canary("unused")
         func manifest(_ extra: String) -> String {
-            """
-            version: 1
-            providers:
-              vault: { type: vault, address: "https://127.0.0.1:\(server.server.port)"\(extra) }
-            secrets:
-              a: { provider: vault, id: app/a }
-            functions:
-              fn:
-                env: { A: "${secrets.a.password}" }
-
-            """
+            Self.manifest("type: vault, address: \"https://127.0.0.1:\(server.server.port)\"\(extra)")
         }
         try workspace.write(["inject-secrets.yaml": manifest(""), ".gitignore": "/.build/\n"])
         let refused = try workspace.run(["render"], environment: ["VAULT_TOKEN": "t"])
@@ -348,17 +344,8 @@ server.serve_forever()
         let server = try standIn("notfound", tls: true)
         let workspace = try CLIWorkspace("aws-ca")
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  aws: { type: aws-secrets-manager, region: us-east-1, endpoint: "https://127.0.0.1:\(server.server.port)" }
-                secrets:
-                  a: { provider: aws, id: app/a }
-                functions:
-                  fn:
-                    env: { A: "${secrets.a}" }
-
-                """,
+            "inject-secrets.yaml": Self.manifest(
+                "type: aws-secrets-manager, region: us-east-1, endpoint: \"https://127.0.0.1:\(server.server.port)\"", value: "${secrets.a}")
         ])
         let ca = try certificates().ca
         try "[default]\nca_bundle = \(ca.path)\n".write(to: workspace.url("aws-config"), atomically: true, encoding: .utf8)
@@ -386,17 +373,8 @@ server.serve_forever()
         let server = try standIn("notfound", tls: true)
         let workspace = try CLIWorkspace("azure-ca")
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  azure: { type: azure-key-vault, vault-url: "https://127.0.0.1:\(server.server.port)" }
-                secrets:
-                  a: { provider: azure, id: app-a }
-                functions:
-                  fn:
-                    env: { A: "${secrets.a}" }
-
-                """,
+            "inject-secrets.yaml": Self.manifest(
+                "type: azure-key-vault, vault-url: \"https://127.0.0.1:\(server.server.port)\"", value: "${secrets.a}", id: "app-a")
         ])
         let base = ["AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s", "REQUESTS_CA_BUNDLE": ""]
         let refused = try workspace.run(["render"], environment: base)
@@ -427,19 +405,7 @@ server.serve_forever()
     func testATrickleFailsWithinSecondsAndARetryNeverOutlivesTimeout() throws {
         let trickle = try standIn("trickle")
         let workspace = try CLIWorkspace("bounds")
-        func manifest(_ address: String) -> String {
-            """
-            version: 1
-            providers:
-              vault: { type: vault, address: "\(address)" }
-            secrets:
-              a: { provider: vault, id: app/a }
-            functions:
-              fn:
-                env: { A: "${secrets.a.password}" }
-
-            """
-        }
+        func manifest(_ address: String) -> String { Self.manifest("type: vault, address: \"\(address)\"") }
         try workspace.write(["inject-secrets.yaml": manifest(trickle.server.baseURL)])
         // One attempt: the stall floor ends it long before its 30 s timeout.
         var started = Date()

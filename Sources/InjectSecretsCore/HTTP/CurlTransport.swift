@@ -92,9 +92,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
             for transfer in added {
                 if lock.withLock({ transfer.cancelRequested }) {
                     transfer.finish(.failure(CancellationError()))
-                } else {
+                } else if curl_multi_add_handle(multi, transfer.easy) == CURLM_OK {
                     active[transfer.easy] = transfer
-                    curl_multi_add_handle(multi, transfer.easy)
+                } else {
+                    transfer.finish(.failure(HTTPTransportError(url: transfer.url, underlying: "libcurl could not start the transfer", kind: .network)))
                 }
             }
             for transfer in cancelled {
@@ -149,7 +150,9 @@ private final class Transfer {
         // A redirect is never followed: it would send a credential to a URL nobody checked against the
         // HTTPS rule; the 3xx reaches the caller as it is.
         set(inject_curl_set_long(easy, CURLOPT_FOLLOWLOCATION, 0))
-        set(inject_curl_set_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(inject_curl_allow_only_http(easy))
+        // HTTP/1.1: one request per connection at a time, so `maximumConnectionsPerHost` is the number in
+        // flight to a store, as the benchmark measures it.
         set(inject_curl_set_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
         set(inject_curl_set_long(easy, CURLOPT_SSL_VERIFYPEER, 1))
         set(inject_curl_set_long(easy, CURLOPT_SSL_VERIFYHOST, 2))
@@ -223,23 +226,22 @@ private final class Transfer {
         headerList = nil
     }
 
+    /// Counts `bytes` against the cap, headers and body alike, so no answer of any shape grows without
+    /// bound; false once it is passed (the callback then returns 0, which aborts the transfer).
+    private func admit(_ bytes: Int) -> Bool {
+        received += bytes
+        if received > options.maximumResponseBytes { tooLarge = true }
+        return !tooLarge
+    }
+
     func write(_ data: UnsafeRawBufferPointer) -> Int {
-        received += data.count
-        guard received <= options.maximumResponseBytes else {
-            tooLarge = true
-            return 0  // aborts the transfer
-        }
+        guard admit(data.count) else { return 0 }
         body.append(contentsOf: data)
         return data.count
     }
 
     func header(_ data: UnsafeRawBufferPointer) -> Int {
-        // Headers count against the cap too, so no answer of any shape grows without bound.
-        received += data.count
-        guard received <= options.maximumResponseBytes else {
-            tooLarge = true
-            return 0
-        }
+        guard admit(data.count) else { return 0 }
         let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if line.hasPrefix("HTTP/") {
             // A new status line (after a 100 Continue): only the final answer's headers count.
