@@ -435,6 +435,25 @@ server.serve_forever()
         XCTAssertEqual(sealed.requests.count, 3, "retried until then: \(sealed.requests)")
     }
 
+    /// Cancelling the task (as a signal handler does) ends its transfer at once, not at the stall floor.
+    func testACancelledRequestEndsAtOnce() throws {
+        let trickle = try standIn("trickle")
+        let box = Outcome()
+        let done = expectation(description: "cancelled")
+        let request = HTTPRequest(method: "GET", url: URL(string: "\(trickle.server.baseURL)/v1/secret/data/app")!)
+        let task = Task {
+            do { box.result = .success(try await HTTPClient().send(request)) } catch { box.result = .failure(error) }
+            done.fulfill()
+        }
+        while trickle.requests.isEmpty { usleep(20_000) }
+        let cancelled = Date()
+        task.cancel()
+        wait(for: [done], timeout: 5)
+        XCTAssertLessThan(Date().timeIntervalSince(cancelled), 2)
+        guard case .failure(let error)? = box.result else { return XCTFail("\(String(describing: box.result))") }
+        XCTAssertTrue(error is CancellationError, "\(error)")
+    }
+
     func testTimeoutMustBePositive() throws {
         let workspace = try CLIWorkspace("timeout-option")
         try workspace.write(["inject-secrets.yaml": "version: 1\nfunctions: {}\n"])

@@ -99,7 +99,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
                 }
             }
             for transfer in cancelled {
-                guard active.removeValue(forKey: transfer.easy) != nil else { continue }
+                // By identity: a finished transfer's handle address may already serve a new one.
+                guard active[transfer.easy] === transfer else { continue }
+                active[transfer.easy] = nil
                 curl_multi_remove_handle(multi, transfer.easy)
                 transfer.finish(.failure(CancellationError()))
             }
