@@ -9,7 +9,7 @@ import XCTest
 final class TransportEdgeTests: XCTestCase {
     /// One script for every stand-in: `MODE PORT LOG [CERT KEY]`. `vault` answers KV v2 reads with the
     /// value in $CANARY_VALUE and logs each request line and its X-Vault-Token; `notfound` answers 404 in
-    /// the AWS and Azure shapes; the others are hostile.
+    /// the AWS and Azure shapes; `container` answers as the ECS credential endpoint; the others are hostile.
     static let script = #"""
 import http.server, json, os, socketserver, ssl, sys, time
 mode, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -17,7 +17,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *args): pass
     def note(self):
-        with open(log, "a") as f: f.write("%s %s token=%s\n" % (self.command, self.path, self.headers.get("X-Vault-Token")))
+        token = self.headers.get("X-Vault-Token") or self.headers.get("Authorization")
+        with open(log, "a") as f: f.write("%s %s token=%s\n" % (self.command, self.path, token))
     def answer(self, status, body):
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -33,6 +34,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if mode == "vault":
                 self.answer(200, {"data": {"data": {"password": os.environ["CANARY_VALUE"]}, "metadata": {"version": 3,
                     "created_time": "2026-11-29T00:00:00Z", "deletion_time": "", "destroyed": False}}})
+            elif mode == "container":
+                self.answer(200, {"AccessKeyId": "ASIACONTAINER", "SecretAccessKey": os.environ["CANARY_VALUE"],
+                    "Token": "session", "Expiration": "2099-01-01T00:00:00Z"})
             elif mode == "notfound":
                 self.answer(404, {"__type": "ResourceNotFoundException", "message": "no such secret",
                     "error": {"code": "SecretNotFound", "message": "no such secret"}})
@@ -256,6 +260,32 @@ server.serve_forever()
         XCTAssertFalse(read(proxy.log).contains("Request (file descriptor"), read(proxy.log))
         XCTAssertFalse(read(proxy.log).contains(token))
         XCTAssertFalse(result.stderr.contains(token) || result.stdout.contains(token))
+    }
+
+    /// The AWS container credential endpoint (plain HTTP, loopback here as 169.254.170.2 is in ECS) gets
+    /// its authorization token directly, with every proxy variable set: the proxy sees nothing.
+    func testContainerCredentialsAreNeverProxied() throws {
+        let secretKey = Canary("container-secret").value, token = Canary("container-token").value
+        let container = try standIn("container", canary: secretKey)
+        let store = try standIn("notfound")
+        let proxy = try tinyproxy(connectPort: store.server.port)
+        let proxyURL = "http://127.0.0.1:\(proxy.port)"
+        let workspace = try CLIWorkspace("container-bypass")
+        try workspace.write([
+            "inject-secrets.yaml": Self.manifest(
+                "type: aws-secrets-manager, region: us-east-1, endpoint: \"\(store.server.baseURL)\"", value: "${secrets.a}"),
+        ])
+        let result = try workspace.run(["render"], environment: [
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": container.server.baseURL + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "", "AWS_CA_BUNDLE": "",
+            "AWS_CONFIG_FILE": workspace.url("no-config").path, "AWS_SHARED_CREDENTIALS_FILE": workspace.url("no-credentials").path,
+            "http_proxy": proxyURL, "HTTP_PROXY": proxyURL, "ALL_PROXY": proxyURL, "all_proxy": proxyURL, "HTTPS_PROXY": proxyURL,
+        ])
+        XCTAssertTrue(result.stderr.contains("ResourceNotFoundException"), "signed with the container's keys: \(result.stderr)")
+        XCTAssertEqual(container.requests, ["GET /creds token=\(token)"])
+        XCTAssertFalse(read(proxy.log).contains("Request (file descriptor"), read(proxy.log))
+        XCTAssertFalse(read(proxy.log).contains(token))
+        XCTAssertFalse(result.stderr.contains(token) || result.stderr.contains(secretKey), result.stderr)
     }
 
     func testNoProxyExemptsAHost() throws {
