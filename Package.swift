@@ -26,11 +26,19 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+        // The system libcurl, the one HTTP path (see CurlTransport for why not URLSession): Debian
+        // `libcurl4-openssl-dev`, Homebrew `curl` (macOS also ships it).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
         // Manifest, templates, providers, rendering, lock and drift. No argument parsing, no printing.
         .target(
             name: "InjectSecretsCore",
             dependencies: [
                 "CYAML",
+                "CCurl",
                 .target(name: "CLibcrypto", condition: .when(platforms: [.linux])),
             ]
         ),

@@ -48,6 +48,26 @@ struct AuditOptions: ParsableArguments {
     }
 }
 
+/// `--timeout SECONDS` for the commands that reach stores: the whole run's limit, retries included. Each
+/// request's own timeout is cut to what is left, and no retry starts or waits past it.
+struct TimeoutOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Give up on the stores after this many seconds in all, retries included (default: \(Int(RunDeadline.defaultSeconds))).",
+            valueName: "seconds"))
+    var timeout: Double = RunDeadline.defaultSeconds
+
+    func validate() throws {
+        guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    /// Starts the clock: call just before the run.
+    func apply(to options: inout RunOptions) {
+        options.deadline = RunDeadline(seconds: timeout)
+    }
+}
+
 /// Prints a JSON document to stdout.
 func printJSON(_ value: JSONValue) {
     print(value.pretty(), terminator: "")

@@ -17,6 +17,7 @@ struct Deploy: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     @OptionGroup var audit: AuditOptions
+    @OptionGroup var timeout: TimeoutOptions
 
     @Option(name: .long, help: ArgumentHelp("Deploy only this function (repeatable).", valueName: "name"))
     var function: [String] = []
@@ -24,6 +25,7 @@ struct Deploy: AsyncParsableCommand {
     func run() async throws {
         var options = common.runOptions(functions: function)
         audit.apply(to: &options)
+        timeout.apply(to: &options)
         let report = try await Progress.during("deploy") { [options] in try await InjectSecrets(registry: .standard).deploy(options) }
         switch common.format {
         case .json:

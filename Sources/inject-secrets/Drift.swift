@@ -18,6 +18,7 @@ struct Drift: AsyncParsableCommand {
     var function: [String] = []
 
     @OptionGroup var audit: AuditOptions
+    @OptionGroup var timeout: TimeoutOptions
 
     @Flag(name: .long, help: "Also check each function's deployed Lambda against the lock (reads its tags, never its environment).")
     var deployed = false
@@ -25,6 +26,7 @@ struct Drift: AsyncParsableCommand {
     func run() async throws {
         var options = common.runOptions(functions: function)
         audit.apply(to: &options)
+        timeout.apply(to: &options)
         var report: DriftReport
         do {
             report = try await Progress.during("drift") { try await InjectSecrets(registry: .standard).drift(options) }

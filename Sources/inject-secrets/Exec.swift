@@ -18,6 +18,7 @@ struct Exec: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     @OptionGroup var audit: AuditOptions
+    @OptionGroup var timeout: TimeoutOptions
 
     @Option(name: .long, help: ArgumentHelp("The function whose environment to use.", valueName: "name"))
     var function: String
@@ -37,6 +38,7 @@ struct Exec: AsyncParsableCommand {
     func run() async throws {
         var options = common.runOptions(functions: [function])
         audit.apply(to: &options)
+        timeout.apply(to: &options)
         let resolved = try await Progress.during("exec: resolving \(function)") { [options] in
             try await InjectSecrets(registry: .standard).resolveEnvironments(options, locked: locked)
         }

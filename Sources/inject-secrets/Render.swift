@@ -21,6 +21,7 @@ struct Render: AsyncParsableCommand {
     var function: [String] = []
 
     @OptionGroup var audit: AuditOptions
+    @OptionGroup var timeout: TimeoutOptions
 
     @Flag(name: .long, help: "Write outputs even where git would track them (inside a work tree and not ignored).")
     var allowTrackedOutputs = false
@@ -29,6 +30,7 @@ struct Render: AsyncParsableCommand {
         let engine = InjectSecrets(registry: .standard)
         var options = common.runOptions(functions: function)
         audit.apply(to: &options)
+        timeout.apply(to: &options)
         options.allowTrackedOutputs = allowTrackedOutputs
         if dryRun {
             present(try await Progress.during("render --dry-run") { try await engine.plan(options, locked: locked) })

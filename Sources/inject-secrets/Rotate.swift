@@ -26,6 +26,7 @@ struct Rotate: AsyncParsableCommand {
             """)
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var timeout: TimeoutOptions
 
     @Argument(help: ArgumentHelp("The secret, as named under 'secrets:'.", valueName: "name"))
     var name: String
@@ -57,8 +58,10 @@ struct Rotate: AsyncParsableCommand {
         } else {
             value = .given(try readValue(valueFromFile!))
         }
-        let report = try await Progress.during("rotate \(name)") {
-            try await InjectSecrets(registry: .standard).rotate(common.runOptions(), secret: name, key: key, value: value)
+        var options = common.runOptions()
+        timeout.apply(to: &options)
+        let report = try await Progress.during("rotate \(name)") { [options] in
+            try await InjectSecrets(registry: .standard).rotate(options, secret: name, key: key, value: value)
         }
         switch common.format {
         case .json:

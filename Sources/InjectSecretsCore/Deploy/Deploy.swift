@@ -71,6 +71,9 @@ extension InjectSecrets {
     /// lock entries it came from. Functions go one at a time; a failure names those already updated
     /// (a rerun is safe: it sets the same environment and tag again).
     public func deploy(_ options: RunOptions, waitLimit: TimeInterval = 120) async throws -> DeployReport {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await deploy(options, waitLimit: waitLimit) }
+        }
         let workspace = try Workspace.open(options, registry: registry)
         let targets = try lambdaTargets(workspace)
         var clients: [String: LambdaClient] = [:]
@@ -150,6 +153,9 @@ extension InjectSecrets {
     /// `drift --deployed`: compares each Lambda's digest tag with the digest of the lock entries now.
     /// Reads tags only (ListTags), never a function's environment.
     public func deployedDrift(_ options: RunOptions) async throws -> DriftReport {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await deployedDrift(options) }
+        }
         let workspace = try Workspace.open(options, registry: registry)
         let targets = try lambdaTargets(workspace)
         let section = workspace.lockSection

@@ -24,6 +24,7 @@ struct LambdaClient: Sendable {
         self.region = region
         endpoint = try resolve("LAMBDA", "lambda", "lambda")
         stsEndpoint = try resolve("STS", "sts", "sts")
+        let http = http.trusting(try aws.caBundle()).proxying(from: environment)
         credentials = aws.credentialSource(client: http, region: region)
         self.http = http
         retry = AWSJSONClient.retryPolicy(environment: environment)

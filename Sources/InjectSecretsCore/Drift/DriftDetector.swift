@@ -3,6 +3,9 @@ import Foundation
 extension InjectSecrets {
     /// Compares the lock with the manifest, the stores' metadata and the outputs on disk. Reads no value.
     public func drift(_ options: RunOptions) async throws -> DriftReport {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await drift(options) }
+        }
         let workspace = try Workspace.open(options, registry: registry)
         let manifest = workspace.manifest
         let section = workspace.lockSection

@@ -33,6 +33,9 @@ public struct InjectSecrets: Sendable {
     /// output in memory, then writes them all, the lock and the render record. Nothing is written when
     /// anything fails.
     public func render(_ options: RunOptions, locked: Bool = false) async throws -> RenderReport {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await render(options, locked: locked) }
+        }
         let workspace = try Workspace.open(options, registry: registry)
         do {
             let report = try await render(workspace, locked: locked)
@@ -220,6 +223,9 @@ public struct InjectSecrets: Sendable {
     /// with `locked`), all or nothing, and returns them in memory: nothing is written, no output, no lock,
     /// no render record. For `exec`, which hands them to a child process.
     public func resolveEnvironments(_ options: RunOptions, locked: Bool = false) async throws -> ResolvedEnvironments {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await resolveEnvironments(options, locked: locked) }
+        }
         let workspace = try Workspace.open(options, registry: registry)
         do {
             let resolution = try await resolve(workspace, locked: locked, for: .exec)
@@ -238,6 +244,9 @@ public struct InjectSecrets: Sendable {
 
     /// What a render would change, from the stores' metadata: no value is read and nothing is written.
     public func plan(_ options: RunOptions, locked: Bool = false) async throws -> RenderPlan {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await plan(options, locked: locked) }
+        }
         let workspace = try Workspace.open(options, registry: registry)
         try workspace.checkEnvironmentReferences()
         var queries: [String: VersionQuery] = [:]

@@ -46,6 +46,9 @@ extension InjectSecrets {
     /// the drift logic to name the functions now stale. With `key`, only that field of a JSON-object
     /// secret changes. Bad input (exit 2) is found before anything is read where it can be.
     public func rotate(_ options: RunOptions, secret name: String, key: String?, value newValue: NewSecretValue) async throws -> RotationReport {
+        if let deadline = options.deadlineToStart {
+            return try await RunDeadline.$current.withValue(deadline) { try await rotate(options, secret: name, key: key, value: newValue) }
+        }
         let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
         let manifest = try loader.load(at: options.manifestURL, displayPath: options.displayPath, environment: options.environment)
         guard let declaration = manifest.secrets[name] else {

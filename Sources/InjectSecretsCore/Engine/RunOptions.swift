@@ -16,6 +16,8 @@ public struct RunOptions: Sendable {
     public var allowOutsideOutputPaths = false
     /// Lets render write an output that git would track (inside a work tree and not ignored).
     public var allowTrackedOutputs = false
+    /// The whole run's time limit (`--timeout`): no store request or retry outlives it. Nil: none.
+    public var deadline: RunDeadline?
 
     public init(manifestURL: URL, displayPath: String, environment: String? = nil, functions: [String] = [], processEnvironment: [String: String]) {
         self.manifestURL = manifestURL.standardizedFileURL

@@ -1,66 +1,54 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-/// A request to a store, built by a provider and sent by `HTTPClient`.
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: URL
-    public var headers: [(String, String)]
-    public var body: Data
+/// The one HTTP path of every store, credential endpoint, STS and Lambda call. Refuses plain HTTP off
+/// loopback before anything leaves the process, refuses headers that would split a request, decides the
+/// proxy (`ProxyRules`) and the trusted CAs, and bounds each attempt by the run's deadline; the
+/// transport (`CurlTransport`, or a `ScriptedTransport` in tests) carries it out. A value type: a store
+/// derives its own client (`trusting`, `proxying`) from the shared one, and all of them share the
+/// transport's connections.
+public struct HTTPClient: Sendable {
+    /// The largest answer read, 4 MiB. Nothing the tool asks for comes near it: a Secrets Manager or Key
+    /// Vault value is at most 64 KiB (25 KiB for Azure), an SSM parameter 8 KiB, a page of versions or a
+    /// batch of 20 secrets a few hundred KiB, Lambda's whole environment 4 KiB. A larger answer is a
+    /// hostile or broken server; it is refused as it arrives, never held in memory.
+    public static let maximumResponseBytes = 4 << 20
 
-    public init(method: String, url: URL, headers: [(String, String)] = [], body: Data = Data()) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-    }
-}
+    public var transport: any HTTPTransport
+    /// The longest one attempt may take, connection to last byte.
+    public var timeout: TimeInterval
+    public var trust: TLSTrust
+    /// The variables the proxy is chosen from: the run's process environment.
+    public var proxyEnvironment: [String: String]
 
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    /// Header names lowercased.
-    public var headers: [String: String]
-    public var body: Data
-
-    public init(status: Int, headers: [String: String], body: Data) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-    }
-
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
-}
-
-/// A transport failure: no HTTP answer at all (refused, reset, timed out, TLS).
-public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
-    public var url: URL
-    public var underlying: String
-    public var description: String { "\(url.host ?? url.absoluteString): \(underlying)" }
-}
-
-/// Sends requests over one URLSession per run, so connections are reused. Refuses plain HTTP off
-/// loopback before anything leaves the process.
-public final class HTTPClient: @unchecked Sendable {
-    private let session: URLSession
-
-    public init(timeout: TimeInterval = 30, maximumConnectionsPerHost: Int = 32) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.httpMaximumConnectionsPerHost = maximumConnectionsPerHost
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration, delegate: RedirectRefusal(), delegateQueue: nil)
-    }
-
-    deinit {
-        session.finishTasksAndInvalidate()
+    public init(
+        timeout: TimeInterval = 30, maximumConnectionsPerHost: Int = 32, transport: (any HTTPTransport)? = nil,
+        trust: TLSTrust = .system, proxyEnvironment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.transport = transport
+            ?? (maximumConnectionsPerHost == CurlTransport.shared.maximumConnectionsPerHost
+                ? CurlTransport.shared : CurlTransport(maximumConnectionsPerHost: maximumConnectionsPerHost))
+        self.timeout = timeout
+        self.trust = trust
+        self.proxyEnvironment = proxyEnvironment
     }
 
     /// One shared client for a run.
     public static let shared = HTTPClient()
+
+    /// This client trusting `trust` instead, unless `trust` is the system's.
+    public func trusting(_ trust: TLSTrust) -> HTTPClient {
+        guard trust != .system else { return self }
+        var client = self
+        client.trust = trust
+        return client
+    }
+
+    /// This client choosing its proxy from `environment` (a store's view of the run's environment).
+    public func proxying(from environment: [String: String]) -> HTTPClient {
+        var client = self
+        client.proxyEnvironment = environment
+        return client
+    }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try EndpointPolicy.check(request.url)
@@ -68,50 +56,55 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     /// Sends without `EndpointPolicy`: only for callers that have applied a stricter check of their own.
-    /// The one such caller is the AWS credential code (`AWSCredentialEndpoint`), which must reach the
-    /// link-local instance and container metadata addresses over plain HTTP, as AWS defines them.
-    /// `timeout` overrides the client's request timeout (IMDS: 1 s).
+    /// The callers are the AWS credential code (`AWSCredentialEndpoint`) and Azure's `IMDSEndpoint`,
+    /// which must reach the link-local metadata addresses over plain HTTP, as AWS and Azure define them.
+    /// `timeout` overrides the client's attempt timeout (IMDS: 1 s).
     func transmit(_ request: HTTPRequest, timeout: TimeInterval? = nil) async throws -> HTTPResponse {
-        var urlRequest = URLRequest(url: request.url)
-        if let timeout { urlRequest.timeoutInterval = timeout }
-        urlRequest.httpMethod = request.method
-        for (name, value) in request.headers {
-            urlRequest.addValue(value, forHTTPHeaderField: name)
+        for (name, value) in request.headers where !Self.isSafeHeader(name: name, value: value) {
+            throw HTTPTransportError(
+                url: request.url, underlying: "refused to send header '\(Self.printable(name))': it holds a line break or a control character",
+                kind: .refused)
         }
-        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
-            urlRequest.httpBody = request.body
-        }
-        let url = request.url
-        return try await withCheckedThrowingContinuation { continuation in
-            let task = session.dataTask(with: urlRequest) { data, response, error in
-                if let error {
-                    continuation.resume(throwing: HTTPTransportError(url: url, underlying: error.localizedDescription))
-                    return
-                }
-                guard let http = response as? HTTPURLResponse else {
-                    continuation.resume(throwing: HTTPTransportError(url: url, underlying: "no HTTP response"))
-                    return
-                }
-                var headers: [String: String] = [:]
-                for (key, value) in http.allHeaderFields {
-                    if let key = key as? String, let value = value as? String {
-                        headers[key.lowercased()] = value
-                    }
-                }
-                continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
+        var attemptTimeout = timeout ?? self.timeout
+        var cutByDeadline: RunDeadline?
+        if let deadline = RunDeadline.current {
+            let left = deadline.remaining
+            guard left > 0 else {
+                throw HTTPTransportError(url: request.url, underlying: "not sent: \(deadline.ranOut)", kind: .deadline)
             }
-            task.resume()
+            if left < attemptTimeout {
+                attemptTimeout = left
+                cutByDeadline = deadline
+            }
+        }
+        let proxy: ProxyRoute
+        do {
+            proxy = try ProxyRules.route(for: request.url, environment: proxyEnvironment)
+        } catch let misconfigured as ProxyRules.Misconfigured {
+            throw HTTPTransportError(url: request.url, underlying: misconfigured.message, kind: .proxy)
+        }
+        let options = TransportOptions(timeout: attemptTimeout, proxy: proxy, trust: trust)
+        do {
+            return try await transport.send(request, options: options)
+        } catch var error as HTTPTransportError where error.kind == .timedOut && (cutByDeadline?.remaining ?? 1) < 0.25 {
+            // The attempt ended because the run did (not by a stall before that): no further attempt.
+            error.kind = .deadline
+            error.underlying += " (\(cutByDeadline!.ranOut))"
+            throw error
         }
     }
-}
 
-/// Refuses every redirect: the stores do not redirect, and following one would send a credential to a
-/// URL that was never checked against the HTTPS rule. The 3xx answer reaches the provider as it is.
-private final class RedirectRefusal: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-    func urlSession(
-        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
-    ) {
-        completionHandler(nil)
+    /// RFC 9110 token characters for names; values without CR, LF or NUL (a line break would start a
+    /// second header or request, as `AWS_CONTAINER_AUTHORIZATION_TOKEN` with "\r\n" would).
+    static func isSafeHeader(name: String, value: String) -> Bool {
+        let tokenExtras = Set("!#$%&'*+-.^_`|~")
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || tokenExtras.contains($0)) }) else {
+            return false
+        }
+        return !value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }
+    }
+
+    private static func printable(_ name: String) -> String {
+        String(name.unicodeScalars.prefix(64).map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" })
     }
 }

@@ -43,7 +43,10 @@ public struct RetryPolicy: Sendable {
             do {
                 return (try await operation(attempt), attempt)
             } catch {
-                let decision = classify(error)
+                // A transport failure that another attempt cannot mend (too large, untrusted, the run's
+                // deadline) ends the loop whatever the caller's classification says.
+                let hopeless = (error as? HTTPTransportError).map { !$0.isRetryable } ?? false
+                let decision = hopeless ? .fail : classify(error)
                 var delay: TimeInterval
                 switch decision {
                 case .fail:
@@ -56,6 +59,9 @@ public struct RetryPolicy: Sendable {
                 }
                 if attempt >= maxAttempts || Date().timeIntervalSince(start) + delay > timeLimit {
                     throw RetryFailure(underlying: error, attempts: attempt)
+                }
+                if let deadline = RunDeadline.current, delay >= deadline.remaining {
+                    throw RetryFailure(underlying: error, attempts: attempt, deadline: deadline)
                 }
                 if delay > 0 {
                     try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
@@ -70,9 +76,23 @@ public struct RetryPolicy: Sendable {
 public struct RetryFailure: Error, @unchecked Sendable {
     public var underlying: Error
     public var attempts: Int
+    /// Set when the run's deadline, not the policy, stopped the retries.
+    public var deadline: RunDeadline?
 
-    /// " (after N attempts)" when retried, else "".
-    public var attemptsNote: String { attempts > 1 ? " (after \(attempts) attempts)" : "" }
+    public init(underlying: Error, attempts: Int, deadline: RunDeadline? = nil) {
+        self.underlying = underlying
+        self.attempts = attempts
+        self.deadline = deadline
+    }
+
+    /// " (after N attempts)" when retried, " (... ; the run's --timeout of N s ran out)" when the deadline
+    /// stopped the retries, else "".
+    public var attemptsNote: String {
+        var parts: [String] = []
+        if attempts > 1 { parts.append("after \(attempts) attempts") }
+        if let deadline { parts.append(deadline.ranOut) }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: "; ") + ")"
+    }
 }
 
 /// Runs `operation` over `items` with at most `limit` at a time, keeping the order of `items`.

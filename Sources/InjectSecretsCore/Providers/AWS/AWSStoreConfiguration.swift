@@ -55,6 +55,8 @@ struct AWSStoreConfiguration: Sendable {
             endpoint = URL(string: "https://\(hostPrefix).\(region).\(suffix)/")!
         }
 
+        let http = http.trusting(try environment.caBundle(at: declaration.node.location))
+            .proxying(from: declaration.environment)
         providerName = declaration.name
         self.region = region
         self.endpoint = endpoint

@@ -48,9 +48,12 @@ public struct AzureKeyVaultStore: SecretProviderKind {
                 "provider '\(declaration.name)': 'api-version' must be a Key Vault REST api-version such as \(defaultAPIVersion) or 7.6, found '\(apiVersion)'",
                 at: settings.location(of: "api-version"))
         }
+        // As the Azure CLI (Python requests): REQUESTS_CA_BUNDLE replaces the system's CAs.
+        let trust = try TLSTrust.fromEnvironment(
+            declaration.environment, fileVariables: ["REQUESTS_CA_BUNDLE"], at: declaration.node.location)
         return AzureKeyVaultProvider(
             name: declaration.name, vaultURL: URL(string: base)!, apiVersion: apiVersion,
-            environment: declaration.environment, http: .shared)
+            environment: declaration.environment, http: HTTPClient.shared.trusting(trust).proxying(from: declaration.environment))
     }
 
     /// What is wrong with a reference before any request: a name Key Vault cannot hold (1 to 127 of

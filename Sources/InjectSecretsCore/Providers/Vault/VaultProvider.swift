@@ -8,6 +8,7 @@ import Foundation
 ///   address: https://vault.example.com   # else VAULT_ADDR
 ///   mount: secret                        # the KV v2 mount, default `secret`
 ///   namespace: team-a                    # else VAULT_NAMESPACE; sent as X-Vault-Namespace
+///   ca-file: certs/internal-ca.pem       # else VAULT_CACERT, else VAULT_CAPATH (a folder); relative to the manifest
 ///   auth: { method: approle, role-id-env: VAULT_ROLE_ID, secret-id-file: /run/secrets/vault-secret-id }
 /// ```
 ///
@@ -17,7 +18,7 @@ import Foundation
 /// `mount`), `kubernetes` (`role`, `token-file`, `mount`). Credentials are never written inline.
 public enum VaultStore: SecretProviderKind {
     public static let typeName = "vault"
-    public static let settingKeys = ["address", "mount", "namespace", "auth"]
+    public static let settingKeys = ["address", "mount", "namespace", "auth", "ca-file"]
 
     public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
         try makeVault(declaration)
@@ -53,9 +54,13 @@ public enum VaultStore: SecretProviderKind {
         let namespaceText = try settings.string("namespace") ?? environment["VAULT_NAMESPACE"] ?? ""
         let namespace = namespaceText.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let auth = try VaultAuthSettings.parse(settings.node("auth"), declaration: declaration)
+        // As the Vault CLI: VAULT_CACERT (a PEM bundle) before VAULT_CAPATH (a folder of hashed certificates).
+        let trust = try settings.caBundle("ca-file")
+            ?? TLSTrust.fromEnvironment(
+                environment, fileVariables: ["VAULT_CACERT"], folderVariables: ["VAULT_CAPATH"], at: declaration.node.location)
         return VaultProvider(
             name: declaration.name, address: address, mount: mount, namespace: namespace.isEmpty ? nil : namespace,
-            auth: auth, environment: environment, client: client, retry: retry)
+            auth: auth, environment: environment, client: client.trusting(trust).proxying(from: environment), retry: retry)
     }
 }
 

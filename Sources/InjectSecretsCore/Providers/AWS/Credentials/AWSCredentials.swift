@@ -82,6 +82,25 @@ public struct AWSEnvironment: Sendable {
         return files.profile(profileName)["region"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// The CA bundle the SDKs trust instead of the system's: AWS_CA_BUNDLE, else the profile's
+    /// `ca_bundle` (botocore's order). A missing or unreadable file is an error naming where it was set,
+    /// placed at `location` (the provider declaration).
+    public func caBundle(at location: SourceLocation? = nil) throws -> TLSTrust {
+        if value("AWS_CA_BUNDLE") != nil {
+            return try TLSTrust.fromEnvironment(variables, fileVariables: ["AWS_CA_BUNDLE"], at: location)
+        }
+        // An unreadable config file is reported by the credential chain, which reads it too.
+        guard let files = try? AWSSharedFiles.load(variables: variables) else { return .system }
+        let profile = files.profile(profileName)
+        guard let path = profile["ca_bundle"], !path.isEmpty else { return .system }
+        let file = AWSSharedFiles.expand(path, variables: variables)
+        let origin = "'ca_bundle' of \(profile.place(of: "ca_bundle"))"
+        if let problem = TLSTrust.problem(withFile: file) {
+            throw InjectSecretsError.badInput("\(origin): the CA bundle \(problem)", at: location)
+        }
+        return TLSTrust(caFile: file, origin: origin)
+    }
+
     /// A configured endpoint for a service: `serviceID` is the env suffix (`SECRETS_MANAGER`, `SSM`, `STS`),
     /// `configKey` the `[services]` key (`secrets_manager`, `ssm`, `sts`). Nil means the regional default.
     /// Unreadable config files count as no configuration here; `configuredEndpoint` reports them.

@@ -142,15 +142,17 @@ struct AWSSharedFiles: Sendable, Equatable {
     var credentials: AWSINIFile?
 
     static func paths(variables: [String: String]) -> (config: String, credentials: String) {
-        let home = variables["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        func expand(_ path: String) -> String {
-            if path == "~" { return home }
-            if path.hasPrefix("~/") { return home + path.dropFirst(1) }
-            return path
-        }
         let config = variables["AWS_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "~/.aws/config"
         let credentials = variables["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "~/.aws/credentials"
-        return (expand(config), expand(credentials))
+        return (expand(config, variables: variables), expand(credentials, variables: variables))
+    }
+
+    /// `~` and `~/...` against HOME, as botocore expands the paths it reads.
+    static func expand(_ path: String, variables: [String: String]) -> String {
+        let home = variables["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + path.dropFirst(1) }
+        return path
     }
 
     static func load(variables: [String: String]) throws -> AWSSharedFiles {

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The managed identity of the Azure resource this runs on: App Service / Functions / Container Apps
 /// (IDENTITY_ENDPOINT + IDENTITY_HEADER), else the VM's Instance Metadata Service. A user-assigned
@@ -72,7 +69,7 @@ struct ManagedIdentityCredential: AzureTokenSource {
             }
             request = HTTPRequest(method: "GET", url: url, headers: [("Metadata", "true"), ("Accept", "application/json")])
             if IMDSEndpoint.isTheEndpoint(url) {
-                send = { try await IMDSEndpoint.send($0) }
+                send = { [client] in try await IMDSEndpoint.send($0, client: client) }
             } else {
                 // An overridden host gets no exception: HTTPS, or plain HTTP to loopback only.
                 do {
@@ -140,8 +137,9 @@ struct ManagedIdentityCredential: AzureTokenSource {
 /// The one deliberate exception to rule 3 (plain HTTP only to loopback): Azure serves IMDS over plain HTTP
 /// on this link-local address by design, reachable only from inside the VM, and offers no HTTPS. The
 /// exception is exactly this URL (scheme, host, no port, path); `EndpointPolicy` is unchanged and
-/// everything else, including an overridden IMDS host, still goes through `HTTPClient` and its checks.
-/// Requests here follow no redirect and bypass any proxy, so the token never leaves the host.
+/// everything else, including an overridden IMDS host, still goes through `HTTPClient.send` and its checks.
+/// Requests here take the one HTTP path too, which follows no redirect and never proxies a link-local
+/// address, so the token never leaves the host.
 enum IMDSEndpoint {
     static let authority = "http://169.254.169.254"
     static let tokenPath = "/metadata/identity/oauth2/token"
@@ -151,50 +149,12 @@ enum IMDSEndpoint {
             && url.path == tokenPath && url.user == nil && url.password == nil
     }
 
-    private final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-            newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
-        }
-    }
-
-    private static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        // IMDS answers within a second or two where it exists; elsewhere there is nothing to wait for.
-        configuration.timeoutIntervalForRequest = 5
-        configuration.connectionProxyDictionary = [:]
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
-    }()
-
-    static func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    static func send(_ request: HTTPRequest, client: HTTPClient) async throws -> HTTPResponse {
         guard isTheEndpoint(request.url), request.method == "GET" else {
             // Unreachable by construction; refuse rather than send anything else in clear.
             throw EndpointPolicy.Violation(message: "plain HTTP is allowed off loopback only for GET \(authority)\(tokenPath)")
         }
-        var urlRequest = URLRequest(url: request.url)
-        urlRequest.httpMethod = "GET"
-        for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
-        let url = request.url
-        return try await withCheckedThrowingContinuation { continuation in
-            session.dataTask(with: urlRequest) { data, response, error in
-                if let error {
-                    continuation.resume(throwing: HTTPTransportError(url: url, underlying: error.localizedDescription))
-                    return
-                }
-                guard let http = response as? HTTPURLResponse else {
-                    continuation.resume(throwing: HTTPTransportError(url: url, underlying: "no HTTP response"))
-                    return
-                }
-                var headers: [String: String] = [:]
-                for (key, value) in http.allHeaderFields {
-                    if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
-                }
-                continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
-            }.resume()
-        }
+        // IMDS answers within a second or two where it exists; elsewhere there is nothing to wait for.
+        return try await client.transmit(request, timeout: 5)
     }
 }
