@@ -23,6 +23,11 @@ final class CLIWorkspace {
         return value
     }
 
+    /// Watches for a value derived from a canary (a variant, a longer value holding one).
+    func watch(_ value: String) {
+        canaries.append(value)
+    }
+
     func write(_ files: [String: String]) throws {
         try writeFiles(files, in: directory)
     }

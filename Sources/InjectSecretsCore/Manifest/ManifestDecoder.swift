@@ -105,6 +105,9 @@ struct ManifestDecoder {
         }
         let outputDirectory = insideManifestFolder(outputDirectoryPath, what: "'output-dir'", at: outputDirectoryLocation)
             ?? directory.appendingPathComponent(ManifestLoader.defaultOutputDirectory)
+        // Parsed and checked once, then shared by every function: a large default must not cost its
+        // size again per function.
+        let defaultVariables = decodeVariables(defaultEnv, of: "'defaults.env'", secrets: secrets, vars: vars)
 
         var functions: [FunctionDefinition] = []
         var outputOwners: [String: (String, SourceLocation)] = [:]
@@ -114,7 +117,7 @@ struct ManifestDecoder {
             }
             for pair in pairs {
                 if let function = decodeFunction(
-                    pair, defaultEnv: defaultEnv, defaultOutputs: defaultOutputs, outputDirectory: outputDirectory,
+                    pair, defaultVariables: defaultVariables, defaultOutputs: defaultOutputs, outputDirectory: outputDirectory,
                     secrets: secrets, vars: vars)
                 {
                     for output in function.outputs {
@@ -252,7 +255,7 @@ struct ManifestDecoder {
     }
 
     mutating func decodeFunction(
-        _ pair: YAMLPair, defaultEnv: [YAMLPair], defaultOutputs: [YAMLNode]?, outputDirectory: URL,
+        _ pair: YAMLPair, defaultVariables: [String: VariableDefinition], defaultOutputs: [YAMLNode]?, outputDirectory: URL,
         secrets: [String: SecretDeclaration], vars: [String: String]
     ) -> FunctionDefinition? {
         let name = pair.key.scalar ?? ""
@@ -263,34 +266,11 @@ struct ManifestDecoder {
         guard let fields = mapping(pair.value, "function '\(name)'", allowed: ["env", "outputs", "lambda"]) else { return nil }
         func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
 
-        var envPairs: [String: YAMLPair] = [:]
-        for pair in defaultEnv { envPairs[pair.key.scalar ?? ""] = pair }
-        if let env = field("env"), let own = mapping(env, "'env' of function '\(name)'") {
-            for pair in own { envPairs[pair.key.scalar ?? ""] = pair }
+        var own: [String: VariableDefinition] = [:]
+        if let env = field("env"), let pairs = mapping(env, "'env' of function '\(name)'") {
+            own = decodeVariables(pairs, of: "function '\(name)'", secrets: secrets, vars: vars)
         }
-        var variables: [VariableDefinition] = []
-        for (key, envPair) in envPairs.sorted(by: { $0.key < $1.key }) {
-            guard Names.isEnvironmentName(key) else {
-                error("variable '\(key)' of function '\(name)' is not a valid environment variable name: use letters, digits and '_', not starting with a digit", at: envPair.key.location)
-                continue
-            }
-            guard let text = text(envPair.value, "variable '\(key)' of function '\(name)'") else { continue }
-            do {
-                let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
-                for reference in template.references {
-                    switch reference.kind {
-                    case .secret(let secret, _) where secrets[secret] == nil:
-                        error("function '\(name)' uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secrets.keys.sorted()), at: reference.location)
-                    case .variable(let variable) where vars[variable] == nil:
-                        error("unknown variable '\(variable)' in \(key) of function '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
-                    default: break
-                    }
-                }
-                variables.append(VariableDefinition(key: key, template: template, location: envPair.key.location))
-            } catch let failure as InjectSecretsError {
-                diagnostics.append(contentsOf: failure.diagnostics)
-            } catch {}
-        }
+        let variables = own.merging(defaultVariables) { own, _ in own }.values.sorted { $0.key < $1.key }
 
         var outputs: [OutputDefinition] = []
         let outputNodes: [YAMLNode]
@@ -333,6 +313,38 @@ struct ManifestDecoder {
             } catch {}
         }
         return FunctionDefinition(name: name, location: pair.key.location, variables: variables, outputs: outputs, lambdaNode: field("lambda"))
+    }
+
+    /// The variables of an `env` mapping, each parsed and checked once; `owner` names it in messages
+    /// ("function 'checkout'", "'defaults.env'"). A variable with an error is left out.
+    mutating func decodeVariables(
+        _ pairs: [YAMLPair], of owner: String, secrets: [String: SecretDeclaration], vars: [String: String]
+    ) -> [String: VariableDefinition] {
+        var variables: [String: VariableDefinition] = [:]
+        for envPair in pairs {
+            let key = envPair.key.scalar ?? ""
+            guard Names.isEnvironmentName(key) else {
+                error("variable '\(key)' of \(owner) is not a valid environment variable name: use letters, digits and '_', not starting with a digit", at: envPair.key.location)
+                continue
+            }
+            guard let text = text(envPair.value, "variable '\(key)' of \(owner)") else { continue }
+            do {
+                let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
+                for reference in template.references {
+                    switch reference.kind {
+                    case .secret(let secret, _) where secrets[secret] == nil:
+                        error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secrets.keys.sorted()), at: reference.location)
+                    case .variable(let variable) where vars[variable] == nil:
+                        error("unknown variable '\(variable)' in \(key) of \(owner)" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
+                    default: break
+                    }
+                }
+                variables[key] = VariableDefinition(key: key, template: template, location: envPair.key.location)
+            } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {}
+        }
+        return variables
     }
 
     /// Lambda refuses bad keys, reserved keys and more than 4 KB; what is known before reading any

@@ -87,10 +87,14 @@ enum EnvironmentNames {
 
     /// A process environment is a list of NUL-terminated strings: a NUL cannot be part of a value.
     static func checkNoNUL(_ key: String, _ value: String, _ format: OutputFormat) throws {
-        if value.utf8.contains(0) {
-            throw OutputEncodingError(
-                key: key, format: format,
-                reason: "the value contains a NUL character, which no environment variable can hold")
+        if let problem = nulProblem(value) {
+            throw OutputEncodingError(key: key, format: format, reason: problem)
         }
+    }
+
+    /// Why `value` cannot be an environment variable's value (a C string ends at a NUL), or nil. Shared
+    /// by the formats meant for an environment and by `exec`.
+    static func nulProblem(_ value: String) -> String? {
+        value.utf8.contains(0) ? "the value contains a NUL character, which no environment variable can hold" : nil
     }
 }

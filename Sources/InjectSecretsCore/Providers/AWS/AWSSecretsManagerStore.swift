@@ -179,7 +179,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                 guard let id = error.secretId, ids.contains(id), results[id] == nil else { continue }
                 let code = error.errorCode.map(AWSJSONClient.normalizeCode)
                 var text = "AWS Secrets Manager BatchGetSecretValue failed: \(code ?? "unknown error")"
-                if let message = error.message, !message.isEmpty { text += ": \(AWSJSONClient.shorten(message))" }
+                if let message = error.message, !message.isEmpty { text += ": \(RelayedText.line(message))" }
                 results[id] = .failure(ProviderFailure(Self.batchErrorKind(code, message: error.message), text))
             }
             nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }

@@ -201,15 +201,12 @@ enum EntraAuthority {
     }
 }
 
-/// Text from an issuer that is safe and short enough for a message: the first line (Entra appends
-/// trace and correlation ids on later lines), at most 400 characters, with every credential removed.
+/// Text from an issuer that is safe for a message: `RelayedText.line` (Entra appends trace and
+/// correlation ids on later lines) with every credential of the request removed first.
 func issuerText(_ text: String, hiding secrets: [String]) -> String {
-    var line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-    for secret in secrets where secret.count >= 4 {
-        line = line.replacingOccurrences(of: secret, with: "<redacted>")
-    }
-    line = line.trimmingCharacters(in: .whitespaces)
-    return line.count > 400 ? String(line.prefix(400)) + "..." : line
+    let redactor = RunRedactor()
+    redactor.remember(secrets)
+    return RelayedText.line(redactor.scrub(text))
 }
 
 /// Parses `expires_in` / `expires_on` / `refresh_in`, which Entra sends as numbers and managed identity
