@@ -38,16 +38,12 @@ final class MessageSafetyTests: XCTestCase {
         let aliased = String(anchored.dropLast()) + (anchored.last == "A" ? "B" : "A")
         workspace.watch(aliased)
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  local: { type: file, path: store.yaml }
-                secrets:
-                  db: { provider: local, id: prod/db }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db.password}" }
-                """,
+            "inject-secrets.yaml": CLIWorkspace.fileStoreManifest(
+                secrets: ["db: { provider: local, id: prod/db }"],
+                functions: [
+                    "checkout:",
+                    "  env: { DB_PASSWORD: \"${secrets.db.password}\" }",
+                ]),
             "store.yaml": "prod/db: { current: \"1\", versions: { \"1\": { user: app, password: \"\(anchored)\" } } }\n",
         ])
         XCTAssertEqual(try workspace.run(["render"]).status, 0)
@@ -82,19 +78,14 @@ final class MessageSafetyTests: XCTestCase {
         let password = workspace.canary("id-db")
         let id = "prod/db\\n::stop-commands::pause\\r::warning::x"
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  local: { type: file, path: store.yaml }
-                secrets:
-                  db: { provider: local, id: "\(id)" }
-                  gone: { provider: local, id: "missing\\n::stop-commands::pause" }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db}" }
-                  worker:
-                    env: { TOKEN: "${secrets.gone}" }
-                """,
+            "inject-secrets.yaml": CLIWorkspace.fileStoreManifest(
+                secrets: ["db: { provider: local, id: \"\(id)\" }", "gone: { provider: local, id: \"missing\\n::stop-commands::pause\" }"],
+                functions: [
+                    "checkout:",
+                    "  env: { DB_PASSWORD: \"${secrets.db}\" }",
+                    "worker:",
+                    "  env: { TOKEN: \"${secrets.gone}\" }",
+                ]),
             "store.yaml": "\"\(id)\": { current: \"1\", versions: { \"1\": \"\(password)\" } }\n",
         ])
         func assertNoCommandInjected(_ channels: [String: String], _ what: String) {
@@ -126,18 +117,13 @@ final class MessageSafetyTests: XCTestCase {
         let big = workspace.canary("big") + String(repeating: "x", count: 5000)
         workspace.watch(big)
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  local: { type: file, path: store.yaml }
-                secrets:
-                  blob: { provider: local, id: blob }
-                  small: { provider: local, id: small }
-                functions:
-                  checkout:
-                    env: { BLOB: "${secrets.blob}", SMALL: "${secrets.small}", LEVEL: info }
-                    outputs: [{ format: lambda }, { format: dotenv }]
-                """,
+            "inject-secrets.yaml": CLIWorkspace.fileStoreManifest(
+                secrets: ["blob: { provider: local, id: blob }", "small: { provider: local, id: small }"],
+                functions: [
+                    "checkout:",
+                    "  env: { BLOB: \"${secrets.blob}\", SMALL: \"${secrets.small}\", LEVEL: info }",
+                    "  outputs: [{ format: lambda }, { format: dotenv }]",
+                ]),
             "store.yaml": "blob: { current: \"1\", versions: { \"1\": \"\(big)\" } }\nsmall: { current: \"1\", versions: { \"1\": \"tiny-value\" } }\n",
         ])
         let (result, _) = try runEverywhere(["render"])
@@ -158,16 +144,12 @@ final class MessageSafetyTests: XCTestCase {
         let password = workspace.canary("nul")
         let ran = workspace.url("ran")
         try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  local: { type: file, path: store.yaml }
-                secrets:
-                  db: { provider: local, id: prod/db }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db}" }
-                """,
+            "inject-secrets.yaml": CLIWorkspace.fileStoreManifest(
+                secrets: ["db: { provider: local, id: prod/db }"],
+                functions: [
+                    "checkout:",
+                    "  env: { DB_PASSWORD: \"${secrets.db}\" }",
+                ]),
             "store.yaml": "prod/db: { current: \"1\", versions: { \"1\": \"\(password)\\0tail\" } }\n",
         ])
         let render = try workspace.run(["render"])

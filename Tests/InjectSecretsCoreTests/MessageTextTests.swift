@@ -69,3 +69,76 @@ final class MessageTextTests: XCTestCase {
         }
     }
 }
+
+/// A store that echoes what it knows into its failures, as a hostile or careless store would: the value
+/// it returned for one secret and the token it was given, in the error for another.
+struct EchoingStore: SecretProvider, SecretProviderKind {
+    static let typeName = "echoing"
+    static let settingKeys: [String] = []
+    static let token = Canary("echo-token").value
+    static let value = Canary("echo-value").value
+    static let field = Canary("echo-field").value
+
+    let name: String
+    static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider { EchoingStore(name: declaration.name) }
+
+    func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
+        var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
+        for reference in references {
+            switch reference.id {
+            case "plain": results[reference] = .success(FetchedSecret(version: "1", value: SecretValue(Self.value)))
+            case "json": results[reference] = .success(FetchedSecret(version: "1", value: SecretValue(#"{"password": "\#(Self.field)"}"#)))
+            default:
+                results[reference] = .failure(ProviderFailure(
+                    .accessDenied, "denied; request was {\"value\": \"\(Self.value)\", \"password\": \"\(Self.field)\"} with token \(Self.token)"))
+            }
+        }
+        return results
+    }
+
+    func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] { [:] }
+
+    func credentialsInUse() async -> [String] { [Self.token] }
+}
+
+final class RunRedactionTests: XCTestCase {
+    /// Every store failure passes the engine's one redaction point: values read in the same run, each
+    /// field of a JSON value and the store's credentials are replaced in the diagnostic and the audit log.
+    func testStoreFailuresAreScrubbedOfTheRunsValuesAndCredentials() async throws {
+        let directory = try makeTemporaryDirectory("redaction")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try writeFiles([
+            "inject-secrets.yaml": """
+                version: 1
+                providers:
+                  echo: { type: echoing }
+                secrets:
+                  a: { provider: echo, id: plain }
+                  b: { provider: echo, id: json }
+                  c: { provider: echo, id: refused }
+                functions:
+                  app:
+                    env: { A: "${secrets.a}", B: "${secrets.b.password}", C: "${secrets.c}" }
+                """,
+        ], in: directory)
+        var options = RunOptions(
+            manifestURL: directory.appendingPathComponent("inject-secrets.yaml"), displayPath: "inject-secrets.yaml",
+            processEnvironment: [:])
+        options.auditLogURL = directory.appendingPathComponent("audit.jsonl")
+        let engine = InjectSecrets(registry: ProviderRegistry(kinds: [EchoingStore.self]))
+        do {
+            _ = try await engine.render(options)
+            XCTFail("render succeeded")
+        } catch let error as InjectSecretsError {
+            XCTAssertEqual(error.kind, .storeFailure)
+            let text = error.description
+            let audit = try String(contentsOf: options.auditLogURL!, encoding: .utf8)
+            for canary in [EchoingStore.value, EchoingStore.field, EchoingStore.token] {
+                XCTAssertFalse(text.contains(canary), text)
+                XCTAssertFalse(audit.contains(canary), audit)
+            }
+            XCTAssertTrue(text.contains("secret 'c'") && text.contains("denied; request was {\"value\": \"<redacted>\""), text)
+            XCTAssertTrue(audit.contains("with token <redacted>"), audit)
+        }
+    }
+}

@@ -229,7 +229,10 @@ final class OutputFormatTests: XCTestCase {
         XCTAssertEqual(String(decoding: try OutputFormat.json.encode([:]), as: UTF8.self), "{}\n")
         XCTAssertEqual(String(decoding: try OutputFormat.yaml.encode([:]), as: UTF8.self), "{}\n")
         XCTAssertEqual(String(decoding: try OutputFormat.lambda.encode([:]), as: UTF8.self), "{\n  \"Variables\": {}\n}\n")
-        XCTAssertEqual(OutputFormat.allCases.map(\.fileSuffix), [".env", ".sh", ".json", ".lambda.json", ".yaml"])
+        XCTAssertEqual(String(decoding: try OutputFormat.dockerEnv.encode(values), as: UTF8.self), "A_KEY=it's\nB_KEY=two\n")
+        XCTAssertEqual(String(decoding: try OutputFormat.systemdEnv.encode(["A_KEY": "$x \"q\" `c` \\"]), as: UTF8.self),
+                       "A_KEY=\"\\$x \\\"q\\\" \\`c\\` \\\\\"\n")
+        XCTAssertEqual(OutputFormat.allCases.map(\.fileSuffix), [".env", ".sh", ".json", ".lambda.json", ".yaml", ".docker.env", ".systemd.env"])
     }
 
     // MARK: - Readers

@@ -23,7 +23,7 @@ public struct InjectSecrets: Sendable {
             manifest: options.displayPath, environments: base.environmentNames, functions: base.functions.count,
             secrets: base.secrets.count, lockChecked: lock != nil)
         report.secretNames = Array(Set(manifests.flatMap(\.secrets.keys))).sorted()
-        report.outputPaths = Array(Set(manifests.flatMap { $0.functions.flatMap { $0.outputs.map(\.path) } })).sorted()
+        report.manifests = manifests
         return report
     }
 

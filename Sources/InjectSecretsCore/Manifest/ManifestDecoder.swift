@@ -103,29 +103,35 @@ struct ManifestDecoder {
                 }
             }
         }
-        let outputDirectory = insideManifestFolder(outputDirectoryPath, what: "'output-dir'", at: outputDirectoryLocation)
-            ?? directory.appendingPathComponent(ManifestLoader.defaultOutputDirectory)
+        let outputDirectory = (insideManifestFolder(outputDirectoryPath, what: "'output-dir'", at: outputDirectoryLocation)
+            ?? directory.appendingPathComponent(ManifestLoader.defaultOutputDirectory)).standardizedFileURL
         // Parsed and checked once, then shared by every function: a large default must not cost its
         // size again per function.
         let defaultVariables = decodeVariables(defaultEnv, of: "'defaults.env'", secrets: secrets, vars: vars)
 
+        let outputFolder = outputDirectory.path
         var functions: [FunctionDefinition] = []
-        var outputOwners: [String: (String, SourceLocation)] = [:]
+        // Output path (relative to the manifest's folder, or absolute outside it: one per file) -> the
+        // index of the function that writes it.
+        var outputOwners: [String: Int] = [:]
         if let functionsNode = value("functions"), let pairs = mapping(functionsNode, "'functions'") {
+            outputOwners.reserveCapacity(pairs.count)
+            functions.reserveCapacity(pairs.count)
             if pairs.isEmpty {
                 error("'functions' declares no function", at: functionsNode.location)
             }
             for pair in pairs {
                 if let function = decodeFunction(
-                    pair, defaultVariables: defaultVariables, defaultOutputs: defaultOutputs, outputDirectory: outputDirectory,
+                    pair, defaultVariables: defaultVariables, defaultOutputs: defaultOutputs, outputFolder: outputFolder,
                     secrets: secrets, vars: vars)
                 {
                     for output in function.outputs {
-                        let key = output.url.standardizedFileURL.path
-                        if let (owner, place) = outputOwners[key] {
-                            error("output '\(output.path)' of function '\(function.name)' is also written by function '\(owner)' (\(place)); give one of them another 'path'", at: output.location)
+                        if let index = outputOwners[output.path] {
+                            let owner = index < functions.count ? functions[index] : function
+                            let place = owner.outputs.first { $0.path == output.path }?.location ?? owner.location
+                            error("output '\(output.path)' of function '\(function.name)' is also written by function '\(owner.name)' (\(place)); give one of them another 'path'", at: output.location)
                         } else {
-                            outputOwners[key] = (function.name, output.location)
+                            outputOwners[output.path] = functions.count
                         }
                     }
                     functions.append(function)
@@ -255,7 +261,7 @@ struct ManifestDecoder {
     }
 
     mutating func decodeFunction(
-        _ pair: YAMLPair, defaultVariables: [String: VariableDefinition], defaultOutputs: [YAMLNode]?, outputDirectory: URL,
+        _ pair: YAMLPair, defaultVariables: [String: VariableDefinition], defaultOutputs: [YAMLNode]?, outputFolder: String,
         secrets: [String: SecretDeclaration], vars: [String: String]
     ) -> FunctionDefinition? {
         let name = pair.key.scalar ?? ""
@@ -295,14 +301,16 @@ struct ManifestDecoder {
                 error("unknown output format '\(formatName)'; known formats: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))" + didYouMean(formatName, OutputFormat.allCases.map(\.rawValue)), at: formatNode.location)
                 continue
             }
-            let outputURL: URL
             if let pathNode = fields.first(where: { $0.key.scalar == "path" })?.value {
                 guard let path = text(pathNode, "'path'"), let checked = insideManifestFolder(path, what: "output path '\(path)'", at: pathNode.location) else { continue }
-                outputURL = checked
+                outputs.append(OutputDefinition(format: format, absolutePath: checked.path, manifestFolder: directoryPath, location: node.location))
             } else {
-                outputURL = outputDirectory.appendingPathComponent(name + format.fileSuffix)
+                // A function name has no '/' and no '..', so this path is standard as it is: the URL
+                // work of standardizing it (most of what a large manifest costs) is not needed.
+                outputs.append(OutputDefinition(
+                    format: format, absolutePath: outputFolder + "/" + name + format.fileSuffix,
+                    manifestFolder: directoryPath, location: node.location))
             }
-            outputs.append(OutputDefinition(format: format, url: outputURL, path: relative(outputURL), location: node.location))
         }
         if outputs.contains(where: { $0.format == .lambda }) || field("lambda") != nil {
             checkLambdaRules(function: name, variables: variables)
@@ -393,10 +401,5 @@ struct ManifestDecoder {
             return nil
         }
         return resolved
-    }
-
-    func relative(_ url: URL) -> String {
-        let path = url.standardizedFileURL.path
-        return path.hasPrefix(directoryPath + "/") ? String(path.dropFirst(directoryPath.count + 1)) : path
     }
 }
