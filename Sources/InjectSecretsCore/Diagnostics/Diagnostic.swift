@@ -136,15 +136,22 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
     guard word.count <= SuggestionBudget.maxLength, SuggestionBudget.shared.available else { return nil }
     var best: (String, Int)?
     var compared = 0
+    // Every candidate looked at costs its bytes, whether or not it is compared.
+    var work = 0
+    defer { SuggestionBudget.shared.spend(work) }
     for candidate in candidates {
-        let scalars = candidate.unicodeScalars.count
-        let limit = max(1, min(3, candidate.count / 3))
-        guard scalars <= SuggestionBudget.maxLength, abs(scalars - word.count) <= limit else { continue }
+        let bytes = candidate.utf8.count
+        work += 1 + bytes
+        if work > SuggestionBudget.maxWorkPerWord { break }
+        // A scalar takes one to four bytes: rule out by byte count first, without decoding.
+        guard bytes + 3 >= word.count, bytes <= 4 * (word.count + 3) else { continue }
+        let scalars = Array(candidate.lowercased().unicodeScalars)
+        let limit = max(1, min(3, scalars.count / 3))
+        guard scalars.count <= SuggestionBudget.maxLength, abs(scalars.count - word.count) <= limit else { continue }
         compared += 1
         if compared > SuggestionBudget.maxCandidates { break }
         let bound = min(limit, (best?.1 ?? limit + 1) - 1)
-        guard bound >= 0, let distance = boundedEditDistance(word, Array(candidate.lowercased().unicodeScalars), limit: bound)
-        else { continue }
+        guard bound >= 0, let distance = boundedEditDistance(word, scalars, limit: bound) else { continue }
         best = (candidate, distance)
         if distance == 0 { break }
     }
@@ -157,7 +164,9 @@ public final class SuggestionBudget: @unchecked Sendable {
     /// Longest word or candidate compared; ids and keys are shorter.
     public static let maxLength = 64
     public static let maxCandidates = 4096
-    /// Table cells for the whole run: about a tenth of a second.
+    /// Bytes of candidates one word may look through.
+    public static let maxWorkPerWord = 1 << 20
+    /// Table cells and candidate bytes for the whole run: a fraction of a second.
     public static let maxCells = 50_000_000
 
     private let lock = NSLock()

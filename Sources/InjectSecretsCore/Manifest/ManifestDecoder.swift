@@ -9,6 +9,9 @@ struct ManifestDecoder {
     var diagnostics: DiagnosticCollector
     /// Accept output paths outside the manifest's folder (absolute, or climbing out with `..`).
     var allowOutsidePaths = false
+    /// The names "did you mean" picks from, sorted once (not per error: a manifest with thousands of
+    /// misspelt references would sort thousands of names thousands of times).
+    var providerNames: [String] = [], varNames: [String] = [], secretNames: [String] = []
 
     init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
         self.url = url.standardizedFileURL
@@ -78,8 +81,11 @@ struct ManifestDecoder {
         }
 
         let providers = decodeProviders(value("providers"), root: root)
+        providerNames = providers.keys.sorted()
         let vars = decodeVars(value("vars"))
+        varNames = vars.keys.sorted()
         let secrets = decodeSecrets(value("secrets"), providers: providers, vars: vars, root: root)
+        secretNames = secrets.keys.sorted()
 
         var outputDirectoryPath = ManifestLoader.defaultOutputDirectory
         var outputDirectoryLocation = root.location
@@ -215,7 +221,7 @@ struct ManifestDecoder {
                 continue
             }
             guard let provider = providers[providerName] else {
-                error("secret '\(name)' names unknown provider '\(providerName)'" + didYouMean(providerName, providers.keys.sorted()), at: providerNode.location)
+                error("secret '\(name)' names unknown provider '\(providerName)'" + didYouMean(providerName, providerNames), at: providerNode.location)
                 continue
             }
             guard let idNode = field("id"), let idText = text(idNode, "'id' of secret '\(name)'"), !idText.isEmpty else {
@@ -238,7 +244,7 @@ struct ManifestDecoder {
                     case .secret:
                         error("a secret id cannot use \(reference.text): only ${vars.*} and ${env.*}", at: reference.location)
                     case .variable(let variable) where vars[variable] == nil:
-                        error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
+                        error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, varNames), at: reference.location)
                     default: break
                     }
                 }
@@ -341,9 +347,9 @@ struct ManifestDecoder {
                 for reference in template.references {
                     switch reference.kind {
                     case .secret(let secret, _) where secrets[secret] == nil:
-                        error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secrets.keys.sorted()), at: reference.location)
+                        error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
                     case .variable(let variable) where vars[variable] == nil:
-                        error("unknown variable '\(variable)' in \(key) of \(owner)" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
+                        error("unknown variable '\(variable)' in \(key) of \(owner)" + didYouMean(variable, varNames), at: reference.location)
                     default: break
                     }
                 }
