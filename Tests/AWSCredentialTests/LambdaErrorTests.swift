@@ -44,3 +44,24 @@ final class LambdaErrorTests: XCTestCase {
         }
     }
 }
+
+/// The chain tells the run which secret key and token it holds, so that the engine can remove them from
+/// any store's message; it fetches nothing to answer.
+final class CredentialsInUseTests: XCTestCase {
+    func testTheChainReportsTheProfilesKeysOnceChosen() async throws {
+        let secret = Canary("aws-secret").value, token = Canary("aws-token").value
+        let home = try AWSHome(credentials: """
+            [default]
+            aws_access_key_id = AKIDEXAMPLE
+            aws_secret_access_key = \(secret)
+            aws_session_token = \(token)
+            """)
+        defer { home.remove() }
+        let chain = AWSEnvironment(variables: home.variables).credentialSource(client: HTTPClient(timeout: 5))
+        let before = await chain.credentialsInUse()
+        XCTAssertEqual(before, [], "nothing is resolved before the first use")
+        _ = try await chain.credentials()
+        let inUse = await chain.credentialsInUse()
+        XCTAssertEqual(Set(inUse), [secret, token])
+    }
+}

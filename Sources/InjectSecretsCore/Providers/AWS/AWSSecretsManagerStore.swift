@@ -308,6 +308,8 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         enum CodingKeys: String, CodingKey { case secretId = "SecretId" }
     }
 
+    public func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
+
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let ids = Array(Set(queries.map(\.reference.id))).sorted()
         // Names go through ListSecrets, grouped by shared prefixes (SecretsManagerListPlan); ARNs, names a

@@ -78,6 +78,9 @@ actor AzureCredential {
         }
     }
 
+    /// The access tokens obtained so far, for the run's redaction of messages.
+    func tokensInUse() -> [String] { tokens.values.map(\.token) }
+
     /// A token for `scope`, asked for by a vault whose challenge named `challengeTenant`.
     /// `forceRefresh` drops a cached token (the vault refused it).
     func token(scope: String, challengeTenant: String?, forceRefresh: Bool = false) async throws -> AzureAccessToken {
