@@ -70,9 +70,18 @@ enum GitHubActions {
         return "::error " + properties.joined(separator: ",") + "::" + escapeData(message)
     }
 
-    /// The toolkit's `escapeData`: %, CR and LF.
+    /// The toolkit's `escapeData`: %, CR and LF; any other control character in an id or a path is
+    /// escaped visibly first, so the runner sees one command on one line.
     static func escapeData(_ text: String) -> String {
-        text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+        var visible = ""
+        for character in text {
+            switch character {
+            case "\r\n": visible += "\r\n"
+            case "\r", "\n": visible.append(character)
+            default: visible += String(character).controlCharactersEscaped
+            }
+        }
+        return visible.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
     }
 
     /// The toolkit's `escapeProperty`: also `:` and `,`, which separate properties.
@@ -123,7 +132,7 @@ enum GitHubActions {
             case "&": out += "&amp;"
             case "\n", "\r\n", "\r": out += "<br>"
             case "`": out += "\\`"
-            default: out.append(character)
+            default: out += String(character).controlCharactersEscaped
             }
         }
         return out.isEmpty ? " " : out
@@ -194,21 +203,26 @@ struct JUnitReport {
         return lines.joined(separator: "\n")
     }
 
+    /// Ids, paths and messages with their control characters escaped; the lines of a detail stay lines.
+    static func text(_ raw: String) -> String {
+        escape(raw.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).controlCharactersEscaped }.joined(separator: "\n"))
+    }
+
     var xml: String {
         let failures = cases.filter { !$0.failures.isEmpty }.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"inject-secrets\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\">\n"
-        out += "  <testsuite name=\"\(Self.escape(suite))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
+        out += "  <testsuite name=\"\(Self.escape(suite.controlCharactersEscaped))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\">\n"
         for testCase in cases {
-            let head = "    <testcase classname=\"\(Self.escape(testCase.classname))\" name=\"\(Self.escape(testCase.name))\""
+            let head = "    <testcase classname=\"\(Self.escape(testCase.classname))\" name=\"\(Self.escape(testCase.name.controlCharactersEscaped))\""
             if testCase.failures.isEmpty {
                 out += head + "/>\n"
                 continue
             }
             out += head + ">\n"
             for failure in testCase.failures {
-                out += "      <failure type=\"\(Self.escape(failure.type))\" message=\"\(Self.escape(failure.message))\">"
-                out += Self.escape(failure.detail) + "</failure>\n"
+                out += "      <failure type=\"\(Self.escape(failure.type))\" message=\"\(Self.escape(failure.message.controlCharactersEscaped))\">"
+                out += Self.text(failure.detail) + "</failure>\n"
             }
             out += "    </testcase>\n"
         }

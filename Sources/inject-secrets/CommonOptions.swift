@@ -68,6 +68,13 @@ struct TimeoutOptions: ParsableArguments {
     }
 }
 
+/// Prints one line of the text format to stdout. Ids, paths and names come from the manifest and the
+/// stores, so control characters are escaped: a newline in an id cannot start a line of its own (a
+/// `::stop-commands::` workflow command on a GitHub runner).
+func printLine(_ text: String) {
+    print(text.controlCharactersEscaped)
+}
+
 /// Prints a JSON document to stdout.
 func printJSON(_ value: JSONValue) {
     print(value.pretty(), terminator: "")

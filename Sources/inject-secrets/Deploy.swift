@@ -41,9 +41,9 @@ struct Deploy: AsyncParsableCommand {
             ]))
         case .text:
             for function in report.updated {
-                print("updated \(function.function) -> \(function.arn): \(function.variables.count) variables (\(function.mode)), tagged \(function.digest)")
+                printLine("updated \(function.function) -> \(function.arn): \(function.variables.count) variables (\(function.mode)), tagged \(function.digest)")
             }
-            print("\(report.updated.count) function(s) deployed")
+            printLine("\(report.updated.count) function(s) deployed")
         }
     }
 }

@@ -45,10 +45,10 @@ struct Drift: AsyncParsableCommand {
             printJSON(report.json())
         case .text:
             for entry in report.entries {
-                print("\(entry.kind.rawValue): \(entry.message) [functions: \(entry.functions.joined(separator: ", "))]")
+                printLine("\(entry.kind.rawValue): \(entry.message) [functions: \(entry.functions.joined(separator: ", "))]")
             }
-            for note in report.notes { print("note: \(note)") }
-            print(report.clean ? "no drift: lock, stores and outputs agree" : "\(report.entries.count) drift(s) found")
+            for note in report.notes { printLine("note: \(note)") }
+            printLine(report.clean ? "no drift: lock, stores and outputs agree" : "\(report.entries.count) drift(s) found")
         }
         GitHubActions.report(
             report.entries.map(CIFinding.init), title: "inject-secrets drift" + (report.environment.map { " (\($0))" } ?? ""),

@@ -48,7 +48,7 @@ struct Exec: AsyncParsableCommand {
         do {
             status = try ChildProcess.run(command, environment: environment)
         } catch let error as ChildProcess.LaunchError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(error.description.controlCharactersEscaped)\n".utf8))
             throw ExitCode(error.status)
         }
         throw ExitCode(status)

@@ -13,7 +13,8 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             versions in inject-secrets.lock, and reports drift after a rotation.
 
             Exit codes: 0 success (drift: in sync), 1 drift found, 2 bad input (nothing was read from a
-            store), 3 a store failed.
+            store), 3 a store failed, 4 the secrets were read but a value cannot be written where it must
+            go (nothing was written).
             """,
         version: "0.1.0",
         subcommands: [Validate.self, Render.self, Drift.self, Exec.self, Rotate.self, Deploy.self, Policy.self]
@@ -36,7 +37,7 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             GitHubActions.report(
                 error.diagnostics.filter { $0.severity == .error }.map(CIFinding.init),
                 title: "inject-secrets " + (CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil } ?? "") + " failed")
-            Foundation.exit(error.kind == .badInput ? 2 : 3)
+            Foundation.exit(error.kind.exitCode)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {

@@ -24,20 +24,22 @@ struct Policy: ParsableCommand {
             printJSON(report.json())
         case .text:
             for (function, entries) in report.functions {
-                if entries.isEmpty { print("== render \(function): reads no secret, needs no store access\n") }
+                if entries.isEmpty { printLine("== render \(function): reads no secret, needs no store access")
+                    printLine("") }
                 for entry in entries { show("render \(function)", entry) }
             }
             for entry in report.drift { show("drift", entry) }
             if report.approximate {
-                print("note: parts of this policy are approximate (see the notes above); render once and run policy again for exact resources")
+                printLine("note: parts of this policy are approximate (see the notes above); render once and run policy again for exact resources")
             }
         }
     }
 
     func show(_ title: String, _ entry: PolicyReport.Entry) {
-        print("== \(title): provider '\(entry.provider)' (\(entry.type))")
-        print(entry.policy.text.hasSuffix("\n") ? String(entry.policy.text.dropLast()) : entry.policy.text)
-        for note in entry.policy.notes { print("note: \(note)") }
-        print("")
+        printLine("== \(title): provider '\(entry.provider)' (\(entry.type))")
+        let text = entry.policy.text.hasSuffix("\n") ? String(entry.policy.text.dropLast()) : entry.policy.text
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) { printLine(String(line)) }
+        for note in entry.policy.notes { printLine("note: \(note)") }
+        printLine("")
     }
 }

@@ -58,13 +58,13 @@ struct Render: AsyncParsableCommand {
         case .text:
             for secret in report.secrets {
                 let change = secret.previous.map { " (was \($0))" } ?? ""
-                print("secret \(secret.name) (\(secret.id)) from \(secret.provider): version \(secret.version)\(change)")
+                printLine("secret \(secret.name) (\(secret.id)) from \(secret.provider): version \(secret.version)\(change)")
             }
             for output in report.outputs {
-                print("\(output.written ? "wrote" : "unchanged") \(output.path) (\(output.function), \(output.format))")
+                printLine("\(output.written ? "wrote" : "unchanged") \(output.path) (\(output.function), \(output.format))")
             }
             if !report.locked {
-                print(report.lockChanged ? "updated \(report.lockPath)" : "\(report.lockPath) unchanged")
+                printLine(report.lockChanged ? "updated \(report.lockPath)" : "\(report.lockPath) unchanged")
             }
         }
     }
@@ -93,16 +93,16 @@ struct Render: AsyncParsableCommand {
         case .text:
             let versions = Dictionary(uniqueKeysWithValues: plan.secrets.map { ($0.name, $0) })
             for change in plan.functions {
-                print("\(change.function):")
+                printLine("\(change.function):")
                 for name in change.secrets {
                     let secret = versions[name]!
-                    print("  \(name) (\(secret.id)): \(secret.locked ?? "(not locked)") -> \(secret.selected ?? "?")")
+                    printLine("  \(name) (\(secret.id)): \(secret.locked ?? "(not locked)") -> \(secret.selected ?? "?")")
                 }
-                if !change.variables.isEmpty { print("  variables: \(change.variables.joined(separator: ", "))") }
-                for output in change.newOutputs { print("  new output: \(output)") }
+                if !change.variables.isEmpty { printLine("  variables: \(change.variables.joined(separator: ", "))") }
+                for output in change.newOutputs { printLine("  new output: \(output)") }
             }
-            for secret in plan.secrets { for note in secret.notes { print("note: \(secret.name) (\(secret.id)): \(note)") } }
-            print(plan.functions.isEmpty ? "no changes: every function is up to date with the stores" : "\(plan.functions.count) function(s) would change, \(plan.unchanged.count) unchanged (dry run: nothing read or written)")
+            for secret in plan.secrets { for note in secret.notes { printLine("note: \(secret.name) (\(secret.id)): \(note)") } }
+            printLine(plan.functions.isEmpty ? "no changes: every function is up to date with the stores" : "\(plan.functions.count) function(s) would change, \(plan.unchanged.count) unchanged (dry run: nothing read or written)")
         }
     }
 }

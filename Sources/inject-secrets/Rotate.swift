@@ -76,13 +76,13 @@ struct Rotate: AsyncParsableCommand {
             printJSON(.object(members))
         case .text:
             let field = report.key.map { " (field \($0))" } ?? ""
-            print("rotated \(report.secret) (\(report.id))\(field) in provider '\(report.provider)': version \(report.previous) -> \(report.version)")
+            printLine("rotated \(report.secret) (\(report.id))\(field) in provider '\(report.provider)': version \(report.previous) -> \(report.version)")
             for entry in report.drift {
-                print("\(entry.kind.rawValue): \(entry.message) [functions: \(entry.functions.joined(separator: ", "))]")
+                printLine("\(entry.kind.rawValue): \(entry.message) [functions: \(entry.functions.joined(separator: ", "))]")
             }
-            for note in report.notes { print("note: \(note)") }
+            for note in report.notes { printLine("note: \(note)") }
             if report.driftFailure.isEmpty {
-                print(report.staleFunctions.isEmpty
+                printLine(report.staleFunctions.isEmpty
                     ? "no rendered function is stale"
                     : "stale functions: \(report.staleFunctions.joined(separator: ", ")); run render, then deploy them")
             }

@@ -27,7 +27,7 @@ struct Validate: ParsableCommand {
             ]))
         case .text:
             let environments = report.environments.isEmpty ? "" : ", environments: \(report.environments.joined(separator: ", "))"
-            print("\(report.manifest) is valid: \(report.functions) functions, \(report.secrets) secrets\(environments)" + (report.lockChecked ? "; lock readable" : "; no lock yet"))
+            printLine("\(report.manifest) is valid: \(report.functions) functions, \(report.secrets) secrets\(environments)" + (report.lockChecked ? "; lock readable" : "; no lock yet"))
         }
     }
 }

@@ -23,6 +23,18 @@ final class CLIWorkspace {
         return value
     }
 
+    /// Watches for a value derived from a canary (a variant, a longer value holding one).
+    func watch(_ value: String) {
+        canaries.append(value)
+    }
+
+    /// A manifest reading one file store, `store.yaml`: `secrets` and `functions` are the lines under
+    /// those keys, indented by two spaces here.
+    static func fileStoreManifest(secrets: [String], functions: [String]) -> String {
+        (["version: 1", "providers:", "  local: { type: file, path: store.yaml }", "secrets:"] + secrets.map { "  " + $0 }
+            + ["functions:"] + functions.map { "  " + $0 }).joined(separator: "\n") + "\n"
+    }
+
     func write(_ files: [String: String]) throws {
         try writeFiles(files, in: directory)
     }

@@ -134,5 +134,40 @@ final class RotateTests: XCTestCase {
         try rejected(["token"], "give the new value with --value-from-file PATH or --generate N")
         try rejected(["token", "--generate", "3"], "--generate takes a length from 8")
         try rejected(["token", "--value-from-file", "/no/such/file"], "cannot read /no/such/file")
+
+        // The field's value unchanged is refused as the whole value unchanged is.
+        let same = workspace.url("same.txt")
+        try Data("\(oldPassword)\n".utf8).write(to: same)
+        try rejected(["db", "--key", "password", "--value-from-file", same.path], "the new value of field 'password' of secret 'db' is the same as the current one; nothing was written")
+        try Data("\(oldToken)\n".utf8).write(to: same)
+        try rejected(["token", "--value-from-file", same.path], "is the same as the current one; nothing was written")
+    }
+
+    /// A JSON secret written as JSON text keeps its numbers, booleans and null through a rotation of one
+    /// field: the rendered JSON is the old one with that field changed.
+    func testRotateKeepsJSONTypes() throws {
+        let password = workspace.canary("typed")
+        try workspace.write([
+            "inject-secrets.yaml": CLIWorkspace.fileStoreManifest(
+                secrets: ["cfg: { provider: local, id: cfg }"],
+                functions: ["app:", "  env: { CFG: \"${secrets.cfg}\", PORT: \"${secrets.cfg.port}\" }", "  outputs: [{ format: json }]"]),
+            "store.yaml": """
+                cfg:
+                  current: "1"
+                  versions:
+                    "1": '{"port": 5432, "ratio": 1.5e3, "tls": true, "proxy": null, "hosts": ["a", 2], "password": "old"}'
+                """,
+        ])
+        let valueFile = workspace.url("new.txt")
+        try Data(password.utf8).write(to: valueFile)
+        let result = try workspace.run(["rotate", "cfg", "--key", "password", "--value-from-file", valueFile.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try workspace.run(["render"]).status, 0)
+        let output = try XCTUnwrap(workspace.bytes(".build/inject-secrets/app.json"))
+        let rendered = try XCTUnwrap(JSONSerialization.jsonObject(with: output) as? [String: String])
+        let config = try XCTUnwrap(rendered["CFG"])
+        // Every JSON type as it was, number texts exactly as written; only the field changed.
+        XCTAssertEqual(config, #"{"hosts":["a",2],"password":"\#(password)","port":5432,"proxy":null,"ratio":1.5e3,"tls":true}"#)
+        XCTAssertEqual(rendered["PORT"], "5432")
     }
 }

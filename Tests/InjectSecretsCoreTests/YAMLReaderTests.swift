@@ -259,11 +259,19 @@ final class YAMLReaderTests: XCTestCase {
             """
         let start = Date()
         // The document so far weighs 672,612 nodes when `g` opens; each `*f` adds 597,871, so the eighth
-        // alias of line 7 passes 5,000,000.
+        // alias of line 7 passes 5,000,000 (with the bound per byte lifted to reach the absolute one).
+        var absolute = YAMLLimits()
+        absolute.expandedNodesPerByte = 1_000_000
         assertError(
             document,
             "aliases expand the document to more than 5000000 nodes; use fewer aliases of large nodes",
-            at: "7:29"
+            at: "7:29", limits: absolute
+        )
+        // By default the bound grows with the file: this one of a few hundred bytes stops at the floor.
+        assertError(
+            document,
+            "aliases expand the document to more than 100000 nodes (2 per byte of this \(document.utf8.count)-byte file, at least 100000); use fewer aliases of large nodes",
+            at: "6:8"
         )
         XCTAssertLessThan(Date().timeIntervalSince(start), 0.5)
     }

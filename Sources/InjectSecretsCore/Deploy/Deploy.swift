@@ -97,7 +97,7 @@ extension InjectSecrets {
                 sizeProblems.error(problem, at: target.location)
             }
         }
-        try sizeProblems.throwIfErrors()
+        try resolution.throwIfUnwritable(sizeProblems, nothing: "no Lambda function was updated")
 
         let section = workspace.lockSection
         var report = DeployReport(environment: workspace.manifest.environment, updated: [])
@@ -111,7 +111,7 @@ extension InjectSecrets {
                     let existing = try await client.configuration(of: target.name, withVariables: true).variables ?? [:]
                     variables = existing.merging(variables) { _, rendered in rendered }
                     if let problem = LambdaEnvironmentRules.sizeProblem(variables, function: function.name) {
-                        throw LambdaClient.Failure(code: nil, status: nil, message: problem + " (merged with the variables already set)", kind: .configuration)
+                        throw LambdaClient.Failure(code: nil, status: nil, message: problem + " (merged with the variables already set)", kind: .configuration, unwritable: true)
                     }
                 }
                 var configuration = try await client.updateEnvironment(of: target.name, to: variables)
@@ -120,7 +120,7 @@ extension InjectSecrets {
                     if configuration.lastUpdateStatus == "Failed" {
                         throw LambdaClient.Failure(
                             code: nil, status: nil,
-                            message: "Lambda reports the update Failed: \(configuration.lastUpdateStatusReason ?? "no reason given")", kind: .invalidResponse)
+                            message: "Lambda reports the update Failed: \(configuration.lastUpdateStatusReason.map(RelayedText.line) ?? "no reason given")", kind: .invalidResponse)
                     }
                     if Date() > deadline {
                         throw LambdaClient.Failure(
@@ -140,11 +140,13 @@ extension InjectSecrets {
             } catch let failure as LambdaClient.Failure {
                 let done = report.updated.map(\.function)
                 let rest = targets.map(\.0.name).drop { $0 != function.name }.dropFirst()
-                var message = "deploying function '\(function.name)' to Lambda '\(target.name)' (\(region)) failed: \(failure.message). "
+                var message = "deploying function '\(function.name)' to Lambda '\(target.name)' (\(region)) failed: \(workspace.redactor.scrub(failure.message)). "
                 message += done.isEmpty ? "No function was updated" : "Already updated: \(done.joined(separator: ", "))"
                 if !rest.isEmpty { message += "; not attempted: \(rest.joined(separator: ", "))" }
                 message += ". A rerun is safe."
-                throw InjectSecretsError(failure.kind == .configuration ? .badInput : .storeFailure, [.error(message, at: target.location)])
+                throw InjectSecretsError(
+                    failure.unwritable ? .unwritableValue : failure.kind == .configuration ? .badInput : .storeFailure,
+                    [.error(message, at: target.location)])
             }
         }
         return report

@@ -35,11 +35,16 @@ struct LambdaClient: Sendable {
         var status: Int?
         var message: String
         var kind: ProviderFailure.Kind
+        /// The rendered values cannot be sent (exit 4), rather than a refusal by Lambda.
+        var unwritable = false
     }
 
     /// Sends one call; returns the decoded JSON object of a 2xx answer. Retries throttling, 5xx, a
     /// conflicting update in progress and network failures; throws `Failure` otherwise.
-    func call(_ method: String, _ path: String, json: JSONValue? = nil, service: String = "lambda", url base: URL? = nil, form: String? = nil) async throws -> (status: Int, body: Data) {
+    /// `bodyHoldsValues`: the request carries rendered values, and Lambda's errors about it can quote
+    /// them (the 4 KB error ends "String measured: {...}", the whole environment), so only the error
+    /// code is relayed.
+    func call(_ method: String, _ path: String, json: JSONValue? = nil, service: String = "lambda", url base: URL? = nil, form: String? = nil, bodyHoldsValues: Bool = false) async throws -> (status: Int, body: Data) {
         var text = (base ?? endpoint).absoluteString
         while text.hasSuffix("/") { text.removeLast() }
         guard let url = URL(string: text + path) else { throw Failure(code: nil, status: nil, message: "bad request path \(path)", kind: .configuration) }
@@ -59,7 +64,7 @@ struct LambdaClient: Sendable {
                 let credentials = try await self.credentials.credentials()
                 SigV4Signer(credentials: credentials, region: region, service: service).sign(&signed)
                 let response = try await http.send(signed)
-                guard (200..<300).contains(response.status) else { throw Self.failure(response) }
+                guard (200..<300).contains(response.status) else { throw Self.failure(response, relayingMessage: !bodyHoldsValues) }
                 return response
             }, classify: { error in
                 switch error {
@@ -76,7 +81,7 @@ struct LambdaClient: Sendable {
         }
     }
 
-    static func failure(_ response: HTTPResponse) -> Failure {
+    static func failure(_ response: HTTPResponse, relayingMessage: Bool = true) -> Failure {
         var code = response.header("X-Amzn-ErrorType")
         var message: String?
         if let object = (try? JSONValue.parse(response.body))?.object {
@@ -87,9 +92,12 @@ struct LambdaClient: Sendable {
             message = AWSJSONClient.xmlElement("Message", in: text)
         }
         let normalized = code.map(AWSJSONClient.normalizeCode)
+        let relayed = relayingMessage
+            ? message.map { ": \(RelayedText.line($0))" } ?? ""
+            : " (Lambda's message is not shown: it can quote the environment sent; a common cause is more than 4 KB of variables)"
         return Failure(
             code: normalized, status: response.status,
-            message: "\(normalized ?? "HTTP \(response.status)")" + (message.map { ": \(AWSJSONClient.shorten($0))" } ?? ""),
+            message: "\(normalized ?? "HTTP \(response.status)")" + relayed,
             kind: AWSErrorCodes.kind(code: normalized, status: response.status))
     }
 
@@ -144,7 +152,7 @@ struct LambdaClient: Sendable {
 
     func updateEnvironment(of name: String, to variables: [String: String]) async throws -> Configuration {
         let json = JSONValue.object(["Environment": .object(["Variables": .object(variables.mapValues(JSONValue.string))])])
-        let (_, body) = try await call("PUT", "/2015-03-31/functions/\(Self.encoded(name))/configuration", json: json)
+        let (_, body) = try await call("PUT", "/2015-03-31/functions/\(Self.encoded(name))/configuration", json: json, bodyHoldsValues: true)
         return Configuration(body, withVariables: false)
     }
 

@@ -41,13 +41,13 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
         Diagnostic(.error, message, at: location)
     }
 
-    /// `PATH:LINE:COLUMN: error: MESSAGE`, or `error: MESSAGE` where no place is known.
+    /// `PATH:LINE:COLUMN: error: MESSAGE`, or `error: MESSAGE` where no place is known: always one line,
+    /// with the control characters of an id or a path escaped.
     public var description: String {
-        let lines = message.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " ")
         if let location {
-            return "\(location): \(severity.rawValue): \(lines)"
+            return "\(location.description.controlCharactersEscaped): \(severity.rawValue): \(message.controlCharactersEscaped)"
         }
-        return "\(severity.rawValue): \(lines)"
+        return "\(severity.rawValue): \(message.controlCharactersEscaped)"
     }
 }
 
@@ -57,6 +57,18 @@ public enum FailureKind: Sendable, Hashable {
     case badInput
     /// A store failed: unreachable, refused, not found, throttled after retries: exit 3.
     case storeFailure
+    /// Every secret was read, but a value cannot be carried where it must go (an output format, Lambda's
+    /// 4 KB, a process environment): exit 4, nothing written or run.
+    case unwritableValue
+
+    /// The executable's exit status for this kind.
+    public var exitCode: Int32 {
+        switch self {
+        case .badInput: return 2
+        case .storeFailure: return 3
+        case .unwritableValue: return 4
+        }
+    }
 }
 
 /// A run that failed, with every diagnostic that explains why.
@@ -113,41 +125,105 @@ public struct DiagnosticCollector: Sendable {
 }
 
 /// "did you mean" for a near miss: the closest candidate within a small edit distance.
+///
+/// Its work is bounded whatever the file: names longer than `SuggestionBudget.maxLength` get no
+/// suggestion, at most `SuggestionBudget.maxCandidates` candidates are compared per word, each
+/// comparison is banded to the largest distance that could be suggested, and a process-wide budget of
+/// table cells stops suggesting once a hostile manifest (thousands of misspelt references against
+/// thousands of names) has used it up. The errors themselves are all still reported.
 public func closestMatch(to word: String, in candidates: some Sequence<String>) -> String? {
+    let word = Array(word.lowercased().unicodeScalars)
+    guard word.count <= SuggestionBudget.maxLength, SuggestionBudget.shared.available else { return nil }
     var best: (String, Int)?
+    var compared = 0
+    // Every candidate looked at costs its bytes, whether or not it is compared.
+    var work = 0
+    defer { SuggestionBudget.shared.spend(work) }
     for candidate in candidates {
-        let distance = editDistance(word.lowercased(), candidate.lowercased())
-        let limit = max(1, min(3, candidate.count / 3))
-        if distance <= limit, best == nil || distance < best!.1 {
-            best = (candidate, distance)
-        }
+        let bytes = candidate.utf8.count
+        work += 1 + bytes
+        if work > SuggestionBudget.maxWorkPerWord { break }
+        // A scalar takes one to four bytes: rule out by byte count first, without decoding.
+        guard bytes + 3 >= word.count, bytes <= 4 * (word.count + 3) else { continue }
+        let scalars = Array(candidate.lowercased().unicodeScalars)
+        let limit = max(1, min(3, scalars.count / 3))
+        guard scalars.count <= SuggestionBudget.maxLength, abs(scalars.count - word.count) <= limit else { continue }
+        compared += 1
+        if compared > SuggestionBudget.maxCandidates { break }
+        let bound = min(limit, (best?.1 ?? limit + 1) - 1)
+        guard bound >= 0, let distance = boundedEditDistance(word, scalars, limit: bound) else { continue }
+        best = (candidate, distance)
+        if distance == 0 { break }
     }
     return best?.0
+}
+
+/// The work "did you mean" may do in one run (one process).
+public final class SuggestionBudget: @unchecked Sendable {
+    public static let shared = SuggestionBudget()
+    /// Longest word or candidate compared; ids and keys are shorter.
+    public static let maxLength = 64
+    public static let maxCandidates = 4096
+    /// Bytes of candidates one word may look through.
+    public static let maxWorkPerWord = 1 << 20
+    /// Table cells and candidate bytes for the whole run: a fraction of a second.
+    public static let maxCells = 50_000_000
+
+    private let lock = NSLock()
+    private var cells = 0
+
+    var available: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cells < Self.maxCells
+    }
+
+    func spend(_ count: Int) {
+        lock.lock()
+        cells += count
+        lock.unlock()
+    }
+}
+
+/// The optimal string alignment distance when it is at most `limit`, else nil: insertions, deletions,
+/// substitutions and swaps of two adjacent characters each cost one, since a swap ("fiel" for "file") is
+/// the most common typo. Only the band within `limit` of the diagonal is computed, and the comparison
+/// stops once a whole row exceeds the limit.
+func boundedEditDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], limit: Int) -> Int? {
+    if abs(a.count - b.count) > limit { return nil }
+    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+    let big = limit + 1
+    let width = b.count + 1
+    var previous2 = [Int](repeating: big, count: width)
+    var previous = (0..<width).map { $0 <= limit ? $0 : big }
+    var current = [Int](repeating: big, count: width)
+    var cells = 0
+    defer { SuggestionBudget.shared.spend(cells) }
+    for i in 1...a.count {
+        let low = max(1, i - limit), high = min(b.count, i + limit)
+        for j in 0..<width { current[j] = big }
+        current[0] = i <= limit ? i : big
+        var rowMinimum = current[0]
+        if low <= high {
+            for j in low...high {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    value = min(value, previous2[j - 2] + 1)
+                }
+                current[j] = min(value, big)
+                rowMinimum = min(rowMinimum, current[j])
+            }
+        }
+        cells += width
+        if rowMinimum > limit { return nil }
+        (previous2, previous, current) = (previous, current, previous2)
+    }
+    return previous[b.count] <= limit ? previous[b.count] : nil
 }
 
 /// Appends "; did you mean 'X'?" when a candidate is close.
 public func didYouMean(_ word: String, _ candidates: some Sequence<String>) -> String {
     guard let match = closestMatch(to: word, in: candidates) else { return "" }
     return "; did you mean '\(match)'?"
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two adjacent
-/// characters each cost one, since a swap ("fiel" for "file") is the most common typo.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-    for i in 0...a.count { table[i][0] = i }
-    for j in 0...b.count { table[0][j] = j }
-    for i in 1...a.count {
-        for j in 1...b.count {
-            let cost = a[i - 1] == b[j - 1] ? 0 : 1
-            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
-            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
-            }
-        }
-    }
-    return table[a.count][b.count]
 }

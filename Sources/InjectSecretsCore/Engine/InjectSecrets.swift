@@ -23,7 +23,7 @@ public struct InjectSecrets: Sendable {
             manifest: options.displayPath, environments: base.environmentNames, functions: base.functions.count,
             secrets: base.secrets.count, lockChecked: lock != nil)
         report.secretNames = Array(Set(manifests.flatMap(\.secrets.keys))).sorted()
-        report.outputPaths = Array(Set(manifests.flatMap { $0.functions.flatMap { $0.outputs.map(\.path) } })).sorted()
+        report.manifests = manifests
         return report
     }
 
@@ -59,13 +59,22 @@ public struct InjectSecrets: Sendable {
         var storeMismatch = DiagnosticCollector()
 
         /// Throws the collected template failures: a store answer that does not fit (exit 3) first.
-        func throwIfErrors(adding more: DiagnosticCollector = DiagnosticCollector()) throws {
+        func throwIfErrors() throws {
             if storeMismatch.hasErrors {
-                throw InjectSecretsError(.storeFailure, storeMismatch.diagnostics + badInput.diagnostics + more.diagnostics)
+                throw InjectSecretsError(.storeFailure, storeMismatch.diagnostics + badInput.diagnostics)
             }
-            var all = badInput
-            all.append(contentsOf: more.diagnostics)
-            try all.throwIfErrors()
+            try badInput.throwIfErrors()
+        }
+
+        /// Throws `problems` (values that cannot go where they must) as exit 4, with a last line saying
+        /// what was read and that `nothing` happened.
+        func throwIfUnwritable(_ problems: DiagnosticCollector, nothing: String) throws {
+            guard problems.hasErrors else { return }
+            let read = secrets.keys.sorted().map { "\($0) (version \(secrets[$0]!.version))" }.joined(separator: ", ")
+            throw InjectSecretsError(
+                .unwritableValue,
+                problems.diagnostics.sorted(by: DiagnosticCollector.fileOrder)
+                    + [.error("every secret was read (\(read)), but a value cannot be written where it must go; \(nothing)")])
         }
     }
 
@@ -135,31 +144,27 @@ public struct InjectSecrets: Sendable {
         let resolution = try await resolve(workspace, locked: locked, checkingOutputs: true)
         let references = resolution.references, secrets = resolution.secrets
 
+        try resolution.throwIfErrors()
         // Everything is rendered in memory before the first byte is written.
-        var badInput = DiagnosticCollector()
+        var unwritable = DiagnosticCollector()
         var pending: [PendingFile] = []
         var planned: [(FunctionDefinition, OutputDefinition)] = []
         for function in workspace.functions {
             guard let environment = resolution.environments[function.name] else { continue }
             for output in function.outputs {
-                if output.format == .lambda {
-                    let size = LambdaEnvironmentRules.totalSize(environment)
-                    if size > LambdaEnvironmentRules.maxTotalBytes {
-                        badInput.error(
-                            "the environment of function '\(function.name)' is \(size) bytes once rendered; Lambda allows \(LambdaEnvironmentRules.maxTotalBytes)",
-                            at: output.location)
-                        continue
-                    }
+                if output.format == .lambda, let problem = LambdaEnvironmentRules.sizeProblem(environment, function: function.name) {
+                    unwritable.error(problem + " once rendered", at: output.location)
+                    continue
                 }
                 do {
                     pending.append(PendingFile(url: output.url, data: try output.format.encode(environment)))
                     planned.append((function, output))
                 } catch let error as OutputEncodingError {
-                    badInput.error("function '\(function.name)', output '\(output.path)': \(error)", at: output.location)
+                    unwritable.error("function '\(function.name)', output '\(output.path)': \(error)", at: output.location)
                 }
             }
         }
-        try resolution.throwIfErrors(adding: badInput)
+        try resolution.throwIfUnwritable(unwritable, nothing: "nothing was written: no output, lock or render record changed")
 
         let outcomes = try OutputWriter.write(pending)
 
@@ -231,6 +236,17 @@ public struct InjectSecrets: Sendable {
             let resolution = try await resolve(workspace, locked: locked, for: .exec)
             await workspace.finish()
             try resolution.throwIfErrors()
+            // Render refuses a NUL for the environment formats; a process environment cannot hold one
+            // either (execve would cut the value there), so exec refuses it the same way.
+            var unwritable = DiagnosticCollector()
+            for function in workspace.functions {
+                for variable in function.variables {
+                    if let value = resolution.environments[function.name]?[variable.key], let problem = EnvironmentNames.nulProblem(value) {
+                        unwritable.error("variable '\(variable.key)' of function '\(function.name)': \(problem)", at: variable.location)
+                    }
+                }
+            }
+            try resolution.throwIfUnwritable(unwritable, nothing: "the command was not run")
             return ResolvedEnvironments(
                 environment: workspace.manifest.environment, functions: resolution.environments,
                 versions: resolution.secrets.mapValues(\.version))

@@ -8,7 +8,12 @@ public struct ValidationReport: Sendable {
     /// The secrets and output paths checked (base manifest and every environment), sorted, for reports
     /// with one test case per item.
     public var secretNames: [String] = []
-    public var outputPaths: [String] = []
+    public var outputPaths: [String] {
+        Array(Set(manifests.lazy.flatMap { $0.functions.lazy.flatMap { $0.outputs.map(\.path) } })).sorted()
+    }
+    /// The manifests checked: output paths are gathered and sorted only when a report asks for them,
+    /// since a million of them cost a second and their memory again.
+    var manifests: [Manifest] = []
 }
 
 /// What `render` did.

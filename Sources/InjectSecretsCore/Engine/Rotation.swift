@@ -68,6 +68,15 @@ extension InjectSecrets {
                 at: declaration.location)
         }
         let reference = SecretReference(name: name, id: id, policy: .current)
+        // The values this run holds (the current one, the new one) and its credentials never reach a message.
+        let redactor = RunRedactor()
+        redactor.remember(credentialsIn: options.processEnvironment)
+        func failed(_ failure: ProviderFailure) async -> InjectSecretsError {
+            redactor.remember(await provider.credentialsInUse())
+            var failure = failure
+            failure.message = redactor.scrub(failure.message)
+            return InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+        }
 
         do {
             // The current value: the base of a --key change, the check that a JSON secret stays one, and
@@ -76,17 +85,18 @@ extension InjectSecrets {
             let current: FetchedSecret
             switch fetched[reference] {
             case .success(let secret)?: current = secret
-            case .failure(let failure)?:
-                throw InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+            case .failure(let failure)?: throw await failed(failure)
             case nil:
                 throw InjectSecretsError(.storeFailure, [.error("secret '\(name)' (provider '\(declaration.providerName)'): no answer from the store")])
             }
+            redactor.remember(value: current.value)
             let value = try Self.newValue(newValue, key: key, replacing: current.value, secret: name, location: declaration.location)
+            redactor.remember(value: value)
             let version: String
             do {
                 version = try await writer.write(reference, value: value, expectedCurrent: current.version)
             } catch let failure as ProviderFailure {
-                throw InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+                throw await failed(failure)
             }
             await provider.finish()
 
@@ -129,6 +139,9 @@ extension InjectSecrets {
             guard object[key] != nil else {
                 throw InjectSecretsError.badInput(
                     "secret '\(secret)' has no field '\(key)'" + didYouMean(key, object.keys.sorted()) + "; rotate changes an existing field", at: location)
+            }
+            if object[key]! == .string(text) {
+                throw InjectSecretsError.badInput("the new value of field '\(key)' of secret '\(secret)' is the same as the current one; nothing was written", at: location)
             }
             object[key] = .string(text)
             return SecretValue(JSONValue.object(object).serialized())

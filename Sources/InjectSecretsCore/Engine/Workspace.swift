@@ -14,6 +14,8 @@ struct Workspace {
     let providers: [String: any SecretProvider]
     /// `--audit-log`: opened before any store is contacted.
     let audit: AuditLog?
+    /// The values read and credentials used in this run, removed from every store failure's message.
+    let redactor: RunRedactor
 
     /// Opens the manifest and the lock; `makeProviders: false` (for `policy`) builds no provider and
     /// opens no audit log.
@@ -70,9 +72,11 @@ struct Workspace {
             for secret in function.secretNames { users[secret, default: []].append(function.name) }
         }
         let audit = try makeProviders ? options.auditLogURL.map { try AuditLog(url: $0) } : nil
+        let redactor = RunRedactor()
+        redactor.remember(credentialsIn: options.processEnvironment)
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
-            providers: providers, audit: audit, users: users)
+            providers: providers, audit: audit, redactor: redactor, users: users)
     }
 
     func declaration(_ name: String) -> SecretDeclaration { manifest.secrets[name]! }
@@ -114,9 +118,11 @@ struct Workspace {
     /// asked concurrently, each with all of its references in one call so it can batch.
     /// Every outcome is audited (when `--audit-log` is on) before it is returned, denials included.
     func fetch(_ references: [String: SecretReference], for operation: AuditRecord.Operation = .render) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
-        let results = await fanOut(references) { provider, unique in
+        var results = await fanOut(references) { provider, unique in
             await provider.fetch(unique)
         }
+        for case .success(let secret) in results.values { redactor.remember(value: secret.value) }
+        results = await redacted(results)
         try audit?.append(results.keys.sorted().map { name in
             let reference = references[name]!
             switch results[name]! {
@@ -131,7 +137,7 @@ struct Workspace {
 
     /// Asks the providers what versions their policies select now, from metadata only.
     func inspect(_ queries: [String: VersionQuery], for operation: AuditRecord.Operation) async throws -> [String: Result<VersionStatus, ProviderFailure>] {
-        let results = await inspect(queries)
+        let results = await redacted(inspect(queries))
         try audit?.append(results.keys.sorted().map { name in
             let query = queries[name]!
             switch results[name]! {
@@ -205,6 +211,20 @@ struct Workspace {
                 ?? .failure(ProviderFailure(.invalidResponse, "provider '\(entry.provider)' gave no answer for secret \(entry.reference)"))
         }
         return results
+    }
+
+    /// The answers with every value read and credential used so far removed from their failures'
+    /// messages: this is where every store failure of a run passes before it reaches the audit log or a
+    /// diagnostic, so one scrub covers stderr, annotations, the step summary and JUnit.
+    private func redacted<Answer>(_ results: [String: Result<Answer, ProviderFailure>]) async -> [String: Result<Answer, ProviderFailure>] {
+        for provider in providers.values { redactor.remember(await provider.credentialsInUse()) }
+        return results.mapValues { result in
+            result.mapError { failure in
+                var failure = failure
+                failure.message = redactor.scrub(failure.message)
+                return failure
+            }
+        }
     }
 
     /// Lets every provider clean up (revoke tokens it created).

@@ -76,11 +76,28 @@ public struct VariableDefinition: Sendable, Hashable {
     public var location: SourceLocation
 }
 
+/// One output file of a function. Only its standardized absolute path is stored, the URL and the
+/// relative path are made on use: a manifest may have a million outputs, and a URL costs several
+/// hundred bytes each.
 public struct OutputDefinition: Sendable, Hashable {
     public var format: OutputFormat
-    /// Absolute.
-    public var url: URL
-    /// Relative to the manifest's folder.
-    public var path: String
+    /// Absolute and standardized.
+    public let absolutePath: String
+    /// The UTF-8 offset in `absolutePath` where `path` starts.
+    private let relativeStart: Int
     public var location: SourceLocation
+
+    /// `absolutePath` (standardized) as written below `folder` (the manifest's, standardized), or as
+    /// it is outside it.
+    init(format: OutputFormat, absolutePath: String, manifestFolder folder: String, location: SourceLocation) {
+        self.format = format
+        self.absolutePath = absolutePath
+        relativeStart = absolutePath.hasPrefix(folder + "/") ? folder.utf8.count + 1 : 0
+        self.location = location
+    }
+
+    public var url: URL { URL(fileURLWithPath: absolutePath, isDirectory: false) }
+
+    /// Relative to the manifest's folder; absolute outside it.
+    public var path: String { String(absolutePath.utf8.dropFirst(relativeStart))! }
 }

@@ -9,6 +9,9 @@ struct ManifestDecoder {
     var diagnostics: DiagnosticCollector
     /// Accept output paths outside the manifest's folder (absolute, or climbing out with `..`).
     var allowOutsidePaths = false
+    /// The names "did you mean" picks from, sorted once (not per error: a manifest with thousands of
+    /// misspelt references would sort thousands of names thousands of times).
+    var providerNames: [String] = [], varNames: [String] = [], secretNames: [String] = []
 
     init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
         self.url = url.standardizedFileURL
@@ -78,8 +81,11 @@ struct ManifestDecoder {
         }
 
         let providers = decodeProviders(value("providers"), root: root)
+        providerNames = providers.keys.sorted()
         let vars = decodeVars(value("vars"))
+        varNames = vars.keys.sorted()
         let secrets = decodeSecrets(value("secrets"), providers: providers, vars: vars, root: root)
+        secretNames = secrets.keys.sorted()
 
         var outputDirectoryPath = ManifestLoader.defaultOutputDirectory
         var outputDirectoryLocation = root.location
@@ -103,26 +109,35 @@ struct ManifestDecoder {
                 }
             }
         }
-        let outputDirectory = insideManifestFolder(outputDirectoryPath, what: "'output-dir'", at: outputDirectoryLocation)
-            ?? directory.appendingPathComponent(ManifestLoader.defaultOutputDirectory)
+        let outputDirectory = (insideManifestFolder(outputDirectoryPath, what: "'output-dir'", at: outputDirectoryLocation)
+            ?? directory.appendingPathComponent(ManifestLoader.defaultOutputDirectory)).standardizedFileURL
+        // Parsed and checked once, then shared by every function: a large default must not cost its
+        // size again per function.
+        let defaultVariables = decodeVariables(defaultEnv, of: "'defaults.env'", secrets: secrets, vars: vars)
 
+        let outputFolder = outputDirectory.path
         var functions: [FunctionDefinition] = []
-        var outputOwners: [String: (String, SourceLocation)] = [:]
+        // Output path (relative to the manifest's folder, or absolute outside it: one per file) -> the
+        // index of the function that writes it.
+        var outputOwners: [String: Int] = [:]
         if let functionsNode = value("functions"), let pairs = mapping(functionsNode, "'functions'") {
+            outputOwners.reserveCapacity(pairs.count)
+            functions.reserveCapacity(pairs.count)
             if pairs.isEmpty {
                 error("'functions' declares no function", at: functionsNode.location)
             }
             for pair in pairs {
                 if let function = decodeFunction(
-                    pair, defaultEnv: defaultEnv, defaultOutputs: defaultOutputs, outputDirectory: outputDirectory,
+                    pair, defaultVariables: defaultVariables, defaultOutputs: defaultOutputs, outputFolder: outputFolder,
                     secrets: secrets, vars: vars)
                 {
                     for output in function.outputs {
-                        let key = output.url.standardizedFileURL.path
-                        if let (owner, place) = outputOwners[key] {
-                            error("output '\(output.path)' of function '\(function.name)' is also written by function '\(owner)' (\(place)); give one of them another 'path'", at: output.location)
+                        if let index = outputOwners[output.path] {
+                            let owner = index < functions.count ? functions[index] : function
+                            let place = owner.outputs.first { $0.path == output.path }?.location ?? owner.location
+                            error("output '\(output.path)' of function '\(function.name)' is also written by function '\(owner.name)' (\(place)); give one of them another 'path'", at: output.location)
                         } else {
-                            outputOwners[key] = (function.name, output.location)
+                            outputOwners[output.path] = functions.count
                         }
                     }
                     functions.append(function)
@@ -206,7 +221,7 @@ struct ManifestDecoder {
                 continue
             }
             guard let provider = providers[providerName] else {
-                error("secret '\(name)' names unknown provider '\(providerName)'" + didYouMean(providerName, providers.keys.sorted()), at: providerNode.location)
+                error("secret '\(name)' names unknown provider '\(providerName)'" + didYouMean(providerName, providerNames), at: providerNode.location)
                 continue
             }
             guard let idNode = field("id"), let idText = text(idNode, "'id' of secret '\(name)'"), !idText.isEmpty else {
@@ -229,7 +244,7 @@ struct ManifestDecoder {
                     case .secret:
                         error("a secret id cannot use \(reference.text): only ${vars.*} and ${env.*}", at: reference.location)
                     case .variable(let variable) where vars[variable] == nil:
-                        error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
+                        error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, varNames), at: reference.location)
                     default: break
                     }
                 }
@@ -252,7 +267,7 @@ struct ManifestDecoder {
     }
 
     mutating func decodeFunction(
-        _ pair: YAMLPair, defaultEnv: [YAMLPair], defaultOutputs: [YAMLNode]?, outputDirectory: URL,
+        _ pair: YAMLPair, defaultVariables: [String: VariableDefinition], defaultOutputs: [YAMLNode]?, outputFolder: String,
         secrets: [String: SecretDeclaration], vars: [String: String]
     ) -> FunctionDefinition? {
         let name = pair.key.scalar ?? ""
@@ -263,34 +278,11 @@ struct ManifestDecoder {
         guard let fields = mapping(pair.value, "function '\(name)'", allowed: ["env", "outputs", "lambda"]) else { return nil }
         func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
 
-        var envPairs: [String: YAMLPair] = [:]
-        for pair in defaultEnv { envPairs[pair.key.scalar ?? ""] = pair }
-        if let env = field("env"), let own = mapping(env, "'env' of function '\(name)'") {
-            for pair in own { envPairs[pair.key.scalar ?? ""] = pair }
+        var own: [String: VariableDefinition] = [:]
+        if let env = field("env"), let pairs = mapping(env, "'env' of function '\(name)'") {
+            own = decodeVariables(pairs, of: "function '\(name)'", secrets: secrets, vars: vars)
         }
-        var variables: [VariableDefinition] = []
-        for (key, envPair) in envPairs.sorted(by: { $0.key < $1.key }) {
-            guard Names.isEnvironmentName(key) else {
-                error("variable '\(key)' of function '\(name)' is not a valid environment variable name: use letters, digits and '_', not starting with a digit", at: envPair.key.location)
-                continue
-            }
-            guard let text = text(envPair.value, "variable '\(key)' of function '\(name)'") else { continue }
-            do {
-                let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
-                for reference in template.references {
-                    switch reference.kind {
-                    case .secret(let secret, _) where secrets[secret] == nil:
-                        error("function '\(name)' uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secrets.keys.sorted()), at: reference.location)
-                    case .variable(let variable) where vars[variable] == nil:
-                        error("unknown variable '\(variable)' in \(key) of function '\(name)'" + didYouMean(variable, vars.keys.sorted()), at: reference.location)
-                    default: break
-                    }
-                }
-                variables.append(VariableDefinition(key: key, template: template, location: envPair.key.location))
-            } catch let failure as InjectSecretsError {
-                diagnostics.append(contentsOf: failure.diagnostics)
-            } catch {}
-        }
+        let variables = own.merging(defaultVariables) { own, _ in own }.values.sorted { $0.key < $1.key }
 
         var outputs: [OutputDefinition] = []
         let outputNodes: [YAMLNode]
@@ -315,14 +307,16 @@ struct ManifestDecoder {
                 error("unknown output format '\(formatName)'; known formats: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))" + didYouMean(formatName, OutputFormat.allCases.map(\.rawValue)), at: formatNode.location)
                 continue
             }
-            let outputURL: URL
             if let pathNode = fields.first(where: { $0.key.scalar == "path" })?.value {
                 guard let path = text(pathNode, "'path'"), let checked = insideManifestFolder(path, what: "output path '\(path)'", at: pathNode.location) else { continue }
-                outputURL = checked
+                outputs.append(OutputDefinition(format: format, absolutePath: checked.path, manifestFolder: directoryPath, location: node.location))
             } else {
-                outputURL = outputDirectory.appendingPathComponent(name + format.fileSuffix)
+                // A function name has no '/' and no '..', so this path is standard as it is: the URL
+                // work of standardizing it (most of what a large manifest costs) is not needed.
+                outputs.append(OutputDefinition(
+                    format: format, absolutePath: outputFolder + "/" + name + format.fileSuffix,
+                    manifestFolder: directoryPath, location: node.location))
             }
-            outputs.append(OutputDefinition(format: format, url: outputURL, path: relative(outputURL), location: node.location))
         }
         if outputs.contains(where: { $0.format == .lambda }) || field("lambda") != nil {
             checkLambdaRules(function: name, variables: variables)
@@ -333,6 +327,38 @@ struct ManifestDecoder {
             } catch {}
         }
         return FunctionDefinition(name: name, location: pair.key.location, variables: variables, outputs: outputs, lambdaNode: field("lambda"))
+    }
+
+    /// The variables of an `env` mapping, each parsed and checked once; `owner` names it in messages
+    /// ("function 'checkout'", "'defaults.env'"). A variable with an error is left out.
+    mutating func decodeVariables(
+        _ pairs: [YAMLPair], of owner: String, secrets: [String: SecretDeclaration], vars: [String: String]
+    ) -> [String: VariableDefinition] {
+        var variables: [String: VariableDefinition] = [:]
+        for envPair in pairs {
+            let key = envPair.key.scalar ?? ""
+            guard Names.isEnvironmentName(key) else {
+                error("variable '\(key)' of \(owner) is not a valid environment variable name: use letters, digits and '_', not starting with a digit", at: envPair.key.location)
+                continue
+            }
+            guard let text = text(envPair.value, "variable '\(key)' of \(owner)") else { continue }
+            do {
+                let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
+                for reference in template.references {
+                    switch reference.kind {
+                    case .secret(let secret, _) where secrets[secret] == nil:
+                        error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
+                    case .variable(let variable) where vars[variable] == nil:
+                        error("unknown variable '\(variable)' in \(key) of \(owner)" + didYouMean(variable, varNames), at: reference.location)
+                    default: break
+                    }
+                }
+                variables[key] = VariableDefinition(key: key, template: template, location: envPair.key.location)
+            } catch let failure as InjectSecretsError {
+                diagnostics.append(contentsOf: failure.diagnostics)
+            } catch {}
+        }
+        return variables
     }
 
     /// Lambda refuses bad keys, reserved keys and more than 4 KB; what is known before reading any
@@ -381,10 +407,5 @@ struct ManifestDecoder {
             return nil
         }
         return resolved
-    }
-
-    func relative(_ url: URL) -> String {
-        let path = url.standardizedFileURL.path
-        return path.hasPrefix(directoryPath + "/") ? String(path.dropFirst(directoryPath.count + 1)) : path
     }
 }

@@ -69,23 +69,25 @@ public enum LambdaEnvironmentRules {
         JSONEncoderText.compactObject(OutputFormat.sortedEntries(variables)).utf8.count
     }
 
-    /// A message naming the function and its total size when the variables exceed the limit, else nil.
-    /// It never holds a value.
+    /// A message naming the function and its largest variables when the variables exceed the limit,
+    /// else nil. It gives no byte count: a size measured on rendered values tells a secret's length.
     public static func sizeProblem(_ variables: [String: String], function: String) -> String? {
-        let size = totalSize(variables)
-        guard size > maxTotalBytes else { return nil }
-        return "function '\(function)': its environment variables take \(size) bytes, more than the "
-            + "\(maxTotalBytes) bytes (4 KB) AWS Lambda allows for all of a function's variables together"
-            + largestHint(variables)
+        guard totalSize(variables) > maxTotalBytes else { return nil }
+        return "function '\(function)': its environment variables take more than the \(maxTotalBytes) bytes "
+            + "(4 KB) AWS Lambda allows for all of a function's variables together" + largestHint(variables)
     }
 
-    /// "; the largest is KEY", to tell the user where to start. Names a key, never a value or its size.
+    /// "; the largest are 'A', 'B' and 'C'", to tell the user where to start. Names keys, never a value
+    /// or its size.
     static func largestHint(_ variables: [String: String]) -> String {
-        let largest = OutputFormat.sortedEntries(variables).max { a, b in
-            (a.key.utf8.count + a.value.utf8.count) < (b.key.utf8.count + b.value.utf8.count)
+        let largest = OutputFormat.sortedEntries(variables)
+            .sorted { a, b in (a.key.utf8.count + a.value.utf8.count) > (b.key.utf8.count + b.value.utf8.count) }
+            .prefix(3).map { "'\($0.key)'" }
+        switch largest.count {
+        case 0: return ""
+        case 1: return "; the largest is \(largest[0])"
+        default: return "; the largest are " + largest.dropLast().joined(separator: ", ") + " and " + largest.last!
         }
-        guard let largest else { return "" }
-        return "; the largest is '\(largest.key)'"
     }
 }
 
@@ -100,15 +102,14 @@ enum LambdaEncoder {
             }
             try EnvironmentNames.checkNoNUL(key, value, .lambda)
         }
-        let size = JSONEncoderText.compactObject(entries).utf8.count
-        if size > LambdaEnvironmentRules.maxTotalBytes {
+        if JSONEncoderText.compactObject(entries).utf8.count > LambdaEnvironmentRules.maxTotalBytes {
             let largest = entries.max { a, b in
                 (a.key.utf8.count + a.value.utf8.count) < (b.key.utf8.count + b.value.utf8.count)
             }!
             throw OutputEncodingError(
                 key: largest.key, format: .lambda,
-                reason: "the variables take \(size) bytes together, more than the "
-                    + "\(LambdaEnvironmentRules.maxTotalBytes) bytes (4 KB) AWS Lambda allows; this is the largest")
+                reason: "the variables take more than the \(LambdaEnvironmentRules.maxTotalBytes) bytes (4 KB) "
+                    + "AWS Lambda allows together; this is the largest")
         }
         return "{\n  \"Variables\": " + JSONEncoderText.object(entries, indent: 2) + "\n}\n"
     }

@@ -16,6 +16,10 @@ public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
     case lambda
     /// One flat YAML map of double-quoted strings.
     case yaml
+    /// `KEY=value` lines, unquoted, that `docker run --env-file` reads back exactly.
+    case dockerEnv = "docker-env"
+    /// `KEY="value"` lines that systemd's `EnvironmentFile=` reads back exactly.
+    case systemdEnv = "systemd-env"
 
     /// The default file name suffix, appended to the function's name.
     public var fileSuffix: String {
@@ -25,6 +29,8 @@ public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
         case .json: return ".json"
         case .lambda: return ".lambda.json"
         case .yaml: return ".yaml"
+        case .dockerEnv: return ".docker.env"
+        case .systemdEnv: return ".systemd.env"
         }
     }
 
@@ -39,6 +45,8 @@ public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
         case .json: text = JSONEncoderText.object(entries, indent: 0)
         case .lambda: text = try LambdaEncoder.encode(entries)
         case .yaml: text = try YAMLEncoder.encode(entries)
+        case .dockerEnv: text = try DockerEnvEncoder.encode(entries)
+        case .systemdEnv: text = try SystemdEnvEncoder.encode(entries)
         }
         return Data(text.utf8)
     }
@@ -85,12 +93,22 @@ enum EnvironmentNames {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
+    static func checkIdentifier(_ key: String, _ format: OutputFormat) throws {
+        guard isShellIdentifier(key) else {
+            throw OutputEncodingError(key: key, format: format, reason: "the name is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)")
+        }
+    }
+
     /// A process environment is a list of NUL-terminated strings: a NUL cannot be part of a value.
     static func checkNoNUL(_ key: String, _ value: String, _ format: OutputFormat) throws {
-        if value.utf8.contains(0) {
-            throw OutputEncodingError(
-                key: key, format: format,
-                reason: "the value contains a NUL character, which no environment variable can hold")
+        if let problem = nulProblem(value) {
+            throw OutputEncodingError(key: key, format: format, reason: problem)
         }
+    }
+
+    /// Why `value` cannot be an environment variable's value (a C string ends at a NUL), or nil. Shared
+    /// by the formats meant for an environment and by `exec`.
+    static func nulProblem(_ value: String) -> String? {
+        value.utf8.contains(0) ? "the value contains a NUL character, which no environment variable can hold" : nil
     }
 }

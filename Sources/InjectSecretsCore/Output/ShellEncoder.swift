@@ -19,11 +19,7 @@ enum ShellEncoder {
     static func encode(_ entries: [(key: String, value: String)]) throws -> String {
         var out = ""
         for (key, value) in entries {
-            guard EnvironmentNames.isShellIdentifier(key) else {
-                throw OutputEncodingError(
-                    key: key, format: .shell,
-                    reason: "the name is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)")
-            }
+            try EnvironmentNames.checkIdentifier(key, .shell)
             if bashSpecialNames.contains(key) {
                 throw OutputEncodingError(
                     key: key, format: .shell,

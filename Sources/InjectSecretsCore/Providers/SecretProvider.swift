@@ -163,10 +163,15 @@ public protocol SecretProvider: Sendable {
 
     /// Called once when the run ends, success or not: a provider that logged in revokes what it created.
     func finish() async
+
+    /// The credentials this provider holds now (a token it logged in for), so that the engine can
+    /// remove them from any message; never printed. Asks nothing of a store.
+    func credentialsInUse() async -> [String]
 }
 
 extension SecretProvider {
     public func finish() async {}
+    public func credentialsInUse() async -> [String] { [] }
 }
 
 /// A provider as the manifest declares it, before anything is contacted.

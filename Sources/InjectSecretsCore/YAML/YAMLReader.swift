@@ -9,8 +9,19 @@ public struct YAMLLimits: Sendable {
     public var maxDepth: Int = 256
     /// Most nodes the document may stand for once every alias is expanded ("billion laughs").
     public var maxExpandedNodes: Int = 5_000_000
+    /// Below `maxExpandedNodes`, the expanded document may hold at most this many nodes per byte of the
+    /// file (or `expansionFloor`, for small files): without aliases a node takes at least two bytes,
+    /// so this lets aliases add about as much again as the file holds, and what a run costs grows with
+    /// the file, not with the product of its aliases.
+    public var expandedNodesPerByte: Int = 2
+    public var expansionFloor: Int = 100_000
 
     public init() {}
+
+    /// The expansion bound for a file of `bytes` bytes.
+    func expansionLimit(bytes: Int) -> Int {
+        min(maxExpandedNodes, max(expansionFloor, expandedNodesPerByte * bytes))
+    }
 }
 
 /// Reads YAML through libyaml into `YAMLNode`s with a place on every node.
@@ -34,6 +45,41 @@ public enum YAMLReader {
             var builder = TreeBuilder(path: path, limits: limits, input: bytes)
             return try builder.parse()
         }
+    }
+
+    /// A file whose scalars are secret values could not be read. The message quotes nothing of the file
+    /// (no alias or anchor name, no character, no key); `entry` is the top-level key whose entry holds
+    /// the problem, when the root is a mapping and one was read.
+    public struct WithheldFailure: Error, Sendable {
+        public var message: String
+        public var location: SourceLocation?
+        public var entry: String?
+    }
+
+    /// Parses a file whose text must never reach a message (the file store, whose scalars are secret
+    /// values): the same rules as `read`, but failures are `WithheldFailure`s that quote nothing. An
+    /// unquoted value starting with `*` or `&` is an alias or anchor to YAML; the message says so without
+    /// the name.
+    public static func readWithholdingText(_ data: Data, path: String, limits: YAMLLimits = YAMLLimits()) throws(WithheldFailure) -> YAMLNode? {
+        guard data.count <= limits.maxBytes else {
+            throw WithheldFailure(
+                message: "the file is \(data.count) bytes, more than the limit of \(limits.maxBytes) bytes",
+                location: SourceLocation(path: path, line: 1, column: 1), entry: nil)
+        }
+        if data.isEmpty { return nil }
+        let result: Result<YAMLNode?, WithheldFailure> = data.withUnsafeBytes { bytes in
+            var builder = TreeBuilder(path: path, limits: limits, input: bytes)
+            builder.quotesText = false
+            do {
+                return .success(try builder.parse())
+            } catch {
+                let diagnostic = (error as? InjectSecretsError)?.diagnostics.first
+                return .failure(WithheldFailure(
+                    message: diagnostic?.message ?? "the file is not valid YAML", location: diagnostic?.location,
+                    entry: builder.currentTopLevelKey))
+            }
+        }
+        return try result.get()
     }
 }
 
@@ -78,12 +124,23 @@ private struct TreeBuilder {
     /// Nodes of the document so far with every alias expanded: the weight of the root when it ends.
     var expandedNodes = 0
     var root: YAMLNode?
+    /// False for a file whose scalars are secrets: messages then quote no name, key or character of it.
+    var quotesText = true
+
+    /// The key of the root mapping's entry being read, or the last one read.
+    var currentTopLevelKey: String? {
+        guard let root = stack.first, root.kind == .mapping else { return nil }
+        return (root.pendingKey ?? root.pairs.last?.key)?.scalar
+    }
 
     init(path: String, limits: YAMLLimits, input: UnsafeRawBufferPointer) {
         self.path = path
         self.limits = limits
         self.input = input
+        expansionLimit = limits.expansionLimit(bytes: input.count)
     }
+
+    let expansionLimit: Int
 
     mutating func parse() throws -> YAMLNode? {
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -182,9 +239,15 @@ private struct TreeBuilder {
             case YAML_ALIAS_EVENT:
                 let name = Self.string(event.pointee.data.alias.anchor)
                 let location = place(event.pointee.start_mark)
+                let alias = quotesText ? "alias '*\(name)'" : "an alias"
                 guard let anchor = anchors[name] else {
                     if stack.contains(where: { $0.anchor == name }) {
-                        throw InjectSecretsError.badInput("alias '*\(name)' refers to a node that contains it", at: location)
+                        throw InjectSecretsError.badInput("\(alias) refers to a node that contains it", at: location)
+                    }
+                    guard quotesText else {
+                        throw InjectSecretsError.badInput(
+                            "an unquoted value starting with '*' is an alias to YAML, and no anchor of that name comes before it; "
+                                + "put the value in quotes", at: location)
                     }
                     throw InjectSecretsError.badInput(
                         "unknown alias '*\(name)'; no anchor '&\(name)' comes before it\(didYouMean(name, anchors.keys))",
@@ -193,7 +256,7 @@ private struct TreeBuilder {
                 }
                 guard stack.count + anchor.height <= limits.maxDepth else {
                     throw InjectSecretsError.badInput(
-                        "nesting deeper than \(limits.maxDepth) levels once alias '*\(name)' is expanded",
+                        "nesting deeper than \(limits.maxDepth) levels once \(alias) is expanded",
                         at: location
                     )
                 }
@@ -212,9 +275,11 @@ private struct TreeBuilder {
     /// before a "billion laughs" document can cost time or memory.
     mutating func countNodes(_ weight: Int, at location: SourceLocation) throws {
         expandedNodes += weight
-        if expandedNodes > limits.maxExpandedNodes {
+        if expandedNodes > expansionLimit {
+            let bound = expansionLimit == limits.maxExpandedNodes
+                ? "" : " (\(limits.expandedNodesPerByte) per byte of this \(input.count)-byte file, at least \(limits.expansionFloor))"
             throw InjectSecretsError.badInput(
-                "aliases expand the document to more than \(limits.maxExpandedNodes) nodes; "
+                "aliases expand the document to more than \(expansionLimit) nodes\(bound); "
                     + "use fewer aliases of large nodes",
                 at: location
             )
@@ -276,7 +341,7 @@ private struct TreeBuilder {
         }
         if let first {
             throw InjectSecretsError.badInput(
-                "duplicate key '\(text)'; it is first defined at line \(stack[top].pairs[first].key.location.line)",
+                "duplicate key\(quotesText ? " '\(text)'" : ""); it is first defined at line \(stack[top].pairs[first].key.location.line)",
                 at: key.location
             )
         }
@@ -369,6 +434,12 @@ private struct TreeBuilder {
         case YAML_READER_ERROR:
             let location = place(ofByte: parser.problem_offset)
             let value = Int(parser.problem_value)
+            if problem.contains("UTF-8"), !quotesText {
+                return .badInput("invalid UTF-8 in the file; save it as UTF-8", at: firstInvalidUTF8().map(place(ofByte:)) ?? location)
+            }
+            if problem.contains("control characters"), !quotesText {
+                return .badInput("a control character is not allowed in YAML; write it as an escape in a double-quoted value", at: location)
+            }
             if problem.contains("UTF-8"), let offset = firstInvalidUTF8() {
                 // libyaml points at the octet it tripped on; the start of the broken sequence is clearer.
                 return .badInput(
@@ -395,7 +466,7 @@ private struct TreeBuilder {
                 return .badInput("tabs are not allowed for indentation; indent with spaces", at: location)
             }
             if problem == "found character that cannot start any token" {
-                let found = character(at: parser.problem_mark).map { "'\($0)' " } ?? ""
+                let found = quotesText ? character(at: parser.problem_mark).map { "'\($0)' " } ?? "" : ""
                 return .badInput(
                     "a value cannot start with the character \(found)here; put the value in quotes", at: location
                 )

@@ -251,7 +251,7 @@ public struct AWSJSONClient: Sendable {
         }
         code = code.map(Self.normalizeCode).flatMap { $0.isEmpty ? nil : $0 }
         return AWSCallError(
-            service: serviceName, operation: operation, code: code, serviceMessage: message.map(Self.shorten),
+            service: serviceName, operation: operation, code: code, serviceMessage: message.map(RelayedText.line),
             status: response.status, transportFailure: nil, attempts: 1,
             kind: AWSErrorCodes.kind(code: code, status: response.status))
     }
@@ -262,13 +262,6 @@ public struct AWSJSONClient: Sendable {
         if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
         if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
         return code.trimmingCharacters(in: .whitespaces)
-    }
-
-    /// The first line, at most 300 characters: AWS signature errors can go on to quote the canonical
-    /// request, which holds the session token.
-    static func shorten(_ message: String) -> String {
-        let firstLine = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-        return firstLine.count > 300 ? String(firstLine.prefix(300)) + "..." : firstLine
     }
 
     static func xmlElement(_ name: String, in text: String) -> String? {

@@ -223,6 +223,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
         enum CodingKeys: String, CodingKey { case parameters = "Parameters", nextToken = "NextToken" }
     }
 
+    public func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
+
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let names = Array(Set(queries.map(\.reference.id))).sorted()
         let described = await boundedConcurrentMap(chunked(names, size: Self.batchLimit), limit: concurrency) { chunk in

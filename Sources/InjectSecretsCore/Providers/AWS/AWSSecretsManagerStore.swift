@@ -179,7 +179,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                 guard let id = error.secretId, ids.contains(id), results[id] == nil else { continue }
                 let code = error.errorCode.map(AWSJSONClient.normalizeCode)
                 var text = "AWS Secrets Manager BatchGetSecretValue failed: \(code ?? "unknown error")"
-                if let message = error.message, !message.isEmpty { text += ": \(AWSJSONClient.shorten(message))" }
+                if let message = error.message, !message.isEmpty { text += ": \(RelayedText.line(message))" }
                 results[id] = .failure(ProviderFailure(Self.batchErrorKind(code, message: error.message), text))
             }
             nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
@@ -307,6 +307,8 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         var secretId: String
         enum CodingKeys: String, CodingKey { case secretId = "SecretId" }
     }
+
+    public func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let ids = Array(Set(queries.map(\.reference.id))).sorted()

@@ -104,6 +104,8 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
             challenges: ChallengeCache(), http: http, retry: retry)
     }
 
+    func credentialsInUse() async -> [String] { await vault.credential.tokensInUse() }
+
     var description: String { "AzureKeyVaultProvider(\(name), \(vault.vaultName))" }
     var customMirror: Mirror { Mirror(self, children: ["name": name, "vault": vault.vaultName]) }
 

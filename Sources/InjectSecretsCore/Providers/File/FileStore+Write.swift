@@ -36,9 +36,12 @@ extension FileStore: SecretWriting {
         let next = Self.nextVersion(after: keys, current: current)
         let place = entry.location
 
-        // A JSON object stays a mapping, as the file store writes JSON-object secrets.
+        // The file store reads every scalar of a mapping as text, so a JSON object becomes a mapping only
+        // when the current version is one and every field is text; a number, boolean or null keeps its
+        // JSON type by staying JSON text, as it is in a version written as a string.
         let newNode: YAMLNode
-        if let object = try? JSONValue.parse(value.text), object.object != nil {
+        let currentIsMapping = versions.first(where: { $0.key.scalar == current })?.value.mapping != nil
+        if currentIsMapping, let object = try? JSONValue.parse(value.text), object.object != nil, object.holdsOnlyText {
             newNode = Self.node(object, at: place)
         } else {
             newNode = YAMLNode(.scalar(value.text, .doubleQuoted), at: place)
@@ -77,7 +80,8 @@ extension FileStore: SecretWriting {
         return usesPrefix ? "v\(candidate)" : "\(candidate)"
     }
 
-    /// A JSON value as a YAML node whose scalars are all text, as the file store reads them.
+    /// A JSON value whose leaves are all strings (`holdsOnlyText`) as a YAML node, as the file store
+    /// reads them back.
     static func node(_ value: JSONValue, at place: SourceLocation) -> YAMLNode {
         switch value {
         case .string(let text), .number(let text): return YAMLNode(.scalar(text, .doubleQuoted), at: place)
@@ -130,5 +134,17 @@ extension FileStore: SecretWriting {
         if let inline = scalarText(root) { return inline + "\n" }
         write(root, indent: "")
         return out
+    }
+}
+
+extension JSONValue {
+    /// Whether every leaf is a string: then a YAML mapping of text scalars carries the value exactly.
+    var holdsOnlyText: Bool {
+        switch self {
+        case .string: return true
+        case .number, .bool, .null: return false
+        case .array(let items): return items.allSatisfy(\.holdsOnlyText)
+        case .object(let members): return members.values.allSatisfy(\.holdsOnlyText)
+        }
     }
 }

@@ -56,12 +56,14 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         } catch {
             throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(ManifestLoader.reason(error))")
         }
+        // Every scalar of the store may be a value: its messages name the file, the place and the secret
+        // id, and quote nothing else of it.
         let root: YAMLNode?
         do {
-            root = try YAMLReader.read(data, path: displayPath)
-        } catch let error as InjectSecretsError {
-            let first = error.diagnostics.first
-            throw ProviderFailure(.invalidResponse, "file store '\(name)': \(first?.message ?? "unreadable")", at: first?.location)
+            root = try YAMLReader.readWithholdingText(data, path: displayPath)
+        } catch {
+            let entry = error.entry.map { " in the entry of secret '\($0)'" } ?? ""
+            throw ProviderFailure(.invalidResponse, "file store '\(name)'\(entry): \(error.message)", at: error.location)
         }
         guard let root else { return [:] }
         guard let pairs = root.mapping else {
@@ -73,8 +75,9 @@ public struct FileStore: SecretProvider, SecretProviderKind {
             guard let fields = pair.value.mapping else {
                 throw ProviderFailure(.invalidResponse, "file store '\(name)': secret '\(id)' must be a mapping with 'current' and 'versions'", at: pair.value.location)
             }
+            // The key is not quoted: a value indented one level too little lands here.
             for field in fields where !["current", "versions"].contains(field.key.scalar ?? "") {
-                throw ProviderFailure(.invalidResponse, "file store '\(name)': unknown key '\(field.key.scalar ?? "")' in secret '\(id)'; expected 'current' and 'versions'", at: field.key.location)
+                throw ProviderFailure(.invalidResponse, "file store '\(name)': an unknown key in secret '\(id)'; expected 'current' and 'versions'", at: field.key.location)
             }
             let current = pair.value["current"]?.scalar
             var versions: [String: YAMLNode] = [:]

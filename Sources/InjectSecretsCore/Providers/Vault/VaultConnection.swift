@@ -18,19 +18,17 @@ struct VaultResponse: Sendable {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
     }
 
-    /// Vault's `errors` array, each trimmed and bounded, joined for a message; "" when there is none.
+    /// Vault's `errors` array as one bounded line (`RelayedText.line`) for a message; "" when there is none.
     var errorsText: String {
         guard let errors = json?["errors"] as? [Any] else { return "" }
-        let texts = errors.compactMap { $0 as? String }.map(Self.cleaned).filter { !$0.isEmpty }
-        return texts.joined(separator: "; ")
+        return RelayedText.line(errors.compactMap { $0 as? String }.map(Self.cleaned).filter { !$0.isEmpty }.joined(separator: "; "))
     }
 
     /// Vault wraps policy denials as "1 error occurred:\n\t* permission denied\n\n".
     private static func cleaned(_ text: String) -> String {
         var lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         lines = lines.filter { !$0.isEmpty && !$0.hasSuffix("error occurred:") && !$0.hasSuffix("errors occurred:") }
-        let joined = lines.map { $0.hasPrefix("* ") ? String($0.dropFirst(2)) : $0 }.joined(separator: "; ")
-        return joined.count > 300 ? String(joined.prefix(300)) + "…" : joined
+        return lines.map { $0.hasPrefix("* ") ? String($0.dropFirst(2)) : $0 }.joined(separator: "; ")
     }
 
     /// "Vault said: ..." or "", for the end of a message.

@@ -94,6 +94,10 @@ public struct VaultProvider: SecretProvider {
         _ = await session.finish()
     }
 
+    public func credentialsInUse() async -> [String] {
+        await session.tokenInUse().map { [$0.text] } ?? []
+    }
+
     /// `finish()`, returning a warning when the revocation failed (the token then lives until its TTL).
     public func finishReportingRevocation() async -> String? {
         await session.finish()

@@ -28,6 +28,11 @@ actor VaultSession {
         return try await task.value
     }
 
+    /// The token of a login that finished, without starting one.
+    func tokenInUse() async -> VaultToken? {
+        try? await login?.value
+    }
+
     /// Revokes the token if this run created it by a login (`POST auth/token/revoke-self`); a token the
     /// pipeline supplied (VAULT_TOKEN, ~/.vault-token) is left alone. Returns a warning when the
     /// revocation failed; the token then lives until its TTL.

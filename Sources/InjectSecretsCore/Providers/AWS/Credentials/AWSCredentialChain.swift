@@ -35,6 +35,11 @@ actor AWSCredentialChain: AWSCredentialSource {
         try await source().credentials()
     }
 
+    func credentialsInUse() async -> [String] {
+        guard let chosen = try? await resolution?.value else { return [] }
+        return await chosen.credentialsInUse()
+    }
+
     /// The source the chain chose. A failure to choose (no credentials anywhere, a broken file) is
     /// cached too, so a run with many secrets reports it once instead of probing IMDS for each.
     func source() async throws -> any AWSCredentialSource {

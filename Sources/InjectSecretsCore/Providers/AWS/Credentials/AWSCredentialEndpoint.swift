@@ -111,17 +111,13 @@ func parseAWSTimestamp(_ text: String) -> Date? {
 /// Replaces every occurrence of each secret in `text` with `<redacted>`, for text that a credential
 /// endpoint or a child process wrote and that a message is about to quote.
 func redacting(_ text: String, _ secrets: [String?]) -> String {
-    var result = text
-    for case let secret? in secrets where secret.count >= 4 {
-        result = result.replacingOccurrences(of: secret, with: "<redacted>")
-    }
-    return result
+    let redactor = RunRedactor()
+    redactor.remember(secrets.compactMap { $0 })
+    return redactor.scrub(text)
 }
 
-/// At most `limit` characters of a reply body, on one line, for an error message.
-func excerpt(_ data: Data, limit: Int = 200) -> String {
-    let text = String(decoding: data.prefix(limit * 4), as: UTF8.self)
-        .replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        .trimmingCharacters(in: .whitespaces)
-    return text.count > limit ? String(text.prefix(limit)) + "…" : text
+/// The start of a reply body as `RelayedText.line`, for an error message, with `secrets` removed before
+/// it is cut (a cut could leave half a token).
+func excerpt(_ data: Data, hiding secrets: [String?] = []) -> String {
+    RelayedText.line(redacting(String(decoding: data.prefix(RelayedText.maxCharacters * 4), as: UTF8.self), secrets))
 }

@@ -24,6 +24,19 @@ public protocol AWSCredentialSource: Sendable {
     /// Resolves credentials, refreshing them when expired. Throws `ProviderFailure` (.authentication or
     /// .configuration) with a message that names the source and never holds a secret.
     func credentials() async throws -> AWSCredentials
+
+    /// The secret key and session token obtained so far, without fetching any: for the run's
+    /// redaction of messages.
+    func credentialsInUse() async -> [String]
+}
+
+extension AWSCredentialSource {
+    public func credentialsInUse() async -> [String] { [] }
+}
+
+extension AWSCredentials {
+    /// The parts that must never be printed.
+    var secretParts: [String] { [secretAccessKey] + (sessionToken.map { [$0] } ?? []) }
 }
 
 /// The AWS settings of this process as the SDKs resolve them: credentials chain, region and endpoints
@@ -158,6 +171,8 @@ public struct EnvironmentCredentialSource: AWSCredentialSource {
     public var variables: [String: String]
 
     public init(variables: [String: String]) { self.variables = variables }
+
+    public func credentialsInUse() async -> [String] { ((try? Self.read(variables)) ?? nil)?.secretParts ?? [] }
 
     public func credentials() async throws -> AWSCredentials {
         guard let credentials = try Self.read(variables) else {

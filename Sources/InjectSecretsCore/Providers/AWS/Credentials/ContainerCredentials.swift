@@ -97,7 +97,7 @@ struct ContainerCredentials: Sendable {
                 continue
             }
             guard response.status == 200 else {
-                let body = redacting(excerpt(response.body), [token])
+                let body = excerpt(response.body, hiding: [token])
                 lastFailure = ProviderFailure(
                     response.status == 401 || response.status == 403 ? .authentication : .unreachable,
                     "\(source): HTTP \(response.status)" + (body.isEmpty ? "" : ": \(body)"))

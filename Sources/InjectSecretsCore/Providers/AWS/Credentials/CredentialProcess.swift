@@ -38,8 +38,7 @@ struct CredentialProcess: Sendable {
         let json = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
         let printedSecrets = [json?["SecretAccessKey"] as? String, json?["SessionToken"] as? String]
         guard result.status == 0 else {
-            let stderr = redacting(
-                String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), printedSecrets)
+            let stderr = RelayedText.line(redacting(String(decoding: result.stderr, as: UTF8.self), printedSecrets))
             throw ProviderFailure(
                 .authentication,
                 "\(source): '\(program)' exited with status \(result.status)" + (stderr.isEmpty ? " and wrote nothing to stderr" : ": \(stderr)"))

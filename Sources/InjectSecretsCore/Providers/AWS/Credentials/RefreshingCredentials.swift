@@ -27,6 +27,8 @@ actor RefreshingCredentials: AWSCredentialSource {
         self.fetch = fetch
     }
 
+    func credentialsInUse() async -> [String] { cached?.secretParts ?? [] }
+
     func credentials() async throws -> AWSCredentials {
         guard let cached else { return try await refresh() }
         guard let expiration = cached.expiration else { return cached }
@@ -57,4 +59,5 @@ actor RefreshingCredentials: AWSCredentialSource {
 struct StaticCredentials: AWSCredentialSource {
     var value: AWSCredentials
     func credentials() async throws -> AWSCredentials { value }
+    func credentialsInUse() async -> [String] { value.secretParts }
 }

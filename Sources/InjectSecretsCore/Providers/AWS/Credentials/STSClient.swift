@@ -124,7 +124,7 @@ struct STSClient: Sendable {
         let fields = STSXMLFields.parse(response.body)
         guard (200..<300).contains(response.status) else {
             let code = fields["Code"] ?? "HTTP \(response.status)"
-            let message = fields["Message"].map { ": " + redacting($0, secrets) } ?? ""
+            let message = fields["Message"].map { ": " + RelayedText.line(redacting($0, secrets)) } ?? ""
             let retryable = response.status >= 500 || Self.retryableCodes.contains(code)
             let kind: ProviderFailure.Kind =
                 Self.throttlingCodes.contains(code) ? .throttled : response.status >= 500 ? .unreachable : .authentication

@@ -78,6 +78,9 @@ actor AzureCredential {
         }
     }
 
+    /// The access tokens obtained so far, for the run's redaction of messages.
+    func tokensInUse() -> [String] { tokens.values.map(\.token) }
+
     /// A token for `scope`, asked for by a vault whose challenge named `challengeTenant`.
     /// `forceRefresh` drops a cached token (the vault refused it).
     func token(scope: String, challengeTenant: String?, forceRefresh: Bool = false) async throws -> AzureAccessToken {
@@ -201,15 +204,12 @@ enum EntraAuthority {
     }
 }
 
-/// Text from an issuer that is safe and short enough for a message: the first line (Entra appends
-/// trace and correlation ids on later lines), at most 400 characters, with every credential removed.
+/// Text from an issuer that is safe for a message: `RelayedText.line` (Entra appends trace and
+/// correlation ids on later lines) with every credential of the request removed first.
 func issuerText(_ text: String, hiding secrets: [String]) -> String {
-    var line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-    for secret in secrets where secret.count >= 4 {
-        line = line.replacingOccurrences(of: secret, with: "<redacted>")
-    }
-    line = line.trimmingCharacters(in: .whitespaces)
-    return line.count > 400 ? String(line.prefix(400)) + "..." : line
+    let redactor = RunRedactor()
+    redactor.remember(secrets)
+    return RelayedText.line(redactor.scrub(text))
 }
 
 /// Parses `expires_in` / `expires_on` / `refresh_in`, which Entra sends as numbers and managed identity
