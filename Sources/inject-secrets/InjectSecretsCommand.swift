@@ -13,7 +13,8 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             versions in inject-secrets.lock, and reports drift after a rotation.
 
             Exit codes: 0 success (drift: in sync), 1 drift found, 2 bad input (nothing was read from a
-            store), 3 a store failed.
+            store), 3 a store failed, 4 another run on the manifest held the run lock too long,
+            128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
             """,
         version: "0.1.0",
         subcommands: [Validate.self, Render.self, Drift.self, Exec.self, Rotate.self, Deploy.self, Policy.self]
@@ -24,7 +25,14 @@ struct InjectSecretsCommand: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
+            if let asyncCommand = command as? AsyncParsableCommand, !(command is Exec) {
+                let task = Task {
+                    var running = asyncCommand
+                    try await running.run()
+                }
+                StopSignals.install { task.cancel() }
+                try await task.value
+            } else if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
@@ -36,7 +44,12 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             GitHubActions.report(
                 error.diagnostics.filter { $0.severity == .error }.map(CIFinding.init),
                 title: "inject-secrets " + (CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil } ?? "") + " failed")
-            Foundation.exit(error.kind == .badInput ? 2 : 3)
+            switch error.kind {
+            case .badInput: Foundation.exit(2)
+            case .storeFailure: Foundation.exit(3)
+            case .busy: Foundation.exit(4)
+            case .interrupted(let signal): Foundation.exit(StopSignals.exitCode(signal))
+            }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {

@@ -71,7 +71,7 @@ extension InjectSecrets {
     /// lock entries it came from. Functions go one at a time; a failure names those already updated
     /// (a rerun is safe: it sets the same environment and tag again).
     public func deploy(_ options: RunOptions, waitLimit: TimeInterval = 120) async throws -> DeployReport {
-        let workspace = try Workspace.open(options, registry: registry)
+        let workspace = try Workspace.open(options, registry: registry, exclusive: true)
         let targets = try lambdaTargets(workspace)
         var clients: [String: LambdaClient] = [:]
         for (_, target) in targets {

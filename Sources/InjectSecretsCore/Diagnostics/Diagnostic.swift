@@ -57,6 +57,10 @@ public enum FailureKind: Sendable, Hashable {
     case badInput
     /// A store failed: unreachable, refused, not found, throttled after retries: exit 3.
     case storeFailure
+    /// Another run on the same manifest held the run lock for longer than the wait: exit 4.
+    case busy
+    /// SIGINT, SIGTERM or SIGHUP stopped the run: exit 128 + the signal's number.
+    case interrupted(signal: Int32)
 }
 
 /// A run that failed, with every diagnostic that explains why.

@@ -3,7 +3,7 @@ import Foundation
 extension InjectSecrets {
     /// Compares the lock with the manifest, the stores' metadata and the outputs on disk. Reads no value.
     public func drift(_ options: RunOptions) async throws -> DriftReport {
-        let workspace = try Workspace.open(options, registry: registry)
+        let workspace = try Workspace.open(options, registry: registry, exclusive: true)
         let manifest = workspace.manifest
         let section = workspace.lockSection
         var entries: [DriftReport.Entry] = []
@@ -80,7 +80,7 @@ extension InjectSecrets {
         if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
 
         // Outputs against the render record and the lock.
-        let record = RenderRecord.read(at: manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)) ?? RenderRecord()
+        let record = try RenderRecord.read(at: manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName), displayPath: manifest.relativePath(manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName))) ?? RenderRecord()
         for function in workspace.functions {
             for output in function.outputs {
                 let users = [function.name]

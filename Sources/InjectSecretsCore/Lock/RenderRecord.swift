@@ -25,8 +25,16 @@ public struct RenderRecord: Sendable, Equatable {
 
     public init() {}
 
-    public static func read(at url: URL) -> RenderRecord? {
-        guard let data = try? Data(contentsOf: url), let json = try? JSONValue.parse(data), let outputs = json["outputs"]?.object else {
+    /// The record; nil when there is none or it is not one (drift then reports every output as not
+    /// written by render). Anything but a regular file within the size limit is an error.
+    public static func read(at url: URL, displayPath: String) throws -> RenderRecord? {
+        let data: Data?
+        do {
+            data = try BoundedFile.read(url.path, followLink: false)
+        } catch let error as FilesystemError {
+            throw InjectSecretsError.badInput("cannot read the render record: \(displayPath) \(error.reason)")
+        }
+        guard let data, let json = try? JSONValue.parse(data), let outputs = json["outputs"]?.object else {
             return nil
         }
         var record = RenderRecord()
@@ -58,6 +66,10 @@ public struct RenderRecord: Sendable, Equatable {
     public static func fileIdentity(of url: URL) -> String? {
         var info = stat()
         guard lstat(url.path, &info) == 0 else { return nil }
+        return fileIdentity(info)
+    }
+
+    static func fileIdentity(_ info: stat) -> String {
         #if canImport(Darwin)
         let modified = info.st_mtimespec, changed = info.st_ctimespec
         #else
@@ -76,26 +88,19 @@ public struct RenderRecord: Sendable, Equatable {
     }
 }
 
-/// Writes a small file (the lock, the render record) through a temporary file and a rename, so a reader
-/// never sees half of it; skips the write when the bytes are the same.
+/// Writes a small file that is not part of a render's commit (the file store, by `rotate`) through a
+/// temporary file and a rename in its folder, so a reader never sees half of it; skips the write when
+/// the bytes are the same.
 enum AtomicFile {
     static func write(_ data: Data, to url: URL, mode: mode_t) throws {
-        if let existing = try? Data(contentsOf: url), existing == data { return }
-        let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, mode)
-        guard fd >= 0 else {
-            throw InjectSecretsError.badInput("cannot write \(url.path): \(String(cString: strerror(errno)))")
-        }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        fchmod(fd, mode)
-        fsync(fd)
-        close(fd)
-        guard written == data.count, rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw InjectSecretsError.badInput("cannot write \(url.path): \(reason)")
+        if let existing = try? BoundedFile.read(url.path, followLink: false), existing == data { return }
+        do {
+            let folder = try DirectoryHandle.open(url.deletingLastPathComponent().path)
+            try folder.replaceFile(
+                url.lastPathComponent, data: data, mode: mode,
+                temporary: CommitJournal.temporaryName(for: url.lastPathComponent, kind: "new"))
+        } catch let error as FilesystemError {
+            throw InjectSecretsError.badInput("cannot write \(error)")
         }
     }
 }

@@ -52,9 +52,12 @@ public struct FileStore: SecretProvider, SecretProviderKind {
     func load() throws -> [String: Entry] {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(ManifestLoader.reason(error))")
+            guard let read = try BoundedFile.read(url.path) else {
+                throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): no such file")
+            }
+            data = read
+        } catch let error as FilesystemError {
+            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): it \(error.reason)")
         }
         let root: YAMLNode?
         do {
