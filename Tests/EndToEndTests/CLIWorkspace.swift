@@ -52,9 +52,16 @@ final class CLIWorkspace {
     /// Asserts that no canary is in `texts`, nor in the lock or any render record below the workspace.
     func assertNoLeaks(in texts: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) {
         var places = texts
-        if let lock { places["inject-secrets.lock"] = lock }
-        for (path, text) in filesBelow(directory) where path.hasSuffix(".inject-secrets-state.json") {
-            places[path] = text
+        // Only what the tool writes is scanned, and only at a size it writes: a test's 2 GiB sparse file
+        // read here would swell this process (and, through fork, the rusage of every later child).
+        func scan(_ path: String) -> String? {
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 64 << 20 else { return nil }
+            return (try? Data(contentsOf: URL(fileURLWithPath: path))).map { String(decoding: $0, as: UTF8.self) }
+        }
+        if let lock = scan(url("inject-secrets.lock").path) { places["inject-secrets.lock"] = lock }
+        let names = (FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String]) ?? []
+        for name in names where name.hasSuffix(".inject-secrets-state.json") {
+            if let text = scan(url(name).path) { places[name] = text }
         }
         for canary in canaries {
             let leaks = places.filter { $0.value.contains(canary) }.map(\.key).sorted()

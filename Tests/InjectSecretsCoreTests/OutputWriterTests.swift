@@ -131,6 +131,69 @@ final class OutputWriterTests: XCTestCase {
         XCTAssertEqual(try strayFiles(), [])
     }
 
+    /// The lock is renamed after the outputs; when its rename fails, the outputs already renamed go back.
+    func testALateFileThatCannotBeRenamedPutsTheOutputsBack() throws {
+        let output = directory.appendingPathComponent("out/fn.env"), lock = directory.appendingPathComponent("inject-secrets.lock")
+        try write([PendingFile(url: output, data: Data("old".utf8)), PendingFile(url: lock, data: Data("lock 1".utf8), mode: 0o644)])
+        let canary = Canary("late").value
+        XCTAssertThrowsError(try OutputWriter.write(
+            [PendingFile(url: output, data: Data(canary.utf8)), PendingFile(url: directory.appendingPathComponent("out/new.env"), data: Data(canary.utf8))],
+            root: OutputWriter.open(directory), allowOutside: false,
+            late: ([(lock, 0o644)], { identity in
+                XCTAssertNotNil(identity(output), "the outputs are in place when the late files are computed")
+                return [lock: Data("lock 2".utf8)]
+            }),
+            rename: { folder, from, to in
+                if to == "inject-secrets.lock" { errno = EIO; return false }
+                return folder.rename(from, to: to)
+            })) { error in
+            XCTAssertTrue(String(describing: error).contains(lock.path), "\(error)")
+            XCTAssertFalse(String(describing: error).contains(canary))
+        }
+        XCTAssertEqual(try Data(contentsOf: output), Data("old".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out/new.env").path))
+        XCTAssertEqual(try Data(contentsOf: lock), Data("lock 1".utf8))
+        XCTAssertEqual(try strayFiles(), [])
+    }
+
+    /// A commit killed at any point leaves its journal; recovery undoes it or finishes it.
+    func testRecoveryUndoesACommitInterruptedWhileRenaming() throws {
+        let first = directory.appendingPathComponent("a.env"), second = directory.appendingPathComponent("sub/b.env")
+        try write([PendingFile(url: first, data: Data("old a".utf8))])
+        let root = try OutputWriter.open(directory)
+        // Stage by hand what a killed commit leaves: a journal in `renaming`, one target renamed.
+        let journal = CommitJournal(
+            state: .renaming,
+            entries: [
+                .init(folder: [], absolute: false, name: "a.env", temporary: ".a.env.inject-secrets-new-1", backup: ".a.env.inject-secrets-old-1"),
+                .init(folder: ["sub"], absolute: false, name: "b.env", temporary: ".b.env.inject-secrets-new-2", backup: nil),
+            ],
+            folders: [.init(folder: ["sub"], absolute: false)])
+        XCTAssertTrue(root.link("a.env", as: ".a.env.inject-secrets-old-1"))
+        try root.createFile(".a.env.inject-secrets-new-1", data: Data("new a".utf8), mode: 0o600)
+        XCTAssertTrue(root.rename(".a.env.inject-secrets-new-1", to: "a.env"))
+        try FileManager.default.createDirectory(at: second.deletingLastPathComponent(), withIntermediateDirectories: false)
+        try Data("new b".utf8).write(to: directory.appendingPathComponent("sub/.b.env.inject-secrets-new-2"))
+        try journal.encoded().write(to: directory.appendingPathComponent(CommitJournal.fileName))
+
+        let note = try CommitJournal.recover(in: root, displayFolder: "")
+        XCTAssertTrue(note?.contains("interrupted") == true, note ?? "no note")
+        XCTAssertEqual(try Data(contentsOf: first), Data("old a".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sub").path))
+        XCTAssertEqual(try strayFiles(), [])
+        XCTAssertNil(try CommitJournal.recover(in: root, displayFolder: ""), "nothing left to recover")
+    }
+
+    func testAJournalNamingFilesThatAreNotOursIsRefused() throws {
+        try Data("keep".utf8).write(to: directory.appendingPathComponent("precious"))
+        try Data(#"{"journal-version": 1, "state": "preparing", "folders": [], "entries": [{"folder": "", "name": "x", "new": "precious"}]}"#.utf8)
+            .write(to: directory.appendingPathComponent(CommitJournal.fileName))
+        XCTAssertThrowsError(try CommitJournal.recover(in: OutputWriter.open(directory), displayFolder: "")) { error in
+            XCTAssertTrue("\(error)".contains("damaged"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("precious")), Data("keep".utf8))
+    }
+
     func testRefusesASymlinkAtATargetAndWritesNothing() throws {
         let elsewhere = directory.appendingPathComponent("elsewhere.txt")
         try Data("precious".utf8).write(to: elsewhere)
