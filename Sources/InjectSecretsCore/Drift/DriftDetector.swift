@@ -92,7 +92,7 @@ extension InjectSecrets {
                     entries.append(.init(kind: .outputStale, output: output.path, functions: users, message: "\(output.path) of function '\(function.name)' has no render record: it was not written by render here"))
                     continue
                 }
-                if rendered.fileIdentity != identity {
+                if !RenderRecord.isSameFile(recorded: rendered.fileIdentity, now: identity) {
                     entries.append(.init(kind: .outputModified, output: output.path, functions: users, message: "\(output.path) of function '\(function.name)' was changed since render wrote it"))
                     continue
                 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// What `render` wrote, kept beside the outputs (not in the committed lock) so that `drift` can tell an
 /// output that is missing, edited, or rendered from other versions. It holds versions, a digest of the
-/// function's templates (the manifest text, never a value) and the file's identity (inode, change and
-/// modification times): nothing from which a value could be recovered or guessed offline.
+/// function's templates (the manifest text, never a value) and the file's identity (device, inode and
+/// modification time): nothing from which a value could be recovered or guessed offline.
 public struct RenderRecord: Sendable, Equatable {
     public static let fileName = ".inject-secrets-state.json"
 
@@ -16,7 +16,7 @@ public struct RenderRecord: Sendable, Equatable {
         public var versions: [String: String]
         /// Digest of the function's variable templates and the output's format.
         public var definition: String
-        /// inode:mtime:ctime at the time of writing.
+        /// device:inode:mtime at the time of writing.
         public var fileIdentity: String
     }
 
@@ -69,13 +69,22 @@ public struct RenderRecord: Sendable, Equatable {
         return fileIdentity(info)
     }
 
+    /// Device, inode and modification time. Not the change time: a commit that is undone puts the old
+    /// file back by a link and a rename, which keep its inode and modification time but move its change
+    /// time, and the render record put back with it must still match it.
     static func fileIdentity(_ info: stat) -> String {
         #if canImport(Darwin)
-        let modified = info.st_mtimespec, changed = info.st_ctimespec
+        let modified = info.st_mtimespec
         #else
-        let modified = info.st_mtim, changed = info.st_ctim
+        let modified = info.st_mtim
         #endif
-        return "\(info.st_dev):\(info.st_ino):\(modified.tv_sec).\(modified.tv_nsec):\(changed.tv_sec).\(changed.tv_nsec)"
+        return "\(info.st_dev):\(info.st_ino):\(modified.tv_sec).\(modified.tv_nsec)"
+    }
+
+    /// Whether a recorded identity is the file's now; records written before the change time was left
+    /// out carry it as a fourth field, which is ignored.
+    static func isSameFile(recorded: String, now: String) -> Bool {
+        recorded.split(separator: ":").prefix(3) == now.split(separator: ":").prefix(3)
     }
 
     /// A digest of what a function's output is made from, without any value: its templates and format.
