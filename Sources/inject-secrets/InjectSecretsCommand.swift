@@ -32,6 +32,7 @@ struct InjectSecretsCommand: AsyncParsableCommand {
                 }
                 StopSignals.install { task.cancel() }
                 try await task.value
+                StopSignals.exitIfStopped()
             } else if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -44,6 +45,7 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             GitHubActions.report(
                 error.diagnostics.filter { $0.severity == .error }.map(CIFinding.init),
                 title: "inject-secrets " + (CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil } ?? "") + " failed")
+            if case .interrupted = error.kind {} else { StopSignals.exitIfStopped() }
             switch error.kind {
             case .badInput: Foundation.exit(2)
             case .storeFailure: Foundation.exit(3)

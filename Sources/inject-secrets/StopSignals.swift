@@ -34,6 +34,14 @@ enum StopSignals {
 
     /// The exit code of a run stopped by `signal`, as a shell reports a process killed by it.
     static func exitCode(_ signal: Int32) -> Int32 { 128 + signal }
+
+    /// A command without stages of its own to stop at (drift, rotate, deploy) ends as it ends, then
+    /// still exits 128 + N when a signal came meanwhile, so the caller knows it was stopped.
+    static func exitIfStopped() {
+        guard let signal = interruption.signal else { return }
+        FileHandle.standardError.write(Data("error: stopped by \(Interruption.name(of: signal))\n".utf8))
+        exit(exitCode(signal))
+    }
 }
 
 // Ignored at the process level so that only the dispatch source sees the signal.

@@ -33,7 +33,7 @@ public final class Interruption: @unchecked Sendable {
         if let signal { throw Stopped(signal: signal) }
     }
 
-    static func name(of signal: Int32) -> String {
+    public static func name(of signal: Int32) -> String {
         switch signal {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
