@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import InjectSecretsCore
 #if canImport(Glibc)
@@ -12,24 +11,35 @@ import Darwin
 /// and the running task is cancelled (a request in flight ends). The run then exits 128 + N. A second
 /// signal while it stops exits at once: whatever commit was in progress is left to the next run's
 /// recovery. `exec` does not use this: it passes the signals on to its child.
+///
+/// The handler only writes the signal's number to a pipe (a self-pipe: `write` is async-signal-safe),
+/// read by a thread that does the rest. A handler rather than `SIG_IGN` plus a dispatch source, because
+/// an ignored signal stays ignored in every program we start (git, credential_process), and a handled
+/// one is reset to its default there by `exec`.
 enum StopSignals {
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
     static let interruption = Interruption()
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
     /// Installs the handlers; `cancel` is called on the first signal.
     static func install(cancel: @escaping @Sendable () -> Void) {
-        for signal in signals {
-            Glibc_signal(signal)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            source.setEventHandler {
-                if interruption.signal != nil { _exit(128 + signal) }
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { return }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        signalPipe = ends[1]
+        let readEnd = ends[0]
+        Thread {
+            var byte: UInt8 = 0
+            while true {
+                let count = read(readEnd, &byte, 1)
+                if count < 0 && errno == EINTR { continue }
+                guard count == 1 else { return }
+                let signal = Int32(byte)
+                if interruption.signal != nil { _exit(exitCode(signal)) }
                 interruption.request(signal)
                 cancel()
             }
-            source.resume()
-            sources.append(source)
-        }
+        }.start()
+        for signal in signals { installSignalHandler(signal, noteSignal) }
     }
 
     /// The exit code of a run stopped by `signal`, as a shell reports a process killed by it.
@@ -44,5 +54,27 @@ enum StopSignals {
     }
 }
 
-// Ignored at the process level so that only the dispatch source sees the signal.
-@inline(__always) private func Glibc_signal(_ number: Int32) { signal(number, SIG_IGN) }
+// Written once before the handlers are installed, then only read by them.
+private nonisolated(unsafe) var signalPipe: Int32 = -1
+
+/// Installs `handler` for `signal` (`SA_SIGINFO | SA_RESTART`, nothing blocked meanwhile).
+func installSignalHandler(
+    _ signal: Int32, _ handler: @escaping @convention(c) (Int32, UnsafeMutablePointer<siginfo_t>?, UnsafeMutableRawPointer?) -> Void
+) {
+    var action = sigaction()
+    #if canImport(Glibc)
+    action.__sigaction_handler.sa_sigaction = handler
+    #else
+    action.__sigaction_u.__sa_sigaction = handler
+    #endif
+    action.sa_flags = SA_SIGINFO | SA_RESTART
+    sigemptyset(&action.sa_mask)
+    sigaction(signal, &action, nil)
+}
+
+private func noteSignal(_ signal: Int32, _: UnsafeMutablePointer<siginfo_t>?, _: UnsafeMutableRawPointer?) {
+    var byte = UInt8(truncatingIfNeeded: signal)
+    let saved = errno
+    _ = write(signalPipe, &byte, 1)
+    errno = saved
+}

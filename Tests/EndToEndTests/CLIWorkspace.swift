@@ -70,6 +70,27 @@ final class CLIWorkspace {
     }
 }
 
+extension CLIWorkspace {
+    /// A manifest of `count` functions `fn0...`, each writing `out/fnN.env` from the file store's
+    /// `prod/db` (store.yaml): the many-output run of the filesystem and signal tests.
+    static func fanOutManifest(functions count: Int) -> String {
+        var manifest = """
+            version: 1
+            providers:
+              local: { type: file, path: store.yaml }
+            secrets:
+              db: { provider: local, id: prod/db }
+            defaults:
+              output-dir: out
+              outputs: [{ format: dotenv }]
+            functions:
+
+            """
+        for index in 0..<count { manifest += "  fn\(index):\n    env: { DB: \"${secrets.db}\" }\n" }
+        return manifest
+    }
+}
+
 extension ProcessResult {
     /// stderr lines in the compiler format.
     var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.contains("error:") } }

@@ -25,20 +25,7 @@ final class FilesystemHardeningTests: XCTestCase {
 
     /// `count` functions `fn0...`, each writing `out/fnN.env` from one secret.
     func project(functions count: Int, value: String) throws {
-        var manifest = """
-            version: 1
-            providers:
-              local: { type: file, path: store.yaml }
-            secrets:
-              db: { provider: local, id: prod/db }
-            defaults:
-              output-dir: out
-              outputs: [{ format: dotenv }]
-            functions:
-
-            """
-        for index in 0..<count { manifest += "  fn\(index):\n    env: { DB: \"${secrets.db}\" }\n" }
-        try workspace.write(["inject-secrets.yaml": manifest, "store.yaml": store(version: "1", value: value)])
+        try workspace.write(["inject-secrets.yaml": CLIWorkspace.fanOutManifest(functions: count), "store.yaml": store(version: "1", value: value)])
     }
 
     func store(version: String, value: String) -> String {

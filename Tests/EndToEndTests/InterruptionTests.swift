@@ -21,20 +21,7 @@ final class InterruptionTests: XCTestCase {
 
     /// `functionCount` functions, each writing `out/fnN.env` from `db`.
     func project(value: String) throws {
-        var manifest = """
-            version: 1
-            providers:
-              local: { type: file, path: store.yaml }
-            secrets:
-              db: { provider: local, id: prod/db }
-            defaults:
-              output-dir: out
-              outputs: [{ format: dotenv }]
-            functions:
-
-            """
-        for index in 0..<functionCount { manifest += "  fn\(index):\n    env: { DB: \"${secrets.db}\" }\n" }
-        try workspace.write(["inject-secrets.yaml": manifest])
+        try workspace.write(["inject-secrets.yaml": CLIWorkspace.fanOutManifest(functions: functionCount)])
         try rotate(to: 1, values: ["1": value])
     }
 
@@ -101,11 +88,26 @@ final class InterruptionTests: XCTestCase {
         XCTAssertTrue(kinds.isSubset(of: ["rotated"]), "after \(context), drift found \(kinds): \(drift.stdout.prefix(600))", file: file, line: line)
     }
 
-    /// How long one full re-render takes here, to spread the signals over it.
-    func measureRender(values: inout [String: String], version: inout Int) throws -> TimeInterval {
+    /// Moves the store on to a new version with a new canary value.
+    func rotateToNext(_ values: inout [String: String], _ version: inout Int) throws {
         version += 1
         values[String(version)] = workspace.canary("v\(version)")
         try rotate(to: version, values: values)
+    }
+
+    /// Starts a render and sends it `signal` at a random moment of the next `duration` seconds.
+    func renderSignalled(_ signal: Int32, within duration: TimeInterval) throws -> (reason: Process.TerminationReason, status: Int32, stdout: String, stderr: String) {
+        let run = try launch(["render"])
+        usleep(UInt32(Double.random(in: 0.01...duration) * 1_000_000))
+        kill(run.process.processIdentifier, signal)
+        let result = run.wait()
+        workspace.assertNoLeaks(in: ["stdout": result.stdout, "stderr": result.stderr])
+        return result
+    }
+
+    /// How long one full re-render takes here, to spread the signals over it.
+    func measureRender(values: inout [String: String], version: inout Int) throws -> TimeInterval {
+        try rotateToNext(&values, &version)
         let started = Date()
         XCTAssertEqual(try workspace.run(["render"]).status, 0)
         return Date().timeIntervalSince(started)
@@ -126,14 +128,8 @@ final class InterruptionTests: XCTestCase {
         var outcomes: [String: Int] = [:]
         for trial in 0..<20 {
             let signal = [SIGTERM, SIGINT, SIGHUP][trial % 3]
-            version += 1
-            values[String(version)] = workspace.canary("v\(version)")
-            try rotate(to: version, values: values)
-            let run = try launch(["render"])
-            usleep(UInt32(Double.random(in: 0.01...(duration * 1.2)) * 1_000_000))
-            kill(run.process.processIdentifier, signal)
-            let result = run.wait()
-            workspace.assertNoLeaks(in: ["stdout": result.stdout, "stderr": result.stderr])
+            try rotateToNext(&values, &version)
+            let result = try renderSignalled(signal, within: duration * 1.2)
             switch (result.reason, result.status) {
             case (.exit, 0):
                 outcomes["finished", default: 0] += 1
@@ -166,14 +162,8 @@ final class InterruptionTests: XCTestCase {
 
         var interruptedCommits = 0
         for trial in 0..<15 {
-            version += 1
-            values[String(version)] = workspace.canary("v\(version)")
-            try rotate(to: version, values: values)
-            let run = try launch(["render"])
-            usleep(UInt32(Double.random(in: 0.01...(duration * 1.1)) * 1_000_000))
-            kill(run.process.processIdentifier, SIGKILL)
-            let killed = run.wait()
-            workspace.assertNoLeaks(in: ["stdout": killed.stdout, "stderr": killed.stderr])
+            try rotateToNext(&values, &version)
+            _ = try renderSignalled(SIGKILL, within: duration * 1.1)
             let journalLeft = FileManager.default.fileExists(atPath: workspace.url(".inject-secrets-commit").path)
             if journalLeft { interruptedCommits += 1 }
 

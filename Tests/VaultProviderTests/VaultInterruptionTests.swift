@@ -8,30 +8,9 @@ import Darwin
 #endif
 
 /// A Vault-backed render stopped by SIGTERM at random moments still revokes the token its AppRole login
-/// created: counted on OpenBao (its token accessors and its audit log), through the built executable.
-final class VaultInterruptionTests: XCTestCase {
-    static var bao: Result<OpenBao, Error>?
-
-    override class func setUp() {
-        super.setUp()
-        bao = OpenBao.start()
-    }
-
-    override class func tearDown() {
-        if case .success(let bao) = bao { bao.stop() }
-        super.tearDown()
-    }
-
-    func server() throws -> OpenBao {
-        switch Self.bao {
-        case .success(let bao): return bao
-        case .failure(let error):
-            if isCI { throw error }
-            throw XCTSkip("\(error)")
-        case nil: throw XCTSkip("no server")
-        }
-    }
-
+/// created: counted on OpenBao (its token accessors and its audit log), on the server of
+/// `VaultEndToEndTests`, through the built executable.
+extension VaultEndToEndTests {
     /// Live tokens: every login adds one until it is revoked.
     func liveTokens(_ bao: OpenBao) throws -> Int {
         let listed = try bao.cli(["list", "-format=json", "auth/token/accessors"])
@@ -47,7 +26,7 @@ final class VaultInterruptionTests: XCTestCase {
     func testSIGTERMDuringAVaultRenderRevokesTheTokenOfItsLogin() async throws {
         let bao = try server()
         let directory = try makeTemporaryDirectory("vault-signal")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        self.directory = directory
         try bao.writePolicy("signal-reader", #"path "secret/*" { capabilities = ["read"] }"#)
         _ = try? bao.cli(["auth", "enable", "approle"], check: false)
         try bao.cli(["write", "auth/approle/role/signal", "token_policies=signal-reader", "secret_id_num_uses=0"])

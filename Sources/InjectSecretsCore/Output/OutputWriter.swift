@@ -105,7 +105,7 @@ public enum OutputWriter {
 
         // Nothing to rename first: the late files can be computed now and skipped when unchanged.
         if let late, !entries[..<outputCount].contains(where: { $0.existing != .same }) {
-            let computed = late.compute { url in locator.identity(of: url, in: entries) }
+            let computed = late.compute(Locator.identities(of: entries))
             for index in outputCount..<entries.count { entries[index].setData(computed[entries[index].url] ?? Data()) }
         }
         var outcomes: [URL: WriteOutcome] = [:]
@@ -157,7 +157,7 @@ public enum OutputWriter {
         }
         for index in changing where index < outputCount { try renameIntoPlace(index) }
         if let late, outputCount < entries.count, entries[outputCount].data == nil {
-            let computed = late.compute { url in locator.identity(of: url, in: entries) }
+            let computed = late.compute(Locator.identities(of: entries))
             for index in outputCount..<entries.count {
                 let data = computed[entries[index].url] ?? Data()
                 entries[index].setData(data)
@@ -179,8 +179,8 @@ public enum OutputWriter {
         do {
             try journal.save(.committed, in: root)
         } catch {
-            // Every file is in place; the backups stay until the next run finishes this journal.
-            return outcomes
+            // Not marked committed, the journal would have the next run undo a commit reported done.
+            throw rollBack(.renaming, because: InjectSecretsError.badInput("cannot finish the commit: \(error); no file was changed"))
         }
         journal.finish(in: root)
         for entry in entries where entry.existing == .same { entry.tightenMode() }
@@ -346,10 +346,14 @@ public enum OutputWriter {
             folders[key] = entry.directory
         }
 
-        func identity(of url: URL, in entries: [Entry]) -> String? {
-            guard let entry = entries.first(where: { $0.url == url }), let directory = entry.directory,
-                let info = try? directory.info(entry.name) else { return nil }
-            return RenderRecord.fileIdentity(info)
+        /// Looks up the identity of a target as it is now, through its folder's descriptor.
+        static func identities(of entries: [Entry]) -> (URL) -> String? {
+            var byURL: [URL: Entry] = [:]
+            for entry in entries { byURL[entry.url] = entry }
+            return { url in
+                guard let entry = byURL[url], let directory = entry.directory, let info = try? directory.info(entry.name) else { return nil }
+                return RenderRecord.fileIdentity(info)
+            }
         }
     }
 }
