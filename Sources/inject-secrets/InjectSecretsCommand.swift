@@ -53,8 +53,10 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             case .interrupted(let signal): Foundation.exit(StopSignals.exitCode(signal))
             }
         } catch let code as ExitCode {
+            StopSignals.exitIfStopped()
             Foundation.exit(code.rawValue)
         } catch {
+            StopSignals.exitIfStopped()
             // Help and --version are successes; every other parsing error is bad input (2).
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))

@@ -38,7 +38,7 @@ public struct InjectSecrets: Sendable {
             let report = try await render(workspace, locked: locked)
             await workspace.finish()
             if let signal = options.interruption.signal {
-                throw InjectSecretsError.interrupted(signal, "the signal came while the files were being renamed, so the commit was completed: outputs, lock and render record are all new")
+                throw InjectSecretsError.interrupted(signal, "the signal came once the commit had begun, so it was completed: outputs, lock and render record are all new")
             }
             return report
         } catch let stopped as Interruption.Stopped {

@@ -184,6 +184,12 @@ struct FilesystemError: Error, CustomStringConvertible {
     var path: String
     var reason: String
     var description: String { "\(path): \(reason)" }
+
+    /// The reason after "cannot read NAME: ": "it is a FIFO, not a file", or the system's words.
+    var clause: String { reason.hasPrefix("is ") ? "it " + reason : reason }
+
+    /// `name` and the reason: "inject-secrets.lock is a FIFO, not a file", "inject-secrets.lock: Permission denied".
+    func naming(_ name: String) -> String { reason.hasPrefix("is ") ? "\(name) \(reason)" : "\(name): \(reason)" }
 }
 
 func systemReason() -> String { String(cString: strerror(errno)) }

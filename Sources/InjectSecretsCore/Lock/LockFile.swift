@@ -76,7 +76,7 @@ public struct LockFile: Sendable, Equatable {
             guard let read = try BoundedFile.read(url.path, followLink: false) else { return nil }
             data = read
         } catch let error as FilesystemError {
-            throw InjectSecretsError.badInput("cannot read the lock: \(displayPath) \(error.reason)", at: place)
+            throw InjectSecretsError.badInput("cannot read the lock: \(error.naming(displayPath))", at: place)
         }
         let json: JSONValue
         do {

@@ -32,7 +32,7 @@ public struct RenderRecord: Sendable, Equatable {
         do {
             data = try BoundedFile.read(url.path, followLink: false)
         } catch let error as FilesystemError {
-            throw InjectSecretsError.badInput("cannot read the render record: \(displayPath) \(error.reason)")
+            throw InjectSecretsError.badInput("cannot read the render record: \(error.naming(displayPath))")
         }
         guard let data, let json = try? JSONValue.parse(data), let outputs = json["outputs"]?.object else {
             return nil

@@ -28,7 +28,7 @@ public struct ManifestLoader: Sendable {
             }
             data = read
         } catch let error as FilesystemError {
-            throw InjectSecretsError.badInput("cannot read manifest \(displayPath): it \(error.reason)")
+            throw InjectSecretsError.badInput("cannot read manifest \(displayPath): \(error.clause)")
         }
         guard let root = try YAMLReader.read(data, path: displayPath, limits: limits) else {
             throw InjectSecretsError.badInput(

@@ -57,7 +57,7 @@ public struct FileStore: SecretProvider, SecretProviderKind {
             }
             data = read
         } catch let error as FilesystemError {
-            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): it \(error.reason)")
+            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(error.clause)")
         }
         let root: YAMLNode?
         do {
