@@ -119,7 +119,6 @@ public enum OutputWriter {
         // 2. The journal first: whatever happens next, the next run knows what to clean up.
         var journal = CommitJournal(entries: changing.map { entries[$0].record }, folders: locator.plannedFolders)
         try journal.save(.preparing, in: root)
-        var staged: Set<Int> = []
         func rollBack(_ state: CommitJournal.State, because error: Error) -> Error {
             journal.state = state
             journal.rollBack(in: root)
@@ -134,7 +133,6 @@ public enum OutputWriter {
                     try entries[index].directory!.createFile(entries[index].temporary, data: data, mode: entries[index].mode)
                 }
                 try entries[index].keepOldFile()
-                staged.insert(index)
                 if let signal = interruption?.signal { throw Interruption.Stopped(signal: signal) }
             }
             for folder in Set(changing.map { entries[$0].directory!.path }) {
@@ -145,6 +143,8 @@ public enum OutputWriter {
             throw rollBack(.preparing, because: stopped)
         } catch let error as FilesystemError {
             throw rollBack(.preparing, because: InjectSecretsError.badInput("cannot write \(error); nothing was changed"))
+        } catch {
+            throw rollBack(.preparing, because: error)
         }
 
         // 4. Renames: from here the commit runs to its end (or is rolled back on failure), signals or not.
