@@ -118,15 +118,4 @@ public struct ManifestLoader: Sendable {
         }
         return YAMLNode(.mapping(merged), at: base.location, tag: base.tag)
     }
-
-    static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if ns.domain == NSCocoaErrorDomain, ns.code == NSFileReadNoSuchFileError || ns.code == 4 {
-            return "no such file"
-        }
-        return ns.localizedDescription
-    }
 }

@@ -48,17 +48,21 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         var location: SourceLocation
     }
 
-    /// Reads and checks the whole store file.
-    func load() throws -> [String: Entry] {
-        let data: Data
+    /// The store file's bytes, read only once `fstat` says it is a regular file within the size limit.
+    func readFile() throws -> Data {
         do {
-            guard let read = try BoundedFile.read(url.path) else {
+            guard let data = try BoundedFile.read(url.path) else {
                 throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): no such file")
             }
-            data = read
+            return data
         } catch let error as FilesystemError {
             throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(error.clause)")
         }
+    }
+
+    /// Reads and checks the whole store file.
+    func load() throws -> [String: Entry] {
+        let data = try readFile()
         let root: YAMLNode?
         do {
             root = try YAMLReader.read(data, path: displayPath)
