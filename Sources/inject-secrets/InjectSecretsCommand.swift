@@ -23,6 +23,11 @@ struct InjectSecretsCommand: AsyncParsableCommand {
     /// Runs the command and turns every failure into the documented exit code, with diagnostics on
     /// stderr in the compiler format.
     static func main() async {
+        // First of all, so that a signal in the first milliseconds stops the run too (exec passes the
+        // signals on to its child instead).
+        let verb = CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil }
+        let running = StopSignals.CancellableTask()
+        if verb != ToolVerb.exec.rawValue { StopSignals.install { running.cancel() } }
         do {
             var command = try parseAsRoot()
             if let asyncCommand = command as? AsyncParsableCommand, !(command is Exec) {
@@ -30,7 +35,7 @@ struct InjectSecretsCommand: AsyncParsableCommand {
                     var running = asyncCommand
                     try await running.run()
                 }
-                StopSignals.install { task.cancel() }
+                running.set(task)
                 try await task.value
                 StopSignals.exitIfStopped()
             } else if var asyncCommand = command as? AsyncParsableCommand {

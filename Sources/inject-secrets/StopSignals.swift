@@ -42,6 +42,27 @@ enum StopSignals {
         for signal in signals { installSignalHandler(signal, noteSignal) }
     }
 
+    /// The run's task, once it exists; cancelled by the first signal, at once if it came earlier.
+    final class CancellableTask: @unchecked Sendable {
+        private let lock = NSLock()
+        private var task: Task<Void, Error>?
+        private var cancelled = false
+
+        func set(_ task: Task<Void, Error>) {
+            lock.lock()
+            defer { lock.unlock() }
+            self.task = task
+            if cancelled { task.cancel() }
+        }
+
+        func cancel() {
+            lock.lock()
+            defer { lock.unlock() }
+            cancelled = true
+            task?.cancel()
+        }
+    }
+
     /// The exit code of a run stopped by `signal`, as a shell reports a process killed by it.
     static func exitCode(_ signal: Int32) -> Int32 { 128 + signal }
 
