@@ -33,8 +33,8 @@ final class DirectoryHandle: @unchecked Sendable {
     func childPath(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
 
     /// Opens the child directory `name` without following a link. With `create`, a missing one is made
-    /// with mode 0700 and its name appended to `created`.
-    func child(_ name: String, create: Bool, created: inout [String]) throws -> DirectoryHandle? {
+    /// with mode 0700 (the commit journal lists the folders a commit may make, so it can remove them).
+    func child(_ name: String, create: Bool) throws -> DirectoryHandle? {
         guard name != "..", !name.isEmpty, name != ".", !name.contains("/") else {
             throw FilesystemError(path: childPath(name), reason: "not a plain folder name")
         }
@@ -43,7 +43,6 @@ final class DirectoryHandle: @unchecked Sendable {
             if mkdirat(descriptor, name, 0o700) != 0 && errno != EEXIST {
                 throw FilesystemError(path: childPath(name), reason: "cannot create the folder: \(systemReason())")
             }
-            created.append(childPath(name))
             fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd >= 0 { _ = fchmod(fd, 0o700) }  // mkdirat's mode passes through the umask
         }
@@ -56,10 +55,10 @@ final class DirectoryHandle: @unchecked Sendable {
     }
 
     /// Walks `components` down from here; nil when a folder is missing and `create` is false.
-    func walk(_ components: [String], create: Bool, created: inout [String]) throws -> DirectoryHandle? {
+    func walk(_ components: [String], create: Bool) throws -> DirectoryHandle? {
         var current = self
         for component in components {
-            guard let next = try current.child(component, create: create, created: &created) else { return nil }
+            guard let next = try current.child(component, create: create) else { return nil }
             current = next
         }
         return current

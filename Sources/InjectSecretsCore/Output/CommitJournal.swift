@@ -109,9 +109,8 @@ struct CommitJournal: Equatable {
     }
 
     private func folder(_ components: [String], absolute: Bool, root: DirectoryHandle) -> DirectoryHandle? {
-        var created: [String] = []
         let start = absolute ? try? DirectoryHandle.open("/") : root
-        return try? start?.walk(components, create: false, created: &created)
+        return try? start?.walk(components, create: false)
     }
 
     // MARK: Recovery

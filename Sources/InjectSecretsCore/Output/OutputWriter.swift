@@ -284,12 +284,11 @@ public enum OutputWriter {
             let parent = (path as NSString).deletingLastPathComponent
             let (start, folder, absolute) = try walkStart(for: parent)
             let key = (absolute ? "/" : "") + folder.joined(separator: "/")
-            var created: [String] = []
             let directory: DirectoryHandle?
             if let known = folders[key] {
                 directory = known
             } else {
-                directory = try start.walk(folder, create: false, created: &created)
+                directory = try start.walk(folder, create: false)
                 folders[key] = directory
                 if directory == nil { try planFolders(folder, absolute: absolute, from: start) }
             }
@@ -326,8 +325,7 @@ public enum OutputWriter {
 
         /// Records the missing folders of `folder`, outermost first, for the journal.
         mutating func planFolders(_ folder: [String], absolute: Bool, from start: DirectoryHandle) throws {
-            var created: [String] = []
-            for depth in 1...folder.count where try start.walk(Array(folder[..<depth]), create: false, created: &created) == nil {
+            for depth in 1...folder.count where try start.walk(Array(folder[..<depth]), create: false) == nil {
                 let planned = CommitJournal.Folder(folder: Array(folder[..<depth]), absolute: absolute)
                 if !plannedFolders.contains(planned) { plannedFolders.append(planned) }
             }
@@ -341,8 +339,7 @@ public enum OutputWriter {
                 return
             }
             let start = entry.absolute ? slash! : root
-            var created: [String] = []
-            entry.directory = try start.walk(entry.folder, create: true, created: &created)
+            entry.directory = try start.walk(entry.folder, create: true)
             folders[key] = entry.directory
         }
 
