@@ -89,17 +89,7 @@ enum ChildProcess {
     }
 
     private static func installForwarding() {
-        for signal in forwardedSignals {
-            var action = sigaction()
-            #if canImport(Glibc)
-            action.__sigaction_handler.sa_sigaction = forward
-            #else
-            action.__sigaction_u.__sa_sigaction = forward
-            #endif
-            action.sa_flags = SA_SIGINFO | SA_RESTART
-            sigemptyset(&action.sa_mask)
-            sigaction(signal, &action, nil)
-        }
+        for signal in forwardedSignals { installSignalHandler(signal, forward) }
     }
 }
 

@@ -21,12 +21,22 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "Let output paths and 'output-dir' leave the manifest's folder (absolute or '../' paths, or a linked folder).")
     var allowOutsideOutputPaths = false
 
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another run on the same manifest to finish (its .inject-secrets.flock) before failing with exit 4.", valueName: "seconds"))
+    var lockWait: Double = 60
+
+    func validate() throws {
+        guard lockWait >= 0, lockWait.isFinite else { throw ValidationError("--lock-wait takes a number of seconds, 0 or more") }
+    }
+
     func runOptions(functions: [String] = []) -> RunOptions {
         let url = URL(fileURLWithPath: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         var options = RunOptions(
             manifestURL: url, displayPath: manifest, environment: environment, functions: functions,
             processEnvironment: ProcessInfo.processInfo.environment)
         options.allowOutsideOutputPaths = allowOutsideOutputPaths
+        options.lockWait = lockWait
+        options.interruption = StopSignals.interruption
+        options.notice = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return options
     }
 }

@@ -14,7 +14,8 @@ struct InjectSecretsCommand: AsyncParsableCommand {
 
             Exit codes: 0 success (drift: in sync), 1 drift found, 2 bad input (nothing was read from a
             store), 3 a store failed, 4 the secrets were read but a value cannot be written where it must
-            go (nothing was written).
+            go (nothing was written), 5 another run on the manifest held the run lock too long, 128+N stopped
+            by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
             """,
         version: "0.1.0",
         subcommands: [Validate.self, Render.self, Drift.self, Exec.self, Rotate.self, Deploy.self, Policy.self]
@@ -23,9 +24,22 @@ struct InjectSecretsCommand: AsyncParsableCommand {
     /// Runs the command and turns every failure into the documented exit code, with diagnostics on
     /// stderr in the compiler format.
     static func main() async {
+        // First of all, so that a signal in the first milliseconds stops the run too (exec passes the
+        // signals on to its child instead).
+        let verb = CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil }
+        let running = StopSignals.CancellableTask()
+        if verb != ToolVerb.exec.rawValue { StopSignals.install { running.cancel() } }
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
+            if let asyncCommand = command as? AsyncParsableCommand, !(command is Exec) {
+                let task = Task {
+                    var running = asyncCommand
+                    try await running.run()
+                }
+                running.set(task)
+                try await task.value
+                StopSignals.exitIfStopped()
+            } else if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
@@ -37,10 +51,13 @@ struct InjectSecretsCommand: AsyncParsableCommand {
             GitHubActions.report(
                 error.diagnostics.filter { $0.severity == .error }.map(CIFinding.init),
                 title: "inject-secrets " + (CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil } ?? "") + " failed")
+            if case .interrupted = error.kind {} else { StopSignals.exitIfStopped() }
             Foundation.exit(error.kind.exitCode)
         } catch let code as ExitCode {
+            StopSignals.exitIfStopped()
             Foundation.exit(code.rawValue)
         } catch {
+            StopSignals.exitIfStopped()
             // Help and --version are successes; every other parsing error is bad input (2).
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))

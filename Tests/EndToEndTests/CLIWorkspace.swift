@@ -64,14 +64,42 @@ final class CLIWorkspace {
     /// Asserts that no canary is in `texts`, nor in the lock or any render record below the workspace.
     func assertNoLeaks(in texts: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) {
         var places = texts
-        if let lock { places["inject-secrets.lock"] = lock }
-        for (path, text) in filesBelow(directory) where path.hasSuffix(".inject-secrets-state.json") {
-            places[path] = text
+        // Only what the tool writes is scanned, and only at a size it writes: a test's 2 GiB sparse file
+        // read here would swell this process (and, through fork, the rusage of every later child).
+        func scan(_ path: String) -> String? {
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 64 << 20 else { return nil }
+            return (try? Data(contentsOf: URL(fileURLWithPath: path))).map { String(decoding: $0, as: UTF8.self) }
+        }
+        if let lock = scan(url("inject-secrets.lock").path) { places["inject-secrets.lock"] = lock }
+        let names = (FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String]) ?? []
+        for name in names where name.hasSuffix(".inject-secrets-state.json") {
+            if let text = scan(url(name).path) { places[name] = text }
         }
         for canary in canaries {
             let leaks = places.filter { $0.value.contains(canary) }.map(\.key).sorted()
             XCTAssertEqual(leaks, [], "a canary value leaked into \(leaks)", file: file, line: line)
         }
+    }
+}
+
+extension CLIWorkspace {
+    /// A manifest of `count` functions `fn0...`, each writing `out/fnN.env` from the file store's
+    /// `prod/db` (store.yaml): the many-output run of the filesystem and signal tests.
+    static func fanOutManifest(functions count: Int) -> String {
+        var manifest = """
+            version: 1
+            providers:
+              local: { type: file, path: store.yaml }
+            secrets:
+              db: { provider: local, id: prod/db }
+            defaults:
+              output-dir: out
+              outputs: [{ format: dotenv }]
+            functions:
+
+            """
+        for index in 0..<count { manifest += "  fn\(index):\n    env: { DB: \"${secrets.db}\" }\n" }
+        return manifest
     }
 }
 

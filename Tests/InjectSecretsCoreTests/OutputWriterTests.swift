@@ -24,7 +24,7 @@ final class OutputWriterTests: XCTestCase {
         defer { umask(previous) }
         let first = directory.appendingPathComponent("out/nested/checkout.env")
         let second = directory.appendingPathComponent("out/worker.sh")
-        let outcomes = try OutputWriter.write([
+        let outcomes = try write([
             PendingFile(url: first, data: Data("A=\"1\"\n".utf8)),
             PendingFile(url: second, data: Data("export A='1'\n".utf8)),
         ])
@@ -41,7 +41,7 @@ final class OutputWriterTests: XCTestCase {
     func testUnchangedFilesAreNotRewritten() throws {
         let same = directory.appendingPathComponent("same.env")
         let changed = directory.appendingPathComponent("changed.env")
-        try OutputWriter.write([
+        try write([
             PendingFile(url: same, data: Data("A=\"1\"\n".utf8)),
             PendingFile(url: changed, data: Data("B=\"1\"\n".utf8)),
         ])
@@ -50,7 +50,7 @@ final class OutputWriterTests: XCTestCase {
         try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: changed.path)
         let inodeBefore = try inode(same)
 
-        let outcomes = try OutputWriter.write([
+        let outcomes = try write([
             PendingFile(url: same, data: Data("A=\"1\"\n".utf8)),
             PendingFile(url: changed, data: Data("B=\"2\"\n".utf8)),
         ])
@@ -66,7 +66,7 @@ final class OutputWriterTests: XCTestCase {
         let target = directory.appendingPathComponent("loose.env")
         try Data("old".utf8).write(to: target)
         chmod(target.path, 0o644)
-        try OutputWriter.write([PendingFile(url: target, data: Data("new".utf8))])
+        try write([PendingFile(url: target, data: Data("new".utf8))])
         XCTAssertEqual(try mode(target), 0o600)
         XCTAssertEqual(try Data(contentsOf: target), Data("new".utf8))
     }
@@ -74,7 +74,7 @@ final class OutputWriterTests: XCTestCase {
     func testFailureMidwayLeavesEveryTargetAsItWas() throws {
         let before = directory.appendingPathComponent("a/first.env")
         let after = directory.appendingPathComponent("z/last.env")
-        try OutputWriter.write([
+        try write([
             PendingFile(url: before, data: Data("old first".utf8)),
             PendingFile(url: after, data: Data("old last".utf8)),
         ])
@@ -83,7 +83,7 @@ final class OutputWriterTests: XCTestCase {
         let fresh = directory.appendingPathComponent("new/dir/fresh.env")
         let canary = Canary("midway").value
 
-        XCTAssertThrowsError(try OutputWriter.write([
+        XCTAssertThrowsError(try write([
             PendingFile(url: before, data: Data("new first \(canary)".utf8)),
             PendingFile(url: fresh, data: Data("fresh \(canary)".utf8)),
             PendingFile(url: blocker.appendingPathComponent("inside.env"), data: Data("x \(canary)".utf8)),
@@ -108,7 +108,7 @@ final class OutputWriterTests: XCTestCase {
         let first = directory.appendingPathComponent("first.env")
         let second = directory.appendingPathComponent("second.env")
         let third = directory.appendingPathComponent("third.env")
-        try OutputWriter.write([PendingFile(url: first, data: Data("old 1".utf8)), PendingFile(url: third, data: Data("old 3".utf8))])
+        try write([PendingFile(url: first, data: Data("old 1".utf8)), PendingFile(url: third, data: Data("old 3".utf8))])
 
         var renames = 0
         XCTAssertThrowsError(try OutputWriter.write(
@@ -117,10 +117,11 @@ final class OutputWriterTests: XCTestCase {
                 PendingFile(url: second, data: Data("new 2".utf8)),
                 PendingFile(url: third, data: Data("new 3".utf8)),
             ],
-            rename: { from, to in
+            root: OutputWriter.open(directory), allowOutside: false,
+            rename: { folder, from, to in
                 renames += 1
-                if renames == 3 { errno = EIO; return -1 }
-                return rename(from, to)
+                if renames == 3 { errno = EIO; return false }
+                return folder.rename(from, to: to)
             })) { error in
             XCTAssertTrue(String(describing: error).contains(third.path))
         }
@@ -128,6 +129,69 @@ final class OutputWriterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: second.path))
         XCTAssertEqual(try Data(contentsOf: third), Data("old 3".utf8))
         XCTAssertEqual(try strayFiles(), [])
+    }
+
+    /// The lock is renamed after the outputs; when its rename fails, the outputs already renamed go back.
+    func testALateFileThatCannotBeRenamedPutsTheOutputsBack() throws {
+        let output = directory.appendingPathComponent("out/fn.env"), lock = directory.appendingPathComponent("inject-secrets.lock")
+        try write([PendingFile(url: output, data: Data("old".utf8)), PendingFile(url: lock, data: Data("lock 1".utf8), mode: 0o644)])
+        let canary = Canary("late").value
+        XCTAssertThrowsError(try OutputWriter.write(
+            [PendingFile(url: output, data: Data(canary.utf8)), PendingFile(url: directory.appendingPathComponent("out/new.env"), data: Data(canary.utf8))],
+            root: OutputWriter.open(directory), allowOutside: false,
+            late: ([(lock, 0o644)], { identity in
+                XCTAssertNotNil(identity(output), "the outputs are in place when the late files are computed")
+                return [lock: Data("lock 2".utf8)]
+            }),
+            rename: { folder, from, to in
+                if to == "inject-secrets.lock" { errno = EIO; return false }
+                return folder.rename(from, to: to)
+            })) { error in
+            XCTAssertTrue(String(describing: error).contains(lock.path), "\(error)")
+            XCTAssertFalse(String(describing: error).contains(canary))
+        }
+        XCTAssertEqual(try Data(contentsOf: output), Data("old".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out/new.env").path))
+        XCTAssertEqual(try Data(contentsOf: lock), Data("lock 1".utf8))
+        XCTAssertEqual(try strayFiles(), [])
+    }
+
+    /// A commit killed at any point leaves its journal; recovery undoes it or finishes it.
+    func testRecoveryUndoesACommitInterruptedWhileRenaming() throws {
+        let first = directory.appendingPathComponent("a.env"), second = directory.appendingPathComponent("sub/b.env")
+        try write([PendingFile(url: first, data: Data("old a".utf8))])
+        let root = try OutputWriter.open(directory)
+        // Stage by hand what a killed commit leaves: a journal in `renaming`, one target renamed.
+        let journal = CommitJournal(
+            state: .renaming,
+            entries: [
+                .init(folder: [], absolute: false, name: "a.env", temporary: ".a.env.inject-secrets-new-1", backup: ".a.env.inject-secrets-old-1"),
+                .init(folder: ["sub"], absolute: false, name: "b.env", temporary: ".b.env.inject-secrets-new-2", backup: nil),
+            ],
+            folders: [.init(folder: ["sub"], absolute: false)])
+        XCTAssertTrue(root.link("a.env", as: ".a.env.inject-secrets-old-1"))
+        try root.createFile(".a.env.inject-secrets-new-1", data: Data("new a".utf8), mode: 0o600)
+        XCTAssertTrue(root.rename(".a.env.inject-secrets-new-1", to: "a.env"))
+        try FileManager.default.createDirectory(at: second.deletingLastPathComponent(), withIntermediateDirectories: false)
+        try Data("new b".utf8).write(to: directory.appendingPathComponent("sub/.b.env.inject-secrets-new-2"))
+        try journal.encoded().write(to: directory.appendingPathComponent(CommitJournal.fileName))
+
+        let note = try CommitJournal.recover(in: root, displayFolder: "")
+        XCTAssertTrue(note?.contains("interrupted") == true, note ?? "no note")
+        XCTAssertEqual(try Data(contentsOf: first), Data("old a".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sub").path))
+        XCTAssertEqual(try strayFiles(), [])
+        XCTAssertNil(try CommitJournal.recover(in: root, displayFolder: ""), "nothing left to recover")
+    }
+
+    func testAJournalNamingFilesThatAreNotOursIsRefused() throws {
+        try Data("keep".utf8).write(to: directory.appendingPathComponent("precious"))
+        try Data(#"{"journal-version": 1, "state": "preparing", "folders": [], "entries": [{"folder": "", "name": "x", "new": "precious"}]}"#.utf8)
+            .write(to: directory.appendingPathComponent(CommitJournal.fileName))
+        XCTAssertThrowsError(try CommitJournal.recover(in: OutputWriter.open(directory), displayFolder: "")) { error in
+            XCTAssertTrue("\(error)".contains("damaged"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("precious")), Data("keep".utf8))
     }
 
     func testRefusesASymlinkAtATargetAndWritesNothing() throws {
@@ -139,7 +203,7 @@ final class OutputWriterTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: dangling.path, withDestinationPath: directory.appendingPathComponent("nowhere").path)
         let other = directory.appendingPathComponent("other.env")
 
-        XCTAssertThrowsError(try OutputWriter.write([
+        XCTAssertThrowsError(try write([
             PendingFile(url: other, data: Data("other".utf8)),
             PendingFile(url: link, data: Data("new".utf8)),
             PendingFile(url: dangling, data: Data("new".utf8)),
@@ -157,7 +221,7 @@ final class OutputWriterTests: XCTestCase {
     func testRefusesADirectoryAtATarget() throws {
         let target = directory.appendingPathComponent("checkout.env")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
-        XCTAssertThrowsError(try OutputWriter.write([PendingFile(url: target, data: Data("x".utf8))])) { error in
+        XCTAssertThrowsError(try write([PendingFile(url: target, data: Data("x".utf8))])) { error in
             XCTAssertTrue(String(describing: error).contains("\(target.path): it is a directory"))
         }
     }
@@ -165,13 +229,18 @@ final class OutputWriterTests: XCTestCase {
     func testRefusesTwoOutputsForOneFile() throws {
         let target = directory.appendingPathComponent("checkout.env")
         let aliased = directory.appendingPathComponent("sub/../checkout.env")
-        XCTAssertThrowsError(try OutputWriter.write([
+        XCTAssertThrowsError(try write([
             PendingFile(url: target, data: Data("a".utf8)), PendingFile(url: aliased, data: Data("b".utf8)),
         ]))
         XCTAssertFalse(FileManager.default.fileExists(atPath: target.path))
     }
 
     // MARK: - Helpers
+
+    @discardableResult
+    func write(_ files: [PendingFile]) throws -> [URL: WriteOutcome] {
+        try OutputWriter.write(files, root: directory)
+    }
 
     func mode(_ url: URL) throws -> mode_t {
         var info = stat()

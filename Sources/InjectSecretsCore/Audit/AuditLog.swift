@@ -121,16 +121,27 @@ public final class AuditLog: @unchecked Sendable {
     private let descriptor: Int32
     private let lock = NSLock()
 
-    /// Opens (creating with mode 0600) the log for appending; a file with a looser mode is tightened.
+    /// Opens (creating with mode 0600) the log for appending. A symbolic link at the path is refused
+    /// (`O_NOFOLLOW`), and so is anything but a regular file (`O_NONBLOCK`: a FIFO does not hang the run);
+    /// only the file opened here, through its descriptor, is tightened to 0600.
     public init(url: URL) throws {
         self.url = url
         self.run = UUID().uuidString.lowercased()
-        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw InjectSecretsError.badInput("cannot open the audit log \(url.path): \(String(cString: strerror(errno)))")
+            let code = errno
+            var info = stat()
+            if code == ELOOP || code == ENXIO || code == EISDIR, lstat(url.path, &info) == 0 {
+                throw InjectSecretsError.badInput("refusing the audit log \(url.path): it \(FileKind(info).refusal)")
+            }
+            throw InjectSecretsError.badInput("cannot open the audit log \(url.path): \(String(cString: strerror(code)))")
         }
         var info = stat()
-        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_mode & 0o077 != 0 {
+        guard fstat(fd, &info) == 0, FileKind(info) == .regular else {
+            close(fd)
+            throw InjectSecretsError.badInput("refusing the audit log \(url.path): it \(FileKind(info).refusal)")
+        }
+        if info.st_mode & 0o077 != 0 {
             if fchmod(fd, 0o600) != 0 {
                 let reason = String(cString: strerror(errno))
                 close(fd)

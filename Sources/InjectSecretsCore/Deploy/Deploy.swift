@@ -74,7 +74,7 @@ extension InjectSecrets {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await deploy(options, waitLimit: waitLimit) }
         }
-        let workspace = try Workspace.open(options, registry: registry)
+        let workspace = try Workspace.open(options, registry: registry, exclusive: true)
         let targets = try lambdaTargets(workspace)
         var clients: [String: LambdaClient] = [:]
         for (_, target) in targets {

@@ -60,6 +60,10 @@ public enum FailureKind: Sendable, Hashable {
     /// Every secret was read, but a value cannot be carried where it must go (an output format, Lambda's
     /// 4 KB, a process environment): exit 4, nothing written or run.
     case unwritableValue
+    /// Another run on the same manifest held the run lock for longer than the wait: exit 5.
+    case busy
+    /// SIGINT, SIGTERM or SIGHUP stopped the run: exit 128 + the signal's number.
+    case interrupted(signal: Int32)
 
     /// The executable's exit status for this kind.
     public var exitCode: Int32 {
@@ -67,6 +71,8 @@ public enum FailureKind: Sendable, Hashable {
         case .badInput: return 2
         case .storeFailure: return 3
         case .unwritableValue: return 4
+        case .busy: return 5
+        case .interrupted(let signal): return 128 + signal
         }
     }
 }

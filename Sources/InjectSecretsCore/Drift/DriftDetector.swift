@@ -6,7 +6,7 @@ extension InjectSecrets {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await drift(options) }
         }
-        let workspace = try Workspace.open(options, registry: registry)
+        let workspace = try Workspace.open(options, registry: registry, exclusive: true)
         let manifest = workspace.manifest
         let section = workspace.lockSection
         var entries: [DriftReport.Entry] = []
@@ -83,7 +83,7 @@ extension InjectSecrets {
         if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
 
         // Outputs against the render record and the lock.
-        let record = RenderRecord.read(at: manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)) ?? RenderRecord()
+        let record = try RenderRecord.read(at: manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName), displayPath: manifest.relativePath(manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName))) ?? RenderRecord()
         for function in workspace.functions {
             for output in function.outputs {
                 let users = [function.name]
@@ -95,7 +95,7 @@ extension InjectSecrets {
                     entries.append(.init(kind: .outputStale, output: output.path, functions: users, message: "\(output.path) of function '\(function.name)' has no render record: it was not written by render here"))
                     continue
                 }
-                if rendered.fileIdentity != identity {
+                if !RenderRecord.isSameFile(recorded: rendered.fileIdentity, now: identity) {
                     entries.append(.init(kind: .outputModified, output: output.path, functions: users, message: "\(output.path) of function '\(function.name)' was changed since render wrote it"))
                     continue
                 }

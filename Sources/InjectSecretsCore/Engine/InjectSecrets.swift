@@ -36,13 +36,22 @@ public struct InjectSecrets: Sendable {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await render(options, locked: locked) }
         }
-        let workspace = try Workspace.open(options, registry: registry)
+        let workspace = try Workspace.open(options, registry: registry, exclusive: true)
         do {
             let report = try await render(workspace, locked: locked)
             await workspace.finish()
+            if let signal = options.interruption.signal {
+                throw InjectSecretsError.interrupted(signal, "the signal came once the commit had begun, so it was completed: outputs, lock and render record are all new")
+            }
             return report
+        } catch let stopped as Interruption.Stopped {
+            await workspace.finish()
+            throw InjectSecretsError.interrupted(stopped.signal, "no output, lock or render record was changed")
         } catch {
             await workspace.finish()
+            if let signal = options.interruption.signal, (error as? InjectSecretsError)?.kind != .interrupted(signal: signal) {
+                throw InjectSecretsError.interrupted(signal, "no output, lock or render record was changed")
+            }
             throw error
         }
     }
@@ -90,6 +99,7 @@ public struct InjectSecrets: Sendable {
                 workspace.functions.flatMap { function in function.outputs.map { OutputPlacement.Target(function: function.name, output: $0) } },
                 manifest: workspace.manifest, options: workspace.options)
         }
+        try workspace.options.interruption.check()
         var references = workspace.references
         if locked {
             var diagnostics = DiagnosticCollector()
@@ -107,6 +117,7 @@ public struct InjectSecrets: Sendable {
         }
 
         let results = try await workspace.fetch(references, for: operation)
+        try workspace.options.interruption.check()
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
         for name in results.keys.sorted() {
@@ -140,7 +151,8 @@ public struct InjectSecrets: Sendable {
         let manifest = workspace.manifest
         // The render record is read while the stores are, and updated after the outputs are written.
         let recordURL = manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)
-        let previousRecord = ReadAhead { RenderRecord.read(at: recordURL) }
+        let recordDisplay = manifest.relativePath(recordURL)
+        let previousRecord = ReadAhead { try RenderRecord.read(at: recordURL, displayPath: recordDisplay) }
         let resolution = try await resolve(workspace, locked: locked, checkingOutputs: true)
         let references = resolution.references, secrets = resolution.secrets
 
@@ -166,7 +178,7 @@ public struct InjectSecrets: Sendable {
         }
         try resolution.throwIfUnwritable(unwritable, nothing: "nothing was written: no output, lock or render record changed")
 
-        let outcomes = try OutputWriter.write(pending)
+        try workspace.options.interruption.check()
 
         // The lock: this run's functions and secrets replace their entries; a full run drops the rest.
         let previous = workspace.lockSection
@@ -191,31 +203,35 @@ public struct InjectSecrets: Sendable {
         let used = Set(section.functions.values.flatMap(\.secrets))
         section.secrets = section.secrets.filter { used.contains($0.key) }
 
-        var lockChanged = false
-        if !locked {
-            var lock = workspace.lock ?? LockFile()
-            lock.setSection(section, for: manifest.environment)
-            if lock != workspace.lock {
-                try AtomicFile.write(lock.encoded(), to: manifest.lockURL, mode: 0o644)
-                lockChanged = true
-            }
-        }
+        var lock = workspace.lock ?? LockFile()
+        lock.setSection(section, for: manifest.environment)
+        let lockChanged = !locked && lock != workspace.lock
+        if lockChanged { pending.append(PendingFile(url: manifest.lockURL, data: lock.encoded(), mode: 0o644)) }
 
-        // The render record, for drift on outputs.
+        // The render record, for drift on outputs: it holds each output's identity as written, so it is
+        // computed once the outputs are in place, within the same commit as them and the lock.
         var record = try previousRecord.value() ?? RenderRecord()
-        var reportOutputs: [RenderReport.Output] = []
-        for (function, output) in planned {
-            var versions: [String: String] = [:]
-            for name in function.secretNames { versions[name] = secrets[name]!.version }
-            record.outputs[output.path] = RenderRecord.Output(
-                function: function.name, format: output.format.rawValue, environment: manifest.environment ?? "",
-                versions: versions, definition: RenderRecord.definitionDigest(function, format: output.format),
-                fileIdentity: RenderRecord.fileIdentity(of: output.url) ?? "")
-            reportOutputs.append(RenderReport.Output(
+        let outputsToRecord = planned
+        let environmentName = manifest.environment ?? ""
+        let late: OutputWriter.LateFiles = ([(recordURL, 0o600)], { identity in
+            for (function, output) in outputsToRecord {
+                var versions: [String: String] = [:]
+                for name in function.secretNames { versions[name] = secrets[name]!.version }
+                record.outputs[output.path] = RenderRecord.Output(
+                    function: function.name, format: output.format.rawValue, environment: environmentName,
+                    versions: versions, definition: RenderRecord.definitionDigest(function, format: output.format),
+                    fileIdentity: identity(output.url) ?? "")
+            }
+            return [recordURL: record.encoded()]
+        })
+        let outcomes = try OutputWriter.write(
+            pending, root: workspace.root, allowOutside: workspace.options.allowOutsideOutputPaths, late: late,
+            interruption: workspace.options.interruption)
+        let reportOutputs = planned.map { function, output in
+            RenderReport.Output(
                 function: function.name, path: output.path, format: output.format.rawValue,
-                written: outcomes[output.url] == .written))
+                written: outcomes[output.url] == .written)
         }
-        try AtomicFile.write(record.encoded(), to: recordURL, mode: 0o600)
 
         return RenderReport(
             environment: manifest.environment, locked: locked, outputs: reportOutputs, secrets: reportSecrets,

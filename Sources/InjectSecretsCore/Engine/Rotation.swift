@@ -68,6 +68,7 @@ extension InjectSecrets {
                 at: declaration.location)
         }
         let reference = SecretReference(name: name, id: id, policy: .current)
+        let runLock = try Workspace.takeRunLock(options, root: try OutputWriter.open(manifest.directory))
         // The values this run holds (the current one, the new one) and its credentials never reach a message.
         let redactor = RunRedactor()
         redactor.remember(credentialsIn: options.processEnvironment)
@@ -79,6 +80,7 @@ extension InjectSecrets {
         }
 
         do {
+            defer { withExtendedLifetime(runLock) {} }
             // The current value: the base of a --key change, the check that a JSON secret stays one, and
             // the version a check-and-set write expects.
             let fetched = await provider.fetch([reference])
@@ -110,6 +112,7 @@ extension InjectSecrets {
             do {
                 var all = options
                 all.functions = []
+                all.holdsRunLock = true
                 let drift = try await self.drift(all)
                 report.drift = drift.entries.filter { $0.secret == name }
                 report.staleFunctions = Array(Set(report.drift.filter { $0.kind == .rotated || $0.kind == .versionGone }.flatMap(\.functions))).sorted()

@@ -18,6 +18,15 @@ public struct RunOptions: Sendable {
     public var allowTrackedOutputs = false
     /// The whole run's time limit (`--timeout`): no store request or retry outlives it. Nil: none.
     public var deadline: RunDeadline?
+    /// How long to wait for another run on the same manifest to release the run lock (`RunLock`).
+    public var lockWait: TimeInterval = RunLock.defaultWait
+    /// Set by the executable when a signal asks the run to stop.
+    public var interruption = Interruption()
+    /// Where the core sends what the user should know while it works (waiting for the run lock, a
+    /// recovered commit); nil drops it.
+    public var notice: (@Sendable (String) -> Void)?
+    /// The caller already holds the run lock (rotate running drift): do not take it again.
+    var holdsRunLock = false
 
     public init(manifestURL: URL, displayPath: String, environment: String? = nil, functions: [String] = [], processEnvironment: [String: String]) {
         self.manifestURL = manifestURL.standardizedFileURL

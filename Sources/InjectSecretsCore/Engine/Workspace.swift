@@ -16,12 +16,19 @@ struct Workspace {
     let audit: AuditLog?
     /// The values read and credentials used in this run, removed from every store failure's message.
     let redactor: RunRedactor
+    /// The manifest's folder, where every write's walk starts.
+    let root: DirectoryHandle
+    /// Held for the whole run by the commands that write or recover (`exclusive`).
+    let runLock: RunLock?
 
     /// Opens the manifest and the lock; `makeProviders: false` (for `policy`) builds no provider and
-    /// opens no audit log.
-    static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true) throws -> Workspace {
+    /// opens no audit log. `exclusive` (render, drift, deploy) first takes the run lock and finishes or
+    /// undoes a commit an interrupted run left, so the lock read is the one the last commit wrote.
+    static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true, exclusive: Bool = false) throws -> Workspace {
         let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
         let lockDisplayPath = lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock"
+        let root = try OutputWriter.open(options.manifestURL.deletingLastPathComponent())
+        let runLock = exclusive ? try takeRunLock(options, root: root) : nil
         // The lock sits beside the manifest: it is parsed while the manifest is.
         let expectedLockURL = Manifest.lockURL(inFolder: options.manifestURL.deletingLastPathComponent())
         let lockAhead = ReadAhead { try LockFile.read(at: expectedLockURL, displayPath: lockDisplayPath) }
@@ -76,7 +83,17 @@ struct Workspace {
         redactor.remember(credentialsIn: options.processEnvironment)
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
-            providers: providers, audit: audit, redactor: redactor, users: users)
+            providers: providers, audit: audit, redactor: redactor, root: root, runLock: runLock, users: users)
+    }
+
+    /// Takes the run lock (unless the caller holds it) and recovers an interrupted commit.
+    static func takeRunLock(_ options: RunOptions, root: DirectoryHandle) throws -> RunLock? {
+        guard !options.holdsRunLock else { return nil }
+        let folder = (options.displayPath as NSString).deletingLastPathComponent
+        let lock = try RunLock.acquire(
+            in: root, displayFolder: folder, wait: options.lockWait, interruption: options.interruption, notice: options.notice)
+        if let note = try CommitJournal.recover(in: root, displayFolder: folder) { options.notice?("note: " + note) }
+        return lock
     }
 
     func declaration(_ name: String) -> SecretDeclaration { manifest.secrets[name]! }
@@ -227,9 +244,13 @@ struct Workspace {
         }
     }
 
-    /// Lets every provider clean up (revoke tokens it created).
+    /// Lets every provider clean up (revoke tokens it created), even when the run was cancelled: the
+    /// revocation runs in a task of its own, which the cancellation does not reach.
     func finish() async {
-        for provider in providers.values { await provider.finish() }
+        let providers = Array(providers.values)
+        await Task.detached {
+            for provider in providers { await provider.finish() }
+        }.value
     }
 }
 

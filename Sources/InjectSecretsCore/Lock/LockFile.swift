@@ -70,11 +70,17 @@ public struct LockFile: Sendable, Equatable {
 
     /// Reads the lock; nil when there is none. A damaged lock is bad input with its path.
     public static func read(at url: URL, displayPath: String) throws -> LockFile? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let place = SourceLocation(path: displayPath, line: 1, column: 1)
+        let data: Data
+        do {
+            guard let read = try BoundedFile.read(url.path, followLink: false) else { return nil }
+            data = read
+        } catch let error as FilesystemError {
+            throw InjectSecretsError.badInput("cannot read the lock: \(error.naming(displayPath))", at: place)
+        }
         let json: JSONValue
         do {
-            json = try JSONValue.parse(try Data(contentsOf: url))
+            json = try JSONValue.parse(data)
         } catch {
             throw InjectSecretsError.badInput("the lock is not valid JSON (\(error)); restore it from version control or delete it and run render", at: place)
         }

@@ -2,8 +2,8 @@ import Foundation
 
 /// What `render` wrote, kept beside the outputs (not in the committed lock) so that `drift` can tell an
 /// output that is missing, edited, or rendered from other versions. It holds versions, a digest of the
-/// function's templates (the manifest text, never a value) and the file's identity (inode, change and
-/// modification times): nothing from which a value could be recovered or guessed offline.
+/// function's templates (the manifest text, never a value) and the file's identity (device, inode and
+/// modification time): nothing from which a value could be recovered or guessed offline.
 public struct RenderRecord: Sendable, Equatable {
     public static let fileName = ".inject-secrets-state.json"
 
@@ -16,7 +16,7 @@ public struct RenderRecord: Sendable, Equatable {
         public var versions: [String: String]
         /// Digest of the function's variable templates and the output's format.
         public var definition: String
-        /// inode:mtime:ctime at the time of writing.
+        /// device:inode:mtime at the time of writing.
         public var fileIdentity: String
     }
 
@@ -25,8 +25,16 @@ public struct RenderRecord: Sendable, Equatable {
 
     public init() {}
 
-    public static func read(at url: URL) -> RenderRecord? {
-        guard let data = try? Data(contentsOf: url), let json = try? JSONValue.parse(data), let outputs = json["outputs"]?.object else {
+    /// The record; nil when there is none or it is not one (drift then reports every output as not
+    /// written by render). Anything but a regular file within the size limit is an error.
+    public static func read(at url: URL, displayPath: String) throws -> RenderRecord? {
+        let data: Data?
+        do {
+            data = try BoundedFile.read(url.path, followLink: false)
+        } catch let error as FilesystemError {
+            throw InjectSecretsError.badInput("cannot read the render record: \(error.naming(displayPath))")
+        }
+        guard let data, let json = try? JSONValue.parse(data), let outputs = json["outputs"]?.object else {
             return nil
         }
         var record = RenderRecord()
@@ -58,12 +66,25 @@ public struct RenderRecord: Sendable, Equatable {
     public static func fileIdentity(of url: URL) -> String? {
         var info = stat()
         guard lstat(url.path, &info) == 0 else { return nil }
+        return fileIdentity(info)
+    }
+
+    /// Device, inode and modification time. Not the change time: a commit that is undone puts the old
+    /// file back by a link and a rename, which keep its inode and modification time but move its change
+    /// time, and the render record put back with it must still match it.
+    static func fileIdentity(_ info: stat) -> String {
         #if canImport(Darwin)
-        let modified = info.st_mtimespec, changed = info.st_ctimespec
+        let modified = info.st_mtimespec
         #else
-        let modified = info.st_mtim, changed = info.st_ctim
+        let modified = info.st_mtim
         #endif
-        return "\(info.st_dev):\(info.st_ino):\(modified.tv_sec).\(modified.tv_nsec):\(changed.tv_sec).\(changed.tv_nsec)"
+        return "\(info.st_dev):\(info.st_ino):\(modified.tv_sec).\(modified.tv_nsec)"
+    }
+
+    /// Whether a recorded identity is the file's now; records written before the change time was left
+    /// out carry it as a fourth field, which is ignored.
+    static func isSameFile(recorded: String, now: String) -> Bool {
+        recorded.split(separator: ":").prefix(3) == now.split(separator: ":").prefix(3)
     }
 
     /// A digest of what a function's output is made from, without any value: its templates and format.
@@ -76,26 +97,19 @@ public struct RenderRecord: Sendable, Equatable {
     }
 }
 
-/// Writes a small file (the lock, the render record) through a temporary file and a rename, so a reader
-/// never sees half of it; skips the write when the bytes are the same.
+/// Writes a small file that is not part of a render's commit (the file store, by `rotate`) through a
+/// temporary file and a rename in its folder, so a reader never sees half of it; skips the write when
+/// the bytes are the same.
 enum AtomicFile {
     static func write(_ data: Data, to url: URL, mode: mode_t) throws {
-        if let existing = try? Data(contentsOf: url), existing == data { return }
-        let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, mode)
-        guard fd >= 0 else {
-            throw InjectSecretsError.badInput("cannot write \(url.path): \(String(cString: strerror(errno)))")
-        }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        fchmod(fd, mode)
-        fsync(fd)
-        close(fd)
-        guard written == data.count, rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw InjectSecretsError.badInput("cannot write \(url.path): \(reason)")
+        if let existing = try? BoundedFile.read(url.path, followLink: false), existing == data { return }
+        do {
+            let folder = try DirectoryHandle.open(url.deletingLastPathComponent().path)
+            try folder.replaceFile(
+                url.lastPathComponent, data: data, mode: mode,
+                temporary: CommitJournal.temporaryName(for: url.lastPathComponent, kind: "new"))
+        } catch let error as FilesystemError {
+            throw InjectSecretsError.badInput("cannot write \(error)")
         }
     }
 }

@@ -23,16 +23,12 @@ public struct ManifestLoader: Sendable {
     public func readDocument(at url: URL, displayPath: String) throws -> YAMLNode {
         let data: Data
         do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-            if let size = attributes[.size] as? Int, size > limits.maxBytes {
-                throw InjectSecretsError.badInput(
-                    "\(displayPath): the manifest is \(size) bytes, more than the limit of \(limits.maxBytes)")
+            guard let read = try BoundedFile.read(url.path, limit: limits.maxBytes) else {
+                throw InjectSecretsError.badInput("cannot read manifest \(displayPath): no such file")
             }
-            data = try Data(contentsOf: url)
-        } catch let error as InjectSecretsError {
-            throw error
-        } catch {
-            throw InjectSecretsError.badInput("cannot read manifest \(displayPath): \(Self.reason(error))")
+            data = read
+        } catch let error as FilesystemError {
+            throw InjectSecretsError.badInput("cannot read manifest \(displayPath): \(error.clause)")
         }
         guard let root = try YAMLReader.read(data, path: displayPath, limits: limits) else {
             throw InjectSecretsError.badInput(
@@ -121,16 +117,5 @@ public struct ManifestLoader: Sendable {
             }
         }
         return YAMLNode(.mapping(merged), at: base.location, tag: base.tag)
-    }
-
-    static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if ns.domain == NSCocoaErrorDomain, ns.code == NSFileReadNoSuchFileError || ns.code == 4 {
-            return "no such file"
-        }
-        return ns.localizedDescription
     }
 }

@@ -6,7 +6,9 @@ import Foundation
 ///   `--allow-tracked-outputs`; the error says which line to add to `.gitignore`. No git, or a folder
 ///   outside any work tree, is fine.
 /// - not through a symbolic link that leads out of the manifest's folder (a linked parent folder), unless
-///   `--allow-outside-output-paths`. A link at the output path itself is refused by `OutputWriter`.
+///   `--allow-outside-output-paths`. This check gives the early, located error; what makes a link swapped
+///   in later harmless is `OutputWriter`, which writes only through directory descriptors and refuses a
+///   link at the output path itself.
 enum OutputPlacement {
     struct Target {
         var function: String

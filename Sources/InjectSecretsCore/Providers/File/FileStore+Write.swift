@@ -14,10 +14,7 @@ import Darwin
 extension FileStore: SecretWriting {
     public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
         _ = try load()  // the same checks, and the same messages, as a read
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(ManifestLoader.reason(error))")
-        }
+        let data = try readFile()
         guard let root = try? YAMLReader.read(data, path: displayPath), var secrets = root.mapping else {
             throw ProviderFailure(.notFound, "secret \(reference) not found in file store '\(name)' (\(displayPath))")
         }

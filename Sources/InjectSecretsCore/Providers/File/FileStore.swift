@@ -48,14 +48,21 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         var location: SourceLocation
     }
 
+    /// The store file's bytes, read only once `fstat` says it is a regular file within the size limit.
+    func readFile() throws -> Data {
+        do {
+            guard let data = try BoundedFile.read(url.path) else {
+                throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): no such file")
+            }
+            return data
+        } catch let error as FilesystemError {
+            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(error.clause)")
+        }
+    }
+
     /// Reads and checks the whole store file.
     func load() throws -> [String: Entry] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(ManifestLoader.reason(error))")
-        }
+        let data = try readFile()
         // Every scalar of the store may be a value: its messages name the file, the place and the secret
         // id, and quote nothing else of it.
         let root: YAMLNode?

@@ -1,0 +1,50 @@
+import Foundation
+
+/// A request to stop the run, made by the executable when SIGINT, SIGTERM or SIGHUP arrives (the core
+/// installs no handler and never exits). The engine looks at it between stages: before a store is read,
+/// before the commit, and between the files of a commit until its renames begin; from then on the commit
+/// runs to its end. The run then ends with `FailureKind.interrupted`, after revoking what it logged in with.
+public final class Interruption: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: Int32?
+
+    public init() {}
+
+    /// The first signal received, if any.
+    public var signal: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    /// Records `signal`; later ones do not replace the first.
+    public func request(_ signal: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        if received == nil { received = signal }
+    }
+
+    /// Thrown inside the core where a stage stops; the engine turns it into an `InjectSecretsError`.
+    struct Stopped: Error {
+        var signal: Int32
+    }
+
+    func check() throws {
+        if let signal { throw Stopped(signal: signal) }
+    }
+
+    public static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(signal)"
+        }
+    }
+}
+
+extension InjectSecretsError {
+    static func interrupted(_ signal: Int32, _ what: String) -> InjectSecretsError {
+        InjectSecretsError(.interrupted(signal: signal), [.error("stopped by \(Interruption.name(of: signal)): \(what)", at: nil)])
+    }
+}
