@@ -1,0 +1,200 @@
+import Foundation
+#if canImport(FoundationNetworking)
+// On Linux, URLSession lives here. It is enough: the extension listens on localhost over plain HTTP inside
+// the execution environment, so there is no TLS to verify and no reason to link libcurl directly.
+import FoundationNetworking
+#endif
+
+/// The wire side of the AWS Parameters and Secrets Lambda Extension, as AWS documents it:
+/// - "Use AWS Secrets Manager secrets in AWS Lambda functions"
+///   (docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets_lambda.html):
+///   `GET /secretsmanager/get?secretId=ID[&versionId=ID|&versionStage=LABEL]`, answered with the
+///   GetSecretValue response (`SecretString` or `SecretBinary`, `VersionId`, ...).
+/// - "Using Parameter Store parameters in AWS Lambda functions"
+///   (docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html):
+///   `GET /systemsmanager/parameters/get?name=NAME[&version=N|&label=LABEL][&withDecryption=true]`,
+///   answered with the GetParameter response (`Parameter.Value`, `Parameter.Version`).
+/// - Both: the port is 2773 unless PARAMETERS_SECRETS_EXTENSION_HTTP_PORT says otherwise, and every
+///   request carries `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`.
+/// Errors from the store are relayed with the store's status and AWS error shape (`__type`, `message`).
+struct ParametersSecretsExtension: Sendable {
+    var port: Int
+    var token: String
+    var timeout: TimeInterval
+    var maximumResponseBytes: Int
+
+    /// The raw value the reference points at: the SecretString, or the parameter's Value.
+    func fetch(_ reference: RuntimeReference) async throws -> String {
+        let (status, body) = try await get(url(for: reference))
+        guard status == 200 else { throw failure(status: status, body: body, reference: reference) }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw SecretsRuntimeError.extensionError(status: status, code: "answer is not JSON", arn: reference.arn)
+        }
+        switch reference.store {
+        case .secretsManager:
+            if let value = object["SecretString"] as? String { return value }
+            if object["SecretBinary"] != nil { throw SecretsRuntimeError.binarySecret(arn: reference.arn) }
+        case .ssm:
+            if let parameter = object["Parameter"] as? [String: Any], let value = parameter["Value"] as? String {
+                return value
+            }
+        }
+        throw SecretsRuntimeError.extensionError(status: status, code: "answer has no value field", arn: reference.arn)
+    }
+
+    func url(for reference: RuntimeReference) -> URL {
+        var components = URLComponents()
+        components.scheme = "http"
+        components.host = "localhost"
+        components.port = port
+        switch reference.store {
+        case .secretsManager:
+            components.path = "/secretsmanager/get"
+            var items = [URLQueryItem(name: "secretId", value: reference.arn)]
+            switch reference.selector {
+            case .version(let id): items.append(URLQueryItem(name: "versionId", value: id))
+            case .stage(let label): items.append(URLQueryItem(name: "versionStage", value: label))
+            case .current: break
+            }
+            components.queryItems = items
+        case .ssm:
+            components.path = "/systemsmanager/parameters/get"
+            var items = [URLQueryItem(name: "name", value: reference.arn)]
+            switch reference.selector {
+            case .version(let number): items.append(URLQueryItem(name: "version", value: number))
+            case .stage(let label): items.append(URLQueryItem(name: "label", value: label))
+            case .current: break
+            }
+            items.append(URLQueryItem(name: "withDecryption", value: "true"))
+            components.queryItems = items
+        }
+        // URLComponents leaves `/`, `:` and `+` as they are in a query; the documents ask for the name
+        // URL-encoded (a `+` would read as a space).
+        components.percentEncodedQuery = components.queryItems!.map {
+            "\($0.name)=\(Self.encodeQueryValue($0.value ?? ""))"
+        }.joined(separator: "&")
+        return components.url!
+    }
+
+    static func encodeQueryValue(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    /// Maps the extension's error answer to what the user must fix. The extension relays the store's
+    /// status and error code, so access, missing versions and the token are told apart here, once.
+    func failure(status: Int, body: Data, reference: RuntimeReference) -> SecretsRuntimeError {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        var code = ""
+        if let object = try? JSONSerialization.jsonObject(with: body.prefix(4096)) as? [String: Any] {
+            code = ((object["__type"] ?? object["code"] ?? object["Code"]) as? String ?? "")
+            code = String(code.split(separator: "#").last ?? "")
+        }
+        let all = (code + " " + text).lowercased()
+        let version: String
+        switch reference.selector {
+        case .version(let id): version = id
+        case .stage(let label): version = "stage " + label
+        case .current: version = "latest"
+        }
+        if all.contains("kms") || all.contains("decryptionfailure") {
+            return .decryptDenied(arn: reference.arn)
+        }
+        if all.contains("accessdenied") || status == 403 {
+            let action = reference.store == .secretsManager ? "secretsmanager:GetSecretValue" : "ssm:GetParameter"
+            return .accessDenied(action: action, arn: reference.arn)
+        }
+        if status == 401 {
+            return .tokenRefused(status: status)
+        }
+        if all.contains("notfound") || status == 404 {
+            return .versionNotFound(arn: reference.arn, version: version)
+        }
+        return .extensionError(status: status, code: String(code.prefix(100)), arn: reference.arn)
+    }
+
+    private func get(_ url: URL) async throws -> (Int, Data) {
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        request.setValue(token, forHTTPHeaderField: "X-Aws-Parameters-Secrets-Token")
+        let reader = BoundedReader(limit: maximumResponseBytes)
+        let configuration = URLSessionConfiguration.ephemeral
+        // Straight to localhost, never through a proxy from the environment (the token would travel on).
+        configuration.connectionProxyDictionary = [:]
+        configuration.urlCache = nil
+        configuration.httpCookieStorage = nil
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        let session = URLSession(configuration: configuration, delegate: reader, delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        return try await withCheckedThrowingContinuation { continuation in
+            reader.start(session.dataTask(with: request), continuation: continuation, port: port)
+        }
+    }
+}
+
+/// Collects one answer, cancelling it once it passes the limit, and refuses redirects (the extension
+/// sends none; following one would carry the token elsewhere).
+private final class BoundedReader: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let limit: Int
+    private let lock = NSLock()
+    private var data = Data()
+    private var tooLarge = false
+    private var port = 0
+    private var continuation: CheckedContinuation<(Int, Data), Error>?
+
+    init(limit: Int) { self.limit = limit }
+
+    func start(_ task: URLSessionDataTask, continuation: CheckedContinuation<(Int, Data), Error>, port: Int) {
+        lock.withLock {
+            self.continuation = continuation
+            self.port = port
+        }
+        task.resume()
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
+        if response.expectedContentLength > Int64(limit) {
+            lock.withLock { tooLarge = true }
+            completionHandler(.cancel)
+        } else {
+            completionHandler(.allow)
+        }
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive chunk: Data) {
+        let over = lock.withLock { () -> Bool in
+            data.append(chunk)
+            if data.count > limit { tooLarge = true }
+            return tooLarge
+        }
+        if over { dataTask.cancel() }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        let (continuation, body, over, port) = lock.withLock { () -> (CheckedContinuation<(Int, Data), Error>?, Data, Bool, Int) in
+            defer { self.continuation = nil; data = Data() }
+            return (self.continuation, data, tooLarge, self.port)
+        }
+        guard let continuation else { return }
+        if over {
+            continuation.resume(throwing: SecretsRuntimeError.responseTooLarge(limit: limit))
+        } else if let error {
+            continuation.resume(throwing: SecretsRuntimeError.extensionNotReachable(
+                port: port, detail: (error as NSError).localizedDescription))
+        } else {
+            continuation.resume(returning: ((task.response as? HTTPURLResponse)?.statusCode ?? 0, body))
+        }
+    }
+}
