@@ -1,9 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-// On Linux, URLSession lives here. It is enough: the extension listens on localhost over plain HTTP inside
-// the execution environment, so there is no TLS to verify and no reason to link libcurl directly.
-import FoundationNetworking
-#endif
 
 /// The wire side of the AWS Parameters and Secrets Lambda Extension, as AWS documents it:
 /// - "Use AWS Secrets Manager secrets in AWS Lambda functions"
@@ -115,86 +110,14 @@ struct ParametersSecretsExtension: Sendable {
     }
 
     private func get(_ url: URL) async throws -> (Int, Data) {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        request.httpMethod = "GET"
-        request.setValue(token, forHTTPHeaderField: "X-Aws-Parameters-Secrets-Token")
-        let reader = BoundedReader(limit: maximumResponseBytes)
-        let configuration = URLSessionConfiguration.ephemeral
-        // Straight to localhost, never through a proxy from the environment (the token would travel on).
-        configuration.connectionProxyDictionary = [:]
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        let session = URLSession(configuration: configuration, delegate: reader, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
+        var target = url.path
+        if let query = url.query { target += "?" + query }
+        let exchange = LoopbackExchange(
+            port: port, target: target, headers: [("X-Aws-Parameters-Secrets-Token", token)], timeout: timeout,
+            maximumBodyBytes: maximumResponseBytes)
+        // Blocking socket calls run off the cooperative pool.
         return try await withCheckedThrowingContinuation { continuation in
-            reader.start(session.dataTask(with: request), continuation: continuation, port: port)
-        }
-    }
-}
-
-/// Collects one answer, cancelling it once it passes the limit, and refuses redirects (the extension
-/// sends none; following one would carry the token elsewhere).
-private final class BoundedReader: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    private let limit: Int
-    private let lock = NSLock()
-    private var data = Data()
-    private var tooLarge = false
-    private var port = 0
-    private var continuation: CheckedContinuation<(Int, Data), Error>?
-
-    init(limit: Int) { self.limit = limit }
-
-    func start(_ task: URLSessionDataTask, continuation: CheckedContinuation<(Int, Data), Error>, port: Int) {
-        lock.withLock {
-            self.continuation = continuation
-            self.port = port
-        }
-        task.resume()
-    }
-
-    func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        if response.expectedContentLength > Int64(limit) {
-            lock.withLock { tooLarge = true }
-            completionHandler(.cancel)
-        } else {
-            completionHandler(.allow)
-        }
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive chunk: Data) {
-        let over = lock.withLock { () -> Bool in
-            data.append(chunk)
-            if data.count > limit { tooLarge = true }
-            return tooLarge
-        }
-        if over { dataTask.cancel() }
-    }
-
-    func urlSession(
-        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
-    ) {
-        completionHandler(nil)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        let (continuation, body, over, port) = lock.withLock { () -> (CheckedContinuation<(Int, Data), Error>?, Data, Bool, Int) in
-            defer { self.continuation = nil; data = Data() }
-            return (self.continuation, data, tooLarge, self.port)
-        }
-        guard let continuation else { return }
-        if over {
-            continuation.resume(throwing: SecretsRuntimeError.responseTooLarge(limit: limit))
-        } else if let error {
-            continuation.resume(throwing: SecretsRuntimeError.extensionNotReachable(
-                port: port, detail: (error as NSError).localizedDescription))
-        } else {
-            continuation.resume(returning: ((task.response as? HTTPURLResponse)?.statusCode ?? 0, body))
+            DispatchQueue.global().async { continuation.resume(with: Result { try exchange.run() }) }
         }
     }
 }

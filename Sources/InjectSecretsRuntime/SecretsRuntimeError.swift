@@ -9,7 +9,8 @@ public enum SecretsRuntimeError: Error, Equatable, Sendable, CustomStringConvert
     case badReference(variable: String, RuntimeReferenceError)
     /// Nothing answers on the extension's port.
     case extensionNotReachable(port: Int, detail: String)
-    /// The extension refused the `X-Aws-Parameters-Secrets-Token` header.
+    /// The extension refused the `X-Aws-Parameters-Secrets-Token` header (status 0: the token could not
+    /// be sent at all).
     case tokenRefused(status: Int)
     /// `AWS_SESSION_TOKEN` is not set, so there is no token to send.
     case noSessionToken
@@ -40,6 +41,8 @@ public enum SecretsRuntimeError: Error, Equatable, Sendable, CustomStringConvert
                 + "(for x86_64; -Arm64 for arm64; the account per region is listed in AWS's Secrets Manager guide, "
                 + "\"Use AWS Secrets Manager secrets in AWS Lambda functions\"), or set "
                 + "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT to the port it listens on"
+        case .tokenRefused(0):
+            return "AWS_SESSION_TOKEN holds a line break, so it cannot be sent as X-Aws-Parameters-Secrets-Token"
         case .tokenRefused(let status):
             return "the extension refused the X-Aws-Parameters-Secrets-Token header (HTTP \(status)): "
                 + "it must be the function's own AWS_SESSION_TOKEN"

@@ -118,3 +118,38 @@ final class SecretsRuntimeTests: XCTestCase {
         }
     }
 }
+
+/// The loopback HTTP reader's framing and bounds.
+final class LoopbackExchangeTests: XCTestCase {
+    func answer(_ text: String) -> Data { Data(text.utf8) }
+
+    func testFramings() throws {
+        let sized = try LoopbackExchange.parse(answer("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n{}{}extra"), limit: 100)
+        XCTAssertEqual(sized.0, 200)
+        XCTAssertEqual(String(decoding: sized.1, as: UTF8.self), "{}{}")
+        let chunked = try LoopbackExchange.parse(
+            answer("HTTP/1.1 400 Bad Request\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"), limit: 100)
+        XCTAssertEqual(chunked.0, 400)
+        XCTAssertEqual(String(decoding: chunked.1, as: UTF8.self), "abcde")
+        let untilClose = try LoopbackExchange.parse(answer("HTTP/1.0 404 Not Found\r\n\r\nnope"), limit: 100)
+        XCTAssertEqual(untilClose.0, 404)
+        XCTAssertEqual(String(decoding: untilClose.1, as: UTF8.self), "nope")
+    }
+
+    func testBrokenAndOversizedAnswersAreRefused() {
+        XCTAssertThrowsError(try LoopbackExchange.parse(answer("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"), limit: 100))
+        XCTAssertThrowsError(try LoopbackExchange.parse(answer("HTTP/1.1 200 OK\r\nContent-Length: 3"), limit: 100))
+        XCTAssertThrowsError(try LoopbackExchange.parse(answer("SSH-2.0\r\n\r\n"), limit: 100))
+        XCTAssertThrowsError(try LoopbackExchange.parse(answer("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"), limit: 100))
+        XCTAssertThrowsError(try LoopbackExchange.parse(answer("HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 101)), limit: 100)) {
+            XCTAssertEqual($0 as? SecretsRuntimeError, .responseTooLarge(limit: 100))
+        }
+    }
+
+    func testATokenWithALineBreakIsNeverSent() {
+        let exchange = LoopbackExchange(
+            port: 1, target: "/", headers: [("X-Aws-Parameters-Secrets-Token", "a\r\nX-Evil: 1")], timeout: 1,
+            maximumBodyBytes: 10)
+        XCTAssertThrowsError(try exchange.request())
+    }
+}
