@@ -38,37 +38,20 @@ struct ParametersSecretsExtension: Sendable {
     }
 
     func url(for reference: RuntimeReference) -> URL {
-        var components = URLComponents()
-        components.scheme = "http"
-        components.host = "localhost"
-        components.port = port
-        switch reference.store {
-        case .secretsManager:
-            components.path = "/secretsmanager/get"
-            var items = [URLQueryItem(name: "secretId", value: reference.arn)]
-            switch reference.selector {
-            case .version(let id): items.append(URLQueryItem(name: "versionId", value: id))
-            case .stage(let label): items.append(URLQueryItem(name: "versionStage", value: label))
-            case .current: break
-            }
-            components.queryItems = items
-        case .ssm:
-            components.path = "/systemsmanager/parameters/get"
-            var items = [URLQueryItem(name: "name", value: reference.arn)]
-            switch reference.selector {
-            case .version(let number): items.append(URLQueryItem(name: "version", value: number))
-            case .stage(let label): items.append(URLQueryItem(name: "label", value: label))
-            case .current: break
-            }
-            items.append(URLQueryItem(name: "withDecryption", value: "true"))
-            components.queryItems = items
+        // The two documents name the same three things differently.
+        let (path, nameItem, versionItem, labelItem) = reference.store == .secretsManager
+            ? ("/secretsmanager/get", "secretId", "versionId", "versionStage")
+            : ("/systemsmanager/parameters/get", "name", "version", "label")
+        var items = [(nameItem, reference.arn)]
+        switch reference.selector {
+        case .version(let version): items.append((versionItem, version))
+        case .stage(let label): items.append((labelItem, label))
+        case .current: break
         }
-        // URLComponents leaves `/`, `:` and `+` as they are in a query; the documents ask for the name
-        // URL-encoded (a `+` would read as a space).
-        components.percentEncodedQuery = components.queryItems!.map {
-            "\($0.name)=\(Self.encodeQueryValue($0.value ?? ""))"
-        }.joined(separator: "&")
-        return components.url!
+        if reference.store == .ssm { items.append(("withDecryption", "true")) }
+        // The documents ask for the name URL-encoded: `/` and `:` too, and a `+` would read as a space.
+        let query = items.map { "\($0.0)=\(Self.encodeQueryValue($0.1))" }.joined(separator: "&")
+        return URL(string: "http://localhost:\(port)\(path)?\(query)")!
     }
 
     static func encodeQueryValue(_ value: String) -> String {
