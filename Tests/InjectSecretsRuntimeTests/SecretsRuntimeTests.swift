@@ -15,7 +15,7 @@ final class SecretsRuntimeTests: XCTestCase {
         // No token and no extension: a plain value never needs either.
         let runtime = SecretsRuntime(environment: ["DB_PASSWORD": canary.value, "EMPTY": ""])
         let value = try await runtime.value(forVariable: "DB_PASSWORD")
-        XCTAssertEqual(value, canary.value)
+        XCTAssertTrue(value == canary.value, "the value differs (not shown: it is a canary)")
         let empty = try await runtime.value(forVariable: "EMPTY")
         XCTAssertEqual(empty, "")
     }
@@ -51,7 +51,7 @@ final class SecretsRuntimeTests: XCTestCase {
     func testFieldsOfAJSONSecret() throws {
         let canary = Canary("field")
         let raw = #"{"password": "\#(canary.value)", "port": 5432, "ratio": 0.25, "tls": true, "tags": ["a"], "none": null}"#
-        XCTAssertEqual(try SecretsRuntime.field("password", of: raw, arn: arn), canary.value)
+        XCTAssertTrue(try SecretsRuntime.field("password", of: raw, arn: arn) == canary.value, "the value differs (not shown: it is a canary)")
         XCTAssertEqual(try SecretsRuntime.field("port", of: raw, arn: arn), "5432")
         XCTAssertEqual(try SecretsRuntime.field("ratio", of: raw, arn: arn), "0.25")
         XCTAssertEqual(try SecretsRuntime.field("tls", of: raw, arn: arn), "true")
