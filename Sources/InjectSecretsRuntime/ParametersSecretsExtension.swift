@@ -11,7 +11,8 @@ import Foundation
 ///   answered with the GetParameter response (`Parameter.Value`, `Parameter.Version`).
 /// - Both: the port is 2773 unless PARAMETERS_SECRETS_EXTENSION_HTTP_PORT says otherwise, and every
 ///   request carries `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN`.
-/// Errors from the store are relayed with the store's status and AWS error shape (`__type`, `message`).
+/// The documents do not spell out error answers, so `failure` goes by the status and, when the body
+/// carries one, the store's AWS error code (`__type`), and holds for a relayed store error as for text.
 struct ParametersSecretsExtension: Sendable {
     var port: Int
     var token: String
@@ -60,8 +61,8 @@ struct ParametersSecretsExtension: Sendable {
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
-    /// Maps the extension's error answer to what the user must fix. The extension relays the store's
-    /// status and error code, so access, missing versions and the token are told apart here, once.
+    /// Maps the extension's error answer to what the user must fix: access, decryption, missing versions
+    /// and the token are told apart here, once. Only the error code is kept, never the body.
     func failure(status: Int, body: Data, reference: RuntimeReference) -> SecretsRuntimeError {
         let text = String(decoding: body.prefix(4096), as: UTF8.self)
         var code = ""

@@ -11,9 +11,10 @@ It follows AWS's documents for the extension:
     (docs.aws.amazon.com/systems-manager/latest/userguide/ps-integration-lambda-extensions.html):
     GET /systemsmanager/parameters/get?name=NAME[&version=N|&label=LABEL][&withDecryption=true] answers
     the GetParameter response as JSON.
-  - Both: every request carries X-Aws-Parameters-Secrets-Token, the function's AWS_SESSION_TOKEN; a
-    request without it is refused (400), one with another token too (401). A store error is relayed
-    with the store's HTTP status and its AWS error code and message.
+  - Both: every request carries X-Aws-Parameters-Secrets-Token, the function's AWS_SESSION_TOKEN.
+The documents say a request without the token is refused but give no status or body for any error; the
+stand-in answers 400 without the header, 401 with another token, and relays a store error with the
+store's HTTP status and its AWS error code and message.
 It keeps no cache of its own (the real one caches for SECRETS_MANAGER_TTL), so that every request the
 runtime library makes is counted here: GET /__standin/stats gives {"requests": N, "paths": {...}},
 POST /__standin/reset zeroes it.
