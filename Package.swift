@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "inject-secrets", targets: ["inject-secrets"]),
         .plugin(name: "InjectSecretsPlugin", targets: ["InjectSecretsPlugin"]),
         .library(name: "InjectSecretsCore", targets: ["InjectSecretsCore"]),
+        .library(name: "InjectSecretsRuntime", targets: ["InjectSecretsRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +43,9 @@ let package = Package(
                 .target(name: "CLibcrypto", condition: .when(platforms: [.linux])),
             ]
         ),
+        // For Lambda functions: resolves `${ref.NAME}` references at run time through the AWS Parameters and
+        // Secrets Lambda Extension. Foundation only, so a function links nothing else of this package.
+        .target(name: "InjectSecretsRuntime"),
         // The companion executable: argument parsing and presentation only.
         .executableTarget(
             name: "inject-secrets",
@@ -82,8 +86,11 @@ let package = Package(
         ),
         // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
         .testTarget(
-            name: "AWSProviderTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            name: "AWSProviderTests",
+            dependencies: ["inject-secrets", "InjectSecretsCore", "InjectSecretsRuntime", "TestSupport"],
             exclude: ["Fixtures"]),
+        // The reference grammar and the runtime's field and error rules, with no server.
+        .testTarget(name: "InjectSecretsRuntimeTests", dependencies: ["InjectSecretsRuntime", "TestSupport"]),
         .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
