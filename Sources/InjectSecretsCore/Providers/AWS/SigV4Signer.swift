@@ -36,7 +36,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Signs `request` in place: sets `X-Amz-Date` (replacing any), the session token header when there
-    /// is a token, and `Authorization`. `Host` is signed from the URL (URLSession sends the same value).
+    /// is a token, and `Authorization`. `Host` is signed from the URL (the transport sends the same value).
     @discardableResult
     public func sign(_ request: inout HTTPRequest, date: Date = Date()) -> Signature {
         var headers = request.headers.filter { $0.0.lowercased() != "authorization" }
@@ -183,7 +183,7 @@ public struct SigV4Signer: Sendable {
         return result
     }
 
-    /// The `Host` header value URLSession sends: the host, and the port when it is not the scheme's default.
+    /// The `Host` header value the transport sends: the host, and the port when it is not the scheme's default.
     static func hostHeader(for url: URL) -> String {
         var host = url.host ?? ""
         if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
