@@ -198,7 +198,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
             return (.success(FetchedSecret(version: found, locator: locator(reference.id), value: SecretValue(value))), false)
         case .success(let response):
             let disabled = response.status == 403 && KeyVaultError(response).innerCode == "SecretDisabled"
-            return (.failure(describe(.answer(response, attempts: 1), which + subject(reference), versionAsked: version != nil)), disabled)
+            return (.failure(describe(.answer(response, attemptsNote: ""), which + subject(reference), versionAsked: version != nil)), disabled)
         }
     }
 
@@ -207,12 +207,10 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         switch failure {
         case .provider(let failure):
             return ProviderFailure(failure.kind, "\(what): \(failure.message)")
-        case .unreachable(let reason, let attempts):
-            let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
+        case .unreachable(let reason, let note):
             return ProviderFailure(.unreachable, "\(what): cannot reach the vault: \(reason)\(note)")
-        case .answer(let response, let attempts):
+        case .answer(let response, let note):
             let error = KeyVaultError(response)
-            let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
             let summary = "Key Vault answered \(error.summary(status: response.status))\(note)"
             let kind = StatusTable.kind(status: response.status, codes: [error.innerCode, error.code])
             switch kind {
@@ -339,7 +337,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
             case .failure(let failure): return .failure(.vault(failure))
             case .success(let answer): response = answer
             }
-            guard response.status == 200 else { return .failure(.vault(.answer(response, attempts: 1))) }
+            guard response.status == 200 else { return .failure(.vault(.answer(response, attemptsNote: ""))) }
             guard let json = jsonObject(response.body), let items = json["value"] as? [[String: Any]] else {
                 return .failure(.invalid("without a 'value' list"))
             }

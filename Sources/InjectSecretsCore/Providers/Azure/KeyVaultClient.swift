@@ -56,8 +56,9 @@ struct KeyVaultClient: Sendable {
     /// Why a request to the vault produced no usable answer.
     enum Failure: Error {
         /// The vault answered; the caller maps the status and error to a message with the secret's name.
-        case answer(HTTPResponse, attempts: Int)
-        case unreachable(String, attempts: Int)
+        /// `attemptsNote` as `RetryFailure.attemptsNote`: retried, or stopped by the run's deadline.
+        case answer(HTTPResponse, attemptsNote: String)
+        case unreachable(String, attemptsNote: String)
         case provider(ProviderFailure)
     }
 
@@ -67,12 +68,12 @@ struct KeyVaultClient: Sendable {
         do {
             let outcome = try await retry.send({ _ in try await authorizedGet(url) }, retrying: Self.retryable)
             if Self.retryable.answer(outcome.response) {
-                return .failure(.answer(outcome.response, attempts: outcome.attempts))
+                return .failure(.answer(outcome.response, attemptsNote: outcome.attemptsNote))
             }
             return .success(outcome.response)
         } catch let failure as RetryFailure {
             switch failure.underlying {
-            case let transport as HTTPTransportError: return .failure(.unreachable(transport.underlying, attempts: failure.attempts))
+            case let transport as HTTPTransportError: return .failure(.unreachable(transport.underlying, attemptsNote: failure.attemptsNote))
             case let provider as ProviderFailure: return .failure(.provider(provider))
             case let violation as EndpointPolicy.Violation: return .failure(.provider(ProviderFailure(.configuration, violation.message)))
             default: return .failure(.provider(ProviderFailure(.unreachable, "\(failure.underlying)")))
