@@ -268,7 +268,7 @@ final class ScriptedSTSTests: XCTestCase {
         variables["AWS_ENDPOINT_URL_STS"] = server.baseURL
         let error = await failure { try await AWSEnvironment(variables: variables, profile: "role").credentialSource(client: HTTPClient()).credentials() }
         let message = error?.message ?? ""
-        XCTAssertEqual(error?.kind, .authentication)
+        XCTAssertEqual(error?.kind, .accessDenied, "authenticated, not allowed to assume the role: the 403 rule")
         XCTAssertTrue(message.contains("AccessDenied") && message.contains("role/ops") && message.contains("profile 'role'"), message)
         XCTAssertEqual(secret.leaks(in: ["error": message]), [])
     }

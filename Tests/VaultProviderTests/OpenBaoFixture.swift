@@ -131,7 +131,7 @@ final class OpenBao: @unchecked Sendable {
 
 /// Builds a provider from a manifest snippet, as the core does.
 func makeVaultProvider(
-    _ yaml: String, environment: [String: String] = [:], baseDirectory: URL? = nil,
+    _ yaml: String, environment: [String: String] = [:], baseDirectory: URL? = nil, client: HTTPClient = .shared,
     retry: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, maxDelay: 0.05, timeLimit: 5)
 ) throws -> VaultProvider {
     guard let node = try YAMLReader.read(Data(yaml.utf8), path: "inject-secrets.yaml") else {
@@ -141,7 +141,7 @@ func makeVaultProvider(
         name: "vault", type: "vault", node: node,
         baseDirectory: baseDirectory ?? URL(fileURLWithPath: NSTemporaryDirectory()),
         environment: environment)
-    return try VaultStore.makeVault(declaration, retry: retry)
+    return try VaultStore.makeVault(declaration, client: client, retry: retry)
 }
 
 func reference(_ name: String, _ id: String, _ policy: String = "current") -> SecretReference {

@@ -98,7 +98,7 @@ struct LambdaClient: Sendable {
         return Failure(
             code: normalized, status: response.status,
             message: "\(normalized ?? "HTTP \(response.status)")" + relayed,
-            kind: AWSErrorCodes.kind(code: normalized, status: response.status))
+            kind: StatusTable.kind(status: response.status, codes: [normalized], asking: .endpoint))
     }
 
     static func described(_ error: Error, attempts: Int, host: String) -> Error {

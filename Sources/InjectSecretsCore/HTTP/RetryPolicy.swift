@@ -25,14 +25,78 @@ public struct RetryPolicy: Sendable {
         case retryAfter(TimeInterval)
     }
 
-    /// The outcome of a run of attempts: the value, or the last error and how many attempts it took.
-    public struct Exhausted<Failure: Error>: Error {
-        public var last: Failure
-        public var attempts: Int
+    /// What a caller says about an answer: whether another attempt could get a better one. The loop
+    /// decides how long to wait (the answer's `Retry-After`, else backoff) and when to stop.
+    public struct Retryable: Sendable {
+        /// Whether a non-2xx answer is worth another attempt.
+        public var answer: @Sendable (HTTPResponse) -> Bool
+        /// Whether an attempt that got no answer is made again. Never for the failures another attempt
+        /// cannot mend (`HTTPTransportError.isRetryable`: too large, untrusted, the run's deadline).
+        public var transportFailures: Bool
+
+        public init(transportFailures: Bool = true, answer: @escaping @Sendable (HTTPResponse) -> Bool) {
+            self.answer = answer
+            self.transportFailures = transportFailures
+        }
+
+        public init(statuses: Set<Int>, transportFailures: Bool = true) {
+            self.init(transportFailures: transportFailures) { statuses.contains($0.status) }
+        }
+
+        /// Throttled and failing servers: 429, 500, 502, 503, 504, and no answer.
+        public static let standard = Retryable(statuses: [429, 500, 502, 503, 504])
     }
 
-    /// Runs `operation` until it succeeds, `classify` says fail, or attempts or time run out. Returns the
-    /// value and the number of attempts made.
+    /// The last answer of `send`, with how many attempts it took. When `retryable` still holds for
+    /// `response`, the attempts or the time (`deadline` when it was the run's) ran out.
+    public struct Outcome: Sendable {
+        public var response: HTTPResponse
+        public var attempts: Int
+        public var deadline: RunDeadline?
+
+        /// As `RetryFailure.attemptsNote`.
+        public var attemptsNote: String { RetryFailure.note(attempts: attempts, deadline: deadline) }
+    }
+
+    /// Sends through `attempt` until an answer is final (2xx, or one `retryable` refuses), or attempts or
+    /// time run out, and returns the last answer: the caller reads every status in one place, retried
+    /// or not. Throws `RetryFailure` when the last attempt got no answer or `attempt` threw anything else
+    /// (a credential that cannot be had, an endpoint refused by policy).
+    public func send(
+        _ attempt: (_ attempt: Int) async throws -> HTTPResponse, retrying retryable: Retryable
+    ) async throws -> Outcome {
+        do {
+            let (response, attempts) = try await run({ number in
+                let response = try await attempt(number)
+                if !(200..<300).contains(response.status), retryable.answer(response) {
+                    throw RetriedAnswer(response: response)
+                }
+                return response
+            }, classify: { error in
+                switch error {
+                case let retried as RetriedAnswer:
+                    return retried.response.retryAfter().map { .retryAfter($0) } ?? .retry
+                case is HTTPTransportError:
+                    return retryable.transportFailures ? .retry : .fail
+                default:
+                    return .fail
+                }
+            })
+            return Outcome(response: response, attempts: attempts)
+        } catch let failure as RetryFailure {
+            guard let retried = failure.underlying as? RetriedAnswer else { throw failure }
+            return Outcome(response: retried.response, attempts: failure.attempts, deadline: failure.deadline)
+        }
+    }
+
+    /// Carries an answer from `send`'s attempt to its classification; never leaves this file.
+    private struct RetriedAnswer: Error {
+        var response: HTTPResponse
+    }
+
+    /// The loop itself: runs `operation` until it succeeds, `classify` says fail, or attempts or time run
+    /// out. Returns the value and the number of attempts made. HTTP callers use `send`; the Lambda client
+    /// still calls this directly until its own backoff change (429 and 409) lands.
     public func run<T>(
         _ operation: (_ attempt: Int) async throws -> T,
         classify: (Error) -> Decision
@@ -87,11 +151,28 @@ public struct RetryFailure: Error, @unchecked Sendable {
 
     /// " (after N attempts)" when retried, " (... ; the run's --timeout of N s ran out)" when the deadline
     /// stopped the retries, else "".
-    public var attemptsNote: String {
+    public var attemptsNote: String { Self.note(attempts: attempts, deadline: deadline) }
+
+    static func note(attempts: Int, deadline: RunDeadline?) -> String {
         var parts: [String] = []
         if attempts > 1 { parts.append("after \(attempts) attempts") }
         if let deadline { parts.append(deadline.ranOut) }
         return parts.isEmpty ? "" : " (" + parts.joined(separator: "; ") + ")"
+    }
+}
+
+extension HTTPResponse {
+    /// `Retry-After` in seconds from either of its forms, delta-seconds or an HTTP date (RFC 9110
+    /// §10.2.3); nil when absent or unreadable. A date in the past is 0.
+    public func retryAfter(now: Date = Date()) -> TimeInterval? {
+        guard let text = header("Retry-After")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        if let seconds = Double(text), seconds.isFinite { return max(0, seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: text) else { return nil }
+        return max(0, date.timeIntervalSince(now))
     }
 }
 

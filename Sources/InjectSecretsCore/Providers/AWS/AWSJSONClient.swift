@@ -69,29 +69,13 @@ enum AWSErrorCodes {
         "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
         "SlowDown", "EC2ThrottledException",
     ]
-    /// Transient errors the standard mode retries besides throttling and 5xx.
-    static let transient: Set<String> = ["RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"]
+    /// Transient errors the standard mode retries besides throttling and 5xx; STS models
+    /// `IDPCommunicationError` as retryable (PROTOCOLS.md §2).
+    static let transient: Set<String> = [
+        "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "IDPCommunicationError",
+    ]
     static let notFound: Set<String> = ["ResourceNotFoundException", "ParameterNotFound"]
     static let versionNotFound: Set<String> = ["ParameterVersionNotFound", "ParameterVersionLabelLimitExceeded"]
-
-    static func kind(code: String?, status: Int?) -> ProviderFailure.Kind {
-        if let code {
-            if signature.contains(code) || credentials.contains(code) { return .authentication }
-            if accessDenied.contains(code) { return .accessDenied }
-            if throttling.contains(code) { return .throttled }
-            if notFound.contains(code) { return .notFound }
-            if versionNotFound.contains(code) { return .versionNotFound }
-            if transient.contains(code) { return .unreachable }
-        }
-        switch status {
-        case nil: return .unreachable
-        case 401?: return .authentication
-        case 403?: return .accessDenied
-        case 429?: return .throttled
-        case let status? where status >= 500: return .unreachable
-        default: return .invalidResponse
-        }
-    }
 
     /// Whether the standard retry mode retries this answer.
     static func isRetryable(code: String?, status: Int?) -> Bool {
@@ -161,14 +145,20 @@ public struct AWSJSONClient: Sendable {
                 service: serviceName, operation: operation, code: nil, serviceMessage: "the request could not be encoded",
                 status: nil, transportFailure: nil, attempts: 1, kind: .configuration)
         }
-        let response: HTTPResponse
-        let attempts: Int
+        let outcome: RetryPolicy.Outcome
         do {
-            (response, attempts) = try await retry.run({ _ in try await send(operation, body) }, classify: classify)
+            outcome = try await retry.send({ _ in try await send(operation, body) }, retrying: Self.retryable)
         } catch let failure as RetryFailure {
             throw finalError(failure.underlying, operation: operation, attempts: failure.attempts)
         } catch {
             throw finalError(error, operation: operation, attempts: 1)
+        }
+        let response = outcome.response
+        let attempts = outcome.attempts
+        guard (200..<300).contains(response.status) else {
+            var error = parseError(response, operation: operation)
+            error.attempts = attempts
+            throw error
         }
         do {
             return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
@@ -181,7 +171,7 @@ public struct AWSJSONClient: Sendable {
         }
     }
 
-    /// One signed attempt. A non-2xx answer is thrown as `AWSCallError` (attempts 1).
+    /// One signed attempt.
     func send(_ operation: String, _ body: Data) async throws -> HTTPResponse {
         let credentials = try await self.credentials.credentials()
         var request = HTTPRequest(
@@ -192,30 +182,17 @@ public struct AWSJSONClient: Sendable {
             ],
             body: body)
         SigV4Signer(credentials: credentials, region: region, service: signingName).sign(&request)
-        let response = try await http.send(request)
-        guard (200..<300).contains(response.status) else {
-            throw parseError(response, operation: operation)
-        }
-        return response
+        return try await http.send(request)
     }
 
-    func classify(_ error: Error) -> RetryPolicy.Decision {
-        switch error {
-        case let error as AWSCallError:
-            return AWSErrorCodes.isRetryable(code: error.code, status: error.status) ? .retry : .fail
-        case is HTTPTransportError:
-            return .retry
-        default:
-            // Credential resolution failures and endpoint policy violations do not get better by retrying.
-            return .fail
-        }
+    /// The standard retry mode's answers (PROTOCOLS.md §2 "Retry: standard mode"): by code first, since
+    /// AWS throttles with 400.
+    static let retryable = RetryPolicy.Retryable { response in
+        AWSErrorCodes.isRetryable(code: errorParts(response).code, status: response.status)
     }
 
     func finalError(_ error: Error, operation: String, attempts: Int) -> Error {
         switch error {
-        case var error as AWSCallError:
-            error.attempts = attempts
-            return error
         case let error as HTTPTransportError:
             return AWSCallError(
                 service: serviceName, operation: operation, code: nil, serviceMessage: nil, status: nil,
@@ -237,6 +214,15 @@ public struct AWSJSONClient: Sendable {
     /// query-style XML body gives its `<Code>`/`<Message>`; HTML, other XML and empty bodies give only the
     /// HTTP status.
     public func parseError(_ response: HTTPResponse, operation: String) -> AWSCallError {
+        let (code, message) = Self.errorParts(response)
+        return AWSCallError(
+            service: serviceName, operation: operation, code: code, serviceMessage: message.map(RelayedText.line),
+            status: response.status, transportFailure: nil, attempts: 1,
+            kind: StatusTable.kind(status: response.status, codes: [code], asking: .endpoint))
+    }
+
+    /// The code and message of a non-2xx answer, as `parseError` describes.
+    static func errorParts(_ response: HTTPResponse) -> (code: String?, message: String?) {
         var code: String?
         var message: String?
         if let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
@@ -250,10 +236,7 @@ public struct AWSJSONClient: Sendable {
             code = header
         }
         code = code.map(Self.normalizeCode).flatMap { $0.isEmpty ? nil : $0 }
-        return AWSCallError(
-            service: serviceName, operation: operation, code: code, serviceMessage: message.map(RelayedText.line),
-            status: response.status, transportFailure: nil, attempts: 1,
-            kind: AWSErrorCodes.kind(code: code, status: response.status))
+        return (code, message)
     }
 
     /// `aws.protocoltests#FooError:http://...` → `FooError`.

@@ -203,7 +203,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         switch code {
         case "DecryptionFailure"?: return .accessDenied
         case "InvalidRequestException"? where message?.lowercased().contains("deleted") == true: return .notFound
-        default: return AWSErrorCodes.kind(code: code, status: 400)
+        default: return StatusTable.kind(status: 400, codes: [code], asking: .endpoint)
         }
     }
 

@@ -33,33 +33,25 @@ extension AzureKeyVaultProvider: SecretWriting {
             return try await put(token)
         }
 
-        let response: HTTPResponse
+        let outcome: RetryPolicy.Outcome
         do {
-            (response, _) = try await vault.retry.run({ _ -> HTTPResponse in
-                var response: HTTPResponse
+            outcome = try await vault.retry.send({ _ in
                 if let challenge = await vault.challenges.challenge(for: vaultKey) {
                     let token = try await vault.credential.token(scope: challenge.scope, challengeTenant: challenge.tenantID)
-                    response = try await answer(try await put(token), forceRefresh: true)
-                } else {
-                    response = try await answer(try await put(nil), forceRefresh: false)
+                    return try await answer(try await put(token), forceRefresh: true)
                 }
-                if response.status == 429 || (500...599).contains(response.status) { throw HTTPTransportError(url: url, underlying: "Key Vault answered \(response.status)") }
-                return response
-            }, classify: { error in error is HTTPTransportError ? .retry : .fail })
+                return try await answer(try await put(nil), forceRefresh: false)
+            }, retrying: KeyVaultClient.retryable)
         } catch let failure as RetryFailure {
             if let provider = failure.underlying as? ProviderFailure { throw ProviderFailure(provider.kind, "\(what): \(provider.message)") }
             throw ProviderFailure(.unreachable, "\(what): \(failure.underlying)\(failure.attemptsNote)")
         }
+        let response = outcome.response
         guard response.status == 200 else {
             let error = KeyVaultError(response)
-            let kind: ProviderFailure.Kind = switch response.status {
-            case 401: .authentication
-            case 403: .accessDenied
-            case 404: .notFound
-            default: .invalidResponse
-            }
+            let kind = StatusTable.kind(status: response.status, codes: [error.innerCode, error.code])
             let hint = response.status == 403 ? " (writing needs the 'Key Vault Secrets Officer' role or a 'set' access policy)" : ""
-            throw ProviderFailure(kind, "\(what): Key Vault answered \(error.summary(status: response.status))\(hint)")
+            throw ProviderFailure(kind, "\(what): Key Vault answered \(error.summary(status: response.status))\(hint)\(outcome.attemptsNote)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any], let id = json["id"] as? String,
             let version = Self.version(ofID: id)

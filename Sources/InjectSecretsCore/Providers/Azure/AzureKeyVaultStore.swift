@@ -198,7 +198,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
             return (.success(FetchedSecret(version: found, locator: locator(reference.id), value: SecretValue(value))), false)
         case .success(let response):
             let disabled = response.status == 403 && KeyVaultError(response).innerCode == "SecretDisabled"
-            return (.failure(describe(.answer(response, attempts: 1), which + subject(reference), versionAsked: version != nil)), disabled)
+            return (.failure(describe(.answer(response, attemptsNote: ""), which + subject(reference), versionAsked: version != nil)), disabled)
         }
     }
 
@@ -207,30 +207,27 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         switch failure {
         case .provider(let failure):
             return ProviderFailure(failure.kind, "\(what): \(failure.message)")
-        case .unreachable(let reason, let attempts):
-            let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
+        case .unreachable(let reason, let note):
             return ProviderFailure(.unreachable, "\(what): cannot reach the vault: \(reason)\(note)")
-        case .answer(let response, let attempts):
+        case .answer(let response, let note):
             let error = KeyVaultError(response)
-            let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
             let summary = "Key Vault answered \(error.summary(status: response.status))\(note)"
-            switch response.status {
-            case 401:
-                return ProviderFailure(.authentication, "\(what): the vault refused the token of the \(credentialLabel): \(summary)")
-            case 403 where error.innerCode == "SecretDisabled":
-                return ProviderFailure(.versionNotFound, "\(what) is disabled: \(summary)")
-            case 403:
-                return ProviderFailure(.accessDenied, "\(what): access denied to the \(credentialLabel) (it needs the 'Key Vault Secrets User' role or a 'get'/'list' access policy): \(summary)")
-            case 404:
+            let kind = StatusTable.kind(status: response.status, codes: [error.innerCode, error.code])
+            switch kind {
+            case .authentication:
+                return ProviderFailure(kind, "\(what): the vault refused the token of the \(credentialLabel): \(summary)")
+            case .versionNotFound:
+                return ProviderFailure(kind, "\(what) is disabled: \(summary)")
+            case .accessDenied:
+                return ProviderFailure(kind, "\(what): access denied to the \(credentialLabel) (it needs the 'Key Vault Secrets User' role or a 'get'/'list' access policy): \(summary)")
+            case .notFound:
                 return ProviderFailure(versionAsked ? .versionNotFound : .notFound, "\(what) was not found (deleted or never created): \(summary)")
-            case 429:
-                return ProviderFailure(.throttled, "\(what): throttled: \(summary)")
-            case 400:
-                return ProviderFailure(.configuration, "\(what): \(summary)")
-            case 500...599:
-                return ProviderFailure(.unreachable, "\(what): \(summary)")
+            case .throttled:
+                return ProviderFailure(kind, "\(what): throttled: \(summary)")
+            case .unreachable:
+                return ProviderFailure(kind, "\(what): \(summary)")
             default:
-                return ProviderFailure(.invalidResponse, "\(what): unexpected \(summary)")
+                return ProviderFailure(kind, "\(what): unexpected \(summary)")
             }
         }
     }
@@ -340,7 +337,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
             case .failure(let failure): return .failure(.vault(failure))
             case .success(let answer): response = answer
             }
-            guard response.status == 200 else { return .failure(.vault(.answer(response, attempts: 1))) }
+            guard response.status == 200 else { return .failure(.vault(.answer(response, attemptsNote: ""))) }
             guard let json = jsonObject(response.body), let items = json["value"] as? [[String: Any]] else {
                 return .failure(.invalid("without a 'value' list"))
             }

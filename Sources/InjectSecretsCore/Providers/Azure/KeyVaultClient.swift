@@ -56,8 +56,9 @@ struct KeyVaultClient: Sendable {
     /// Why a request to the vault produced no usable answer.
     enum Failure: Error {
         /// The vault answered; the caller maps the status and error to a message with the secret's name.
-        case answer(HTTPResponse, attempts: Int)
-        case unreachable(String, attempts: Int)
+        /// `attemptsNote` as `RetryFailure.attemptsNote`: retried, or stopped by the run's deadline.
+        case answer(HTTPResponse, attemptsNote: String)
+        case unreachable(String, attemptsNote: String)
         case provider(ProviderFailure)
     }
 
@@ -65,26 +66,14 @@ struct KeyVaultClient: Sendable {
     /// 5xx comes back as `.answer` so the caller can name the secret.
     func get(_ url: URL) async -> Result<HTTPResponse, Failure> {
         do {
-            let (response, _) = try await retry.run({ _ in
-                let response = try await authorizedGet(url)
-                if response.status == 429 || (500...599).contains(response.status) {
-                    throw RetryableAnswer(response: response)
-                }
-                return response
-            }, classify: { error in
-                switch error {
-                case let answer as RetryableAnswer:
-                    if let after = retryAfterSeconds(answer.response) { return .retryAfter(after) }
-                    return .retry
-                case is HTTPTransportError: return .retry
-                default: return .fail
-                }
-            })
-            return .success(response)
+            let outcome = try await retry.send({ _ in try await authorizedGet(url) }, retrying: Self.retryable)
+            if Self.retryable.answer(outcome.response) {
+                return .failure(.answer(outcome.response, attemptsNote: outcome.attemptsNote))
+            }
+            return .success(outcome.response)
         } catch let failure as RetryFailure {
             switch failure.underlying {
-            case let answer as RetryableAnswer: return .failure(.answer(answer.response, attempts: failure.attempts))
-            case let transport as HTTPTransportError: return .failure(.unreachable(transport.underlying, attempts: failure.attempts))
+            case let transport as HTTPTransportError: return .failure(.unreachable(transport.underlying, attemptsNote: failure.attemptsNote))
             case let provider as ProviderFailure: return .failure(.provider(provider))
             case let violation as EndpointPolicy.Violation: return .failure(.provider(ProviderFailure(.configuration, violation.message)))
             default: return .failure(.provider(ProviderFailure(.unreachable, "\(failure.underlying)")))
@@ -94,9 +83,8 @@ struct KeyVaultClient: Sendable {
         }
     }
 
-    private struct RetryableAnswer: Error {
-        var response: HTTPResponse
-    }
+    /// Throttling (429, which Key Vault sends with `Retry-After`, PROTOCOLS.md §5) and any 5xx.
+    static let retryable = RetryPolicy.Retryable { $0.status == 429 || (500...599).contains($0.status) }
 
     /// One GET with the challenge flow: the first request to a vault goes without a token (Key Vault
     /// answers 401 with its challenge), later ones carry the cached challenge's token; a 401 to a token

@@ -38,12 +38,6 @@ struct VaultResponse: Sendable {
     }
 }
 
-/// A status worth another attempt (429, 412, 5xx), thrown inside the retry loop.
-struct VaultRetryableStatus: Error {
-    var response: VaultResponse
-    var retryAfter: TimeInterval?
-}
-
 /// One Vault server as the provider talks to it: address, namespace, retries. Knows nothing of KV.
 struct VaultConnection: Sendable {
     var provider: String
@@ -80,56 +74,33 @@ struct VaultConnection: Sendable {
         return try await send(request, what: what)
     }
 
+    /// Answers worth another attempt: the standard ones and 412, which Vault sends while a replica has
+    /// not yet caught up with a write (PROTOCOLS.md §4).
+    static let retryable = RetryPolicy.Retryable(statuses: [412, 429, 500, 502, 503, 504])
+
     func send(_ request: HTTPRequest, what: String) async throws -> VaultResponse {
+        let outcome: RetryPolicy.Outcome
         do {
-            let (response, _) = try await retry.run({ _ in
-                let answer = try await client.send(request)
-                let response = VaultResponse(status: answer.status, body: answer.body)
-                switch answer.status {
-                case 429, 412, 500, 502, 503, 504:
-                    let after = answer.header("Retry-After").flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
-                    throw VaultRetryableStatus(response: response, retryAfter: after)
-                default:
-                    return response
-                }
-            }, classify: { error in
-                switch error {
-                case let status as VaultRetryableStatus:
-                    if let after = status.retryAfter { return .retryAfter(after) }
-                    return .retry
-                case is HTTPTransportError:
-                    return .retry
-                default:
-                    return .fail
-                }
-            })
-            return response
+            outcome = try await retry.send({ _ in try await client.send(request) }, retrying: Self.retryable)
         } catch let failure as RetryFailure {
             throw self.failure(failure.underlying, attemptsNote: failure.attemptsNote, what: what)
         } catch {
             throw self.failure(error, attemptsNote: "", what: what)
         }
+        let response = VaultResponse(status: outcome.response.status, body: outcome.response.body)
+        if Self.retryable.answer(outcome.response) {
+            // Still throttled or failing when the attempts ran out: no caller can do more with it.
+            throw failure(for: response, what: what, attemptsNote: outcome.attemptsNote)
+        }
+        return response
     }
 
     private func failure(_ error: Error, attemptsNote: String, what: String) -> ProviderFailure {
         let prefix = "vault provider '\(provider)': \(what)"
         switch error {
-        case let status as VaultRetryableStatus:
-            let response = status.response
-            switch response.status {
-            case 429:
-                return ProviderFailure(.throttled, "\(prefix): rate limited by Vault (429)\(attemptsNote)\(response.saidNote)")
-            case 503:
-                return ProviderFailure(
-                    .unreachable,
-                    "\(prefix): Vault is sealed or unavailable (503)\(attemptsNote)\(response.saidNote)")
-            default:
-                return ProviderFailure(
-                    .unreachable, "\(prefix): Vault answered \(response.status)\(attemptsNote)\(response.saidNote)")
-            }
         case let transport as HTTPTransportError:
             return ProviderFailure(
-                .unreachable, "\(prefix): cannot reach Vault at \(address.absoluteString)\(attemptsNote): \(transport.underlying)")
+                StatusTable.noAnswer, "\(prefix): cannot reach Vault at \(address.absoluteString)\(attemptsNote): \(transport.underlying)")
         case let violation as EndpointPolicy.Violation:
             return ProviderFailure(.configuration, "\(prefix): \(violation.message)")
         case let failure as ProviderFailure:
@@ -139,23 +110,40 @@ struct VaultConnection: Sendable {
         }
     }
 
-    /// The failure for an answer that is neither success nor retried: 400, 401, 403, 404, ...
-    func failure(for response: VaultResponse, what: String, notFound: ProviderFailure.Kind = .notFound) -> ProviderFailure {
+    /// The failure for an answer that is not a success, its kind from `StatusTable` (Vault's `errors`
+    /// text standing in for the code it does not have). `asking: .credential` for a login, whose
+    /// refusals are 400s (PROTOCOLS.md §4).
+    func failure(
+        for response: VaultResponse, what: String, notFound: ProviderFailure.Kind = .notFound,
+        asking subject: StatusTable.Subject = .path, attemptsNote: String = ""
+    ) -> ProviderFailure {
         let prefix = "vault provider '\(provider)': \(what)"
         let said = response.saidNote
+        var kind = StatusTable.kind(status: response.status, codes: [response.errorsText], asking: subject)
+        let text: String
         switch response.status {
-        case 401, 403:
+        case 400...499 where subject == .credential && ![403, 429].contains(response.status):
+            text = "failed (\(response.status))\(said)"
+        case 401:
+            text = "the token was refused (401)\(attemptsNote)\(said)"
+        case 403:
+            // Vault's 403 is "permission denied" for a bad token and a policy denial alike (§4).
             let extra = ["", "permission denied"].contains(response.errorsText) ? "" : said
-            return ProviderFailure(.accessDenied, "\(prefix): permission denied (\(response.status))\(extra)")
+            text = "permission denied (403)\(attemptsNote)\(extra)"
+        case 404 where said.contains("namespace not found"):
+            kind = .configuration
+            text = "namespace '\(namespace ?? "")' not found (404)\(said)"
         case 404:
-            if said.contains("namespace not found") {
-                return ProviderFailure(
-                    .configuration, "\(prefix): namespace '\(namespace ?? "")' not found (404)\(said)")
-            }
-            return ProviderFailure(notFound, "\(prefix): not found (404)\(said)")
+            if kind == .notFound { kind = notFound }
+            text = "not found (404)\(attemptsNote)\(said)"
+        case 429:
+            text = "rate limited by Vault (429)\(attemptsNote)\(said)"
+        case 503:
+            text = "Vault is sealed or unavailable (503)\(attemptsNote)\(said)"
         default:
-            return ProviderFailure(.invalidResponse, "\(prefix): Vault answered \(response.status)\(said)")
+            text = "Vault answered \(response.status)\(attemptsNote)\(said)"
         }
+        return ProviderFailure(kind, "\(prefix): \(text)")
     }
 }
 

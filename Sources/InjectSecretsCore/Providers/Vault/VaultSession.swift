@@ -106,12 +106,7 @@ actor VaultSession {
         let response = try await connection.send(
             "POST", "auth/\(vaultPathEncoded(mount))/login", token: nil, json: body, what: what)
         guard response.status == 200 else {
-            if response.status == 400 || response.status == 401 {
-                throw ProviderFailure(
-                    .authentication,
-                    "vault provider '\(connection.provider)': \(what) failed (\(response.status))\(response.saidNote)")
-            }
-            throw connection.failure(for: response, what: what)
+            throw connection.failure(for: response, what: what, asking: .credential)
         }
         guard let auth = response.json?["auth"] as? [String: Any], let token = auth["client_token"] as? String,
             !token.isEmpty

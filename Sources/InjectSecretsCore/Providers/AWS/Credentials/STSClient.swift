@@ -65,9 +65,9 @@ struct STSClient: Sendable {
             secrets: [credentials.secretAccessKey, credentials.sessionToken])
     }
 
-    private struct CallError: Error {
-        var failure: ProviderFailure
-        var retryable: Bool
+    /// The standard mode's retries (PROTOCOLS.md §2), as the AWS JSON client makes them.
+    static let retryable = RetryPolicy.Retryable { response in
+        AWSErrorCodes.isRetryable(code: STSXMLFields.parse(response.body)["Code"], status: response.status)
     }
 
     private func call(
@@ -82,67 +82,56 @@ struct STSClient: Sendable {
         }
         let body = Data(formEncoded(parameters).utf8)
         let where_ = "\(source): STS \(action) at \(url.host ?? endpoint)"
+        let request = HTTPRequest(
+            method: "POST", url: url,
+            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: body)
+        let outcome: RetryPolicy.Outcome
         do {
-            let (value, _) = try await retry.run({ _ in
-                var request = HTTPRequest(
-                    method: "POST", url: url,
-                    headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: body)
+            outcome = try await retry.send({ _ in
                 if let credentials {
                     guard let signer else {
-                        throw CallError(
-                            failure: ProviderFailure(.configuration, "\(where_): no SigV4 signer is available in this build"),
-                            retryable: false)
+                        throw ProviderFailure(.configuration, "\(where_): no SigV4 signer is available in this build")
                     }
-                    request = signer.signed(request, credentials: credentials, region: signingRegion, service: "sts", date: Date())
+                    // Signed again for every attempt: the signature holds the time.
+                    return try await client.send(
+                        signer.signed(request, credentials: credentials, region: signingRegion, service: "sts", date: Date()))
                 }
-                let response: HTTPResponse
-                do {
-                    response = try await client.send(request)
-                } catch let violation as EndpointPolicy.Violation {
-                    throw CallError(failure: ProviderFailure(.configuration, "\(where_): \(violation.message)"), retryable: false)
-                } catch {
-                    throw CallError(
-                        failure: ProviderFailure(.unreachable, "\(where_) failed: \(redacting(String(describing: error), secrets))"),
-                        retryable: true)
-                }
-                return try parse(response, action: action, where_: where_, secrets: secrets)
-            }, classify: { error in
-                (error as? CallError)?.retryable == true ? .retry : .fail
-            })
-            return value
+                return try await client.send(request)
+            }, retrying: Self.retryable)
         } catch let failure as RetryFailure {
-            if let callError = failure.underlying as? CallError {
-                var result = callError.failure
-                result.message += failure.attemptsNote
-                throw result
+            switch failure.underlying {
+            case let violation as EndpointPolicy.Violation:
+                throw ProviderFailure(.configuration, "\(where_): \(violation.message)")
+            case let provider as ProviderFailure:
+                throw provider
+            default:
+                throw ProviderFailure(
+                    StatusTable.noAnswer,
+                    "\(where_) failed: \(redacting(String(describing: failure.underlying), secrets))\(failure.attemptsNote)")
             }
-            throw failure.underlying
         }
+        return try parse(outcome, where_: where_, secrets: secrets)
     }
 
-    private func parse(_ response: HTTPResponse, action: String, where_: String, secrets: [String?]) throws -> AWSCredentials {
+    private func parse(_ outcome: RetryPolicy.Outcome, where_: String, secrets: [String?]) throws -> AWSCredentials {
+        let response = outcome.response
         let fields = STSXMLFields.parse(response.body)
         guard (200..<300).contains(response.status) else {
-            let code = fields["Code"] ?? "HTTP \(response.status)"
+            let code = fields["Code"]
             let message = fields["Message"].map { ": " + RelayedText.line(redacting($0, secrets)) } ?? ""
-            let retryable = response.status >= 500 || Self.retryableCodes.contains(code)
-            let kind: ProviderFailure.Kind =
-                Self.throttlingCodes.contains(code) ? .throttled : response.status >= 500 ? .unreachable : .authentication
-            throw CallError(failure: ProviderFailure(kind, "\(where_) was refused: \(code)\(message)"), retryable: retryable)
+            throw ProviderFailure(
+                StatusTable.kind(status: response.status, codes: [code], asking: .credential),
+                "\(where_) was refused: \(code ?? "HTTP \(response.status)")\(message)\(outcome.attemptsNote)")
         }
         guard let accessKeyId = fields["AccessKeyId"], let secretAccessKey = fields["SecretAccessKey"],
             let sessionToken = fields["SessionToken"]
         else {
-            throw CallError(
-                failure: ProviderFailure(.invalidResponse, "\(where_): the reply has no Credentials (AccessKeyId, SecretAccessKey, SessionToken)"),
-                retryable: false)
+            throw ProviderFailure(.invalidResponse, "\(where_): the reply has no Credentials (AccessKeyId, SecretAccessKey, SessionToken)")
         }
         var expiration: Date? = nil
         if let text = fields["Expiration"] {
             guard let date = parseAWSTimestamp(text) else {
-                throw CallError(
-                    failure: ProviderFailure(.invalidResponse, "\(where_): the reply's Expiration '\(text)' is not an ISO-8601 time"),
-                    retryable: false)
+                throw ProviderFailure(.invalidResponse, "\(where_): the reply's Expiration '\(text)' is not an ISO-8601 time")
             }
             expiration = date
         }
@@ -150,14 +139,6 @@ struct STSClient: Sendable {
             accessKeyId: accessKeyId, secretAccessKey: secretAccessKey, sessionToken: sessionToken, expiration: expiration)
     }
 
-    static let throttlingCodes: Set<String> = [
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
-        "RequestLimitExceeded", "RequestThrottled", "SlowDown",
-    ]
-    static let retryableCodes: Set<String> = throttlingCodes.union([
-        "IDPCommunicationError", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "InternalFailure",
-        "ServiceUnavailable",
-    ])
 }
 
 /// `application/x-www-form-urlencoded` as the AWS query protocol writes it: every byte except the

@@ -247,41 +247,12 @@ func formEncoded(_ fields: [(String, String)]) -> Data {
     return Data(text.utf8)
 }
 
-/// Whether an identity endpoint's answer deserves another attempt: throttled, 5xx, or (IMDS) 404/410
-/// while the endpoint is starting or upgrading.
-func identityRetryDecision(_ error: Error, retryNotFound: Bool) -> RetryPolicy.Decision {
-    switch error {
-    case let answer as IdentityEndpointAnswer:
-        let status = answer.response.status
-        if status == 429 || (500...599).contains(status) || (retryNotFound && (status == 404 || status == 410)) {
-            if let after = retryAfterSeconds(answer.response) { return .retryAfter(after) }
-            return .retry
-        }
-        return .fail
-    case is HTTPTransportError:
-        return .retry
-    default:
-        return .fail
+/// Token endpoints' answers worth another attempt: throttled, 5xx, and (`startingUp`, IMDS) 404 and 410
+/// while the endpoint is starting or upgrading (PROTOCOLS.md §5 "Managed identity").
+func identityRetryable(startingUp: Bool, transportFailures: Bool = true) -> RetryPolicy.Retryable {
+    RetryPolicy.Retryable(transportFailures: transportFailures) { response in
+        response.status == 429 || (500...599).contains(response.status) || (startingUp && [404, 410].contains(response.status))
     }
-}
-
-/// A non-success answer of a token endpoint, thrown inside a retry loop.
-struct IdentityEndpointAnswer: Error {
-    var response: HTTPResponse
-}
-
-/// `Retry-After` in seconds, from either of its forms (delta-seconds or an HTTP date).
-func retryAfterSeconds(_ response: HTTPResponse) -> TimeInterval? {
-    guard let text = response.header("Retry-After")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
-        return nil
-    }
-    if let seconds = Double(text) { return max(0, seconds) }
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "GMT")
-    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-    if let date = formatter.date(from: text) { return max(0, date.timeIntervalSinceNow) }
-    return nil
 }
 
 func jsonObject(_ data: Data) -> [String: Any]? {

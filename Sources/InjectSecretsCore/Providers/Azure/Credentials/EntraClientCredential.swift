@@ -59,11 +59,9 @@ struct EntraClientCredential: AzureTokenSource {
 
         let response: HTTPResponse
         do {
-            response = try await retry.run({ _ in
-                let response = try await client.send(request)
-                guard response.status == 200 else { throw IdentityEndpointAnswer(response: response) }
-                return response
-            }, classify: { identityRetryDecision($0, retryNotFound: false) }).value
+            let outcome = try await retry.send({ _ in try await client.send(request) }, retrying: identityRetryable(startingUp: false))
+            response = outcome.response
+            guard response.status == 200 else { throw refusal(outcome, url: url, hiding: hidden) }
         } catch let failure as RetryFailure {
             throw describe(failure, url: url, hiding: hidden)
         }
@@ -76,22 +74,25 @@ struct EntraClientCredential: AzureTokenSource {
     }
 
     /// Entra's `error` and `error_description` (its AADSTS code and reason), never the secret or assertion.
+    private func refusal(_ outcome: RetryPolicy.Outcome, url: URL, hiding hidden: [String]) -> ProviderFailure {
+        let status = outcome.response.status
+        var reason = "HTTP \(status)"
+        if let json = jsonObject(outcome.response.body) {
+            let code = (json["error"] as? String).map { issuerText($0, hiding: hidden) }
+            let description = (json["error_description"] as? String).map { issuerText($0, hiding: hidden) }
+            reason = [code, description].compactMap { $0 }.joined(separator: ": ")
+            if reason.isEmpty { reason = "HTTP \(status)" }
+        }
+        return ProviderFailure(
+            StatusTable.kind(status: status, asking: .credential),
+            "Entra ID (\(url.host ?? url.absoluteString)) refused a token for the \(label): \(reason)\(outcome.attemptsNote)")
+    }
+
     private func describe(_ failure: RetryFailure, url: URL, hiding hidden: [String]) -> ProviderFailure {
         let host = url.host ?? url.absoluteString
         switch failure.underlying {
-        case let answer as IdentityEndpointAnswer:
-            let status = answer.response.status
-            var reason = "HTTP \(status)"
-            if let json = jsonObject(answer.response.body) {
-                let code = (json["error"] as? String).map { issuerText($0, hiding: hidden) }
-                let description = (json["error_description"] as? String).map { issuerText($0, hiding: hidden) }
-                reason = [code, description].compactMap { $0 }.joined(separator: ": ")
-                if reason.isEmpty { reason = "HTTP \(status)" }
-            }
-            let kind: ProviderFailure.Kind = status == 429 ? .throttled : (500...599).contains(status) ? .unreachable : .authentication
-            return ProviderFailure(kind, "Entra ID (\(host)) refused a token for the \(label): \(reason)\(failure.attemptsNote)")
         case let transport as HTTPTransportError:
-            return ProviderFailure(.unreachable, "cannot reach Entra ID at \(host) for the \(label): \(transport.underlying)\(failure.attemptsNote)")
+            return ProviderFailure(StatusTable.noAnswer, "cannot reach Entra ID at \(host) for the \(label): \(transport.underlying)\(failure.attemptsNote)")
         case let failure as ProviderFailure:
             return failure
         case let violation as EndpointPolicy.Violation:

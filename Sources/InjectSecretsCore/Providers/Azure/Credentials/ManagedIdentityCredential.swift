@@ -84,15 +84,11 @@ struct ManagedIdentityCredential: AzureTokenSource {
 
         let response: HTTPResponse
         do {
-            response = try await retry.run({ _ in
-                let response = try await send(request)
-                guard response.status == 200 else { throw IdentityEndpointAnswer(response: response) }
-                return response
-            }, classify: { error in
-                // No answer at all means there is no managed identity endpoint here: nothing to wait for.
-                if error is HTTPTransportError { return .fail }
-                return identityRetryDecision(error, retryNotFound: true)
-            }).value
+            // No answer at all means there is no managed identity endpoint here: nothing to wait for.
+            let outcome = try await retry.send(
+                { _ in try await send(request) }, retrying: identityRetryable(startingUp: true, transportFailures: false))
+            response = outcome.response
+            guard response.status == 200 else { throw refusal(outcome, hiding: hidden) }
         } catch let failure as RetryFailure {
             throw describe(failure, hiding: hidden)
         }
@@ -104,26 +100,28 @@ struct ManagedIdentityCredential: AzureTokenSource {
         return AzureAccessToken(token: token, expiresOn: lifetime.expiresOn, refreshOn: lifetime.refreshOn)
     }
 
+    private func refusal(_ outcome: RetryPolicy.Outcome, hiding hidden: [String]) -> ProviderFailure {
+        let status = outcome.response.status
+        var reason = "HTTP \(status)"
+        if let json = jsonObject(outcome.response.body) {
+            let code = (json["error"] as? String) ?? (json["ErrorCode"] as? String)
+            let text = (json["error_description"] as? String) ?? (json["message"] as? String) ?? (json["Message"] as? String)
+            let parts = [code, text].compactMap { $0 }.map { issuerText($0, hiding: hidden) }
+            if !parts.isEmpty { reason += " " + parts.joined(separator: ": ") }
+        }
+        if case .imds = source, status == 400 {
+            reason += " (IMDS answers 400 when no identity, or not this AZURE_CLIENT_ID, is assigned to the VM)"
+        }
+        return ProviderFailure(
+            StatusTable.kind(status: status, asking: .credential), "the \(label) refused a token: \(reason)\(outcome.attemptsNote)")
+    }
+
     private func describe(_ failure: RetryFailure, hiding hidden: [String]) -> ProviderFailure {
         switch failure.underlying {
         case let transport as HTTPTransportError:
             var message = "no Azure credential found: AZURE_TENANT_ID + AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE are not set, and the \(label) did not answer (\(transport.underlying))"
             if !hints.isEmpty { message += "; note: " + hints.joined(separator: "; ") }
             return ProviderFailure(.authentication, message)
-        case let answer as IdentityEndpointAnswer:
-            let status = answer.response.status
-            var reason = "HTTP \(status)"
-            if let json = jsonObject(answer.response.body) {
-                let code = (json["error"] as? String) ?? (json["ErrorCode"] as? String)
-                let text = (json["error_description"] as? String) ?? (json["message"] as? String) ?? (json["Message"] as? String)
-                let parts = [code, text].compactMap { $0 }.map { issuerText($0, hiding: hidden) }
-                if !parts.isEmpty { reason += " " + parts.joined(separator: ": ") }
-            }
-            if case .imds = source, status == 400 {
-                reason += " (IMDS answers 400 when no identity, or not this AZURE_CLIENT_ID, is assigned to the VM)"
-            }
-            let kind: ProviderFailure.Kind = status == 429 ? .throttled : (500...599).contains(status) ? .unreachable : .authentication
-            return ProviderFailure(kind, "the \(label) refused a token: \(reason)\(failure.attemptsNote)")
         case let failure as ProviderFailure:
             return failure
         default:
