@@ -7,10 +7,14 @@ struct LambdaClient: Sendable {
     var endpoint: URL
     var stsEndpoint: URL
     var credentials: any AWSCredentialSource
+    var taggingEndpoint: URL
     var http: HTTPClient
     var retry: RetryPolicy
+    /// Shared by every client of a run: Lambda's control-plane quota is per account and region, so the
+    /// calls of all functions in flight draw from one bucket, retries included.
+    var pacer: CallPacer?
 
-    init(region: String, environment: [String: String], http: HTTPClient = .shared) throws {
+    init(region: String, environment: [String: String], http: HTTPClient = .shared, pacer: CallPacer? = nil) throws {
         let aws = AWSEnvironment(variables: environment)
         func resolve(_ serviceID: String, _ configKey: String, _ host: String) throws -> URL {
             if let configured = aws.endpoint(serviceID: serviceID, configKey: configKey), !configured.isEmpty {
@@ -24,6 +28,8 @@ struct LambdaClient: Sendable {
         self.region = region
         endpoint = try resolve("LAMBDA", "lambda", "lambda")
         stsEndpoint = try resolve("STS", "sts", "sts")
+        taggingEndpoint = try resolve("RESOURCE_GROUPS_TAGGING_API", "resource_groups_tagging_api", "tagging")
+        self.pacer = pacer
         let http = http.trusting(try aws.caBundle()).proxying(from: environment)
         credentials = aws.credentialSource(client: http, region: region)
         self.http = http
@@ -35,6 +41,8 @@ struct LambdaClient: Sendable {
         var status: Int?
         var message: String
         var kind: ProviderFailure.Kind
+        /// Lambda's Retry-After on a TooManyRequestsException.
+        var retryAfter: TimeInterval? = nil
     }
 
     /// Sends one call; returns the decoded JSON object of a 2xx answer. Retries throttling, 5xx, a
@@ -55,6 +63,8 @@ struct LambdaClient: Sendable {
         let request = HTTPRequest(method: method, url: url, headers: headers, body: body)
         do {
             let (response, _) = try await retry.run({ _ -> HTTPResponse in
+                // Paced before signing, so a long wait in the queue cannot age the signature.
+                await pacer?.admit()
                 var signed = request
                 let credentials = try await self.credentials.credentials()
                 SigV4Signer(credentials: credentials, region: region, service: service).sign(&signed)
@@ -65,6 +75,7 @@ struct LambdaClient: Sendable {
                 switch error {
                 case let failure as Failure:
                     if failure.code == "ResourceConflictException" { return .retryAfter(1) }
+                    if let after = failure.retryAfter { return .retryAfter(after) }
                     return AWSErrorCodes.isRetryable(code: failure.code, status: failure.status) ? .retry : .fail
                 case is HTTPTransportError: return .retry
                 default: return .fail
@@ -90,7 +101,8 @@ struct LambdaClient: Sendable {
         return Failure(
             code: normalized, status: response.status,
             message: "\(normalized ?? "HTTP \(response.status)")" + (message.map { ": \(AWSJSONClient.shorten($0))" } ?? ""),
-            kind: AWSErrorCodes.kind(code: normalized, status: response.status))
+            kind: AWSErrorCodes.kind(code: normalized, status: response.status),
+            retryAfter: response.status == 429 ? retryAfterSeconds(response) : nil)
     }
 
     static func described(_ error: Error, attempts: Int, host: String) -> Error {

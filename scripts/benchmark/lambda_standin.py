@@ -1,0 +1,221 @@
+"""A loopback stand-in for AWS Lambda's control plane, in front of moto (Python standard library only).
+
+moto applies a configuration update at once and never throttles; real Lambda does neither. This proxy
+forwards every call to moto and adds what a fleet deploy has to live with, as the Lambda API reference
+documents it:
+
+- UpdateFunctionConfiguration leaves the function `LastUpdateStatus: InProgress` for --delay seconds
+  (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html: "the function's
+  LastUpdateStatus is InProgress" until the update completes; GetFunctionConfiguration reports it,
+  https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html, and
+  https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html).
+- Another update of that function meanwhile is refused with 409 ResourceConflictException
+  (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html#API_UpdateFunctionConfiguration_Errors:
+  "The resource already exists, or another operation is in progress").
+- Control-plane calls beyond --rate a second (a token bucket holding one second's worth) get 429
+  TooManyRequestsException with a Retry-After header and `retryAfterSeconds`, `Reason:
+  CallerRateLimitExceeded` (https://docs.aws.amazon.com/lambda/latest/api/API_TooManyRequestsException.html;
+  the quota of 15 a second: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+- With --deny-get-resources, the Resource Groups Tagging API's GetResources is answered 400
+  AccessDeniedException, as for a role without tag:GetResources.
+
+Only Lambda's REST paths (`/2015-03-31/...`, `/2017-03-31/...`) count against the quota; STS and the
+Tagging API pass through uncounted by it. GET /__standin/stats returns the calls by operation, the 429s
+and 409s; POST /__standin/reset clears them.
+
+    python3 lambda_standin.py --port 8001 --upstream http://127.0.0.1:5000 [--delay 2] [--rate 15]
+"""
+import argparse
+import http.client
+import http.server
+import json
+import math
+import re
+import socket
+import threading
+import time
+import urllib.parse
+from collections import Counter
+
+LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/")
+CONFIGURATION = re.compile(r"^/2015-03-31/functions/([^/?]+)/configuration")
+
+
+class State:
+    def __init__(self, rate, delay):
+        self.lock = threading.Lock()
+        self.rate = rate
+        self.delay = delay
+        self.tokens = rate
+        self.last = time.monotonic()
+        self.busy_until = {}
+        self.counts = Counter()
+
+    def take_token(self):
+        """True when a control-plane call may go; else the seconds until one may."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0
+            return (1 - self.tokens) / self.rate
+
+
+def function_key(segment):
+    """A function's name from a path segment that may be a (percent-encoded) ARN."""
+    name = urllib.parse.unquote(segment)
+    if name.startswith("arn:"):
+        parts = name.split(":")
+        name = parts[6] if len(parts) > 6 else name
+    return name
+
+
+def operation(method, path, headers, body):
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    if CONFIGURATION.match(path):
+        return {"GET": "GetFunctionConfiguration", "PUT": "UpdateFunctionConfiguration"}.get(method, method + " configuration")
+    if path.startswith("/2017-03-31/tags/"):
+        return {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}.get(method, method + " tags")
+    if path.rstrip("/").endswith("/2015-03-31/functions") and method == "POST":
+        return "CreateFunction"
+    if method == "POST" and path == "/":
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return action[0]
+    return method + " " + path.split("?")[0][:40]
+
+
+def make_handler(state, upstream, deny_get_resources):
+    local = threading.local()
+
+    def connection():
+        if getattr(local, "conn", None) is None:
+            local.conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+            local.conn.connect()
+            local.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return local.conn
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, status, body, headers=()):
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def error(self, status, code, message, extra=None, headers=()):
+            document = {"Type": "User", "message": message}
+            document.update(extra or {})
+            self.reply(status, json.dumps(document).encode(),
+                       [("Content-Type", "application/json"), ("X-Amzn-ErrorType", code)] + list(headers))
+
+        def forward(self, body):
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+            headers["Content-Length"] = str(len(body))
+            for attempt in range(2):
+                try:
+                    conn = connection()
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    answer = conn.getresponse()
+                    return answer.status, answer.getheaders(), answer.read()
+                except (http.client.HTTPException, OSError):
+                    local.conn = None
+                    if attempt:
+                        raise
+
+        def handle_any(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path = self.path
+            if path == "/__standin/stats":
+                with state.lock:
+                    return self.reply(200, json.dumps(dict(state.counts)).encode(), [("Content-Type", "application/json")])
+            if path == "/__standin/reset":
+                with state.lock:
+                    state.counts.clear()
+                return self.reply(200, b"{}")
+            name = operation(self.command, path, self.headers, body)
+            control_plane = bool(LAMBDA_PATH.match(path)) and not path.endswith("/invocations")
+            if control_plane:
+                wait = state.take_token()
+                if wait:
+                    with state.lock:
+                        state.counts["throttled"] += 1
+                        state.counts["throttled " + name] += 1
+                    seconds = max(1, math.ceil(wait))
+                    return self.error(429, "TooManyRequestsException", "Rate exceeded",
+                                      {"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": str(seconds)},
+                                      [("Retry-After", str(seconds))])
+            if name == "GetResources" and deny_get_resources:
+                with state.lock:
+                    state.counts["denied GetResources"] += 1
+                document = {"__type": "AccessDeniedException",
+                            "Message": "User is not authorized to perform: tag:GetResources"}
+                return self.reply(400, json.dumps(document).encode(),
+                                  [("Content-Type", "application/x-amz-json-1.1")])
+            match = CONFIGURATION.match(path)
+            key = function_key(match.group(1)) if match else None
+            now = time.monotonic()
+            if key and self.command == "PUT":
+                with state.lock:
+                    busy = state.busy_until.get(key, 0) > now
+                    if busy:
+                        state.counts["conflict"] += 1
+                if busy:
+                    return self.error(409, "ResourceConflictException",
+                                      f"The operation cannot be performed at this time. An update is in progress for resource: {key}")
+            with state.lock:
+                state.counts[name] += 1
+            status, headers, answer = self.forward(body)
+            if key and 200 <= status < 300:
+                with state.lock:
+                    if self.command == "PUT":
+                        state.busy_until[key] = now + state.delay
+                    busy = state.busy_until.get(key, 0) > time.monotonic()
+                if busy:
+                    document = json.loads(answer)
+                    document["LastUpdateStatus"] = "InProgress"
+                    document["LastUpdateStatusReason"] = "The function is being updated."
+                    document["LastUpdateStatusReasonCode"] = "InProgress"
+                    answer = json.dumps(document).encode()
+            keep = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date")]
+            self.reply(status, answer, keep)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True, help="moto's URL, http://127.0.0.1:PORT")
+    parser.add_argument("--delay", type=float, default=2.0, help="seconds a function stays InProgress after an update")
+    parser.add_argument("--rate", type=float, default=15.0, help="control-plane calls a second before 429")
+    parser.add_argument("--deny-get-resources", action="store_true")
+    args = parser.parse_args()
+    upstream = urllib.parse.urlparse(args.upstream)
+    if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("the upstream must be on loopback")
+    state = State(args.rate, args.delay)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, upstream, args.deny_get_resources))
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
