@@ -8,13 +8,13 @@ import TestSupport
 /// IAM do and moto does not.
 extension LambdaDeployTests {
     /// A stand-in in front of moto; stopped at the end of the test.
-    func standIn(delay: Double, rate: Double, denyGetResources: Bool = false) throws -> LoopbackServer {
+    func standIn(delay: Double, rate: Double, deny: [String] = []) throws -> LoopbackServer {
         let port = try freePort()
         var arguments = [
             packageRoot.appendingPathComponent("scripts/benchmark/lambda_standin.py").path, "--port", String(port),
             "--upstream", moto.baseURL, "--delay", String(delay), "--rate", String(rate),
         ]
-        if denyGetResources { arguments.append("--deny-get-resources") }
+        for operation in deny { arguments += ["--deny", operation] }
         let server = try LoopbackServer(executable: "python3", arguments: arguments, port: port, startupTimeout: 60)
         addTeardownBlock { server.stop() }
         return server
@@ -122,7 +122,8 @@ extension LambdaDeployTests {
         var counts = try stats(lambda)
         XCTAssertEqual(counts["UpdateFunctionConfiguration"], 12, "\(counts)")
         XCTAssertEqual(counts["TagResource"], 12, "\(counts)")
-        XCTAssertGreaterThanOrEqual(counts["GetFunctionConfiguration"] ?? 0, 12, "each update was InProgress: \(counts)")
+        XCTAssertGreaterThanOrEqual(counts["GetFunction"] ?? 0, 12, "each update was InProgress: \(counts)")
+        XCTAssertNil(counts["GetFunctionConfiguration"], "polled with GetFunction, outside the shared quota: \(counts)")
         XCTAssertNil(counts["throttled"], "\(counts)")
         let all = try deployedState(names.map { "fleet-\(run)-\($0)" })
         for name in names {
@@ -153,7 +154,7 @@ extension LambdaDeployTests {
         XCTAssertEqual(counts["ListTags"], 1, "\(counts)")
 
         // Denied tag:GetResources: every function read with ListTags, in flight, and a note says why.
-        let denied = try standIn(delay: 0.3, rate: 15, denyGetResources: true)
+        let denied = try standIn(delay: 0.3, rate: 15, deny: ["GetResources"])
         let fallback = try runTool(["drift", "--deployed"], endpoint: denied.baseURL)
         XCTAssertEqual(fallback.status, 1, fallback.stderr)
         XCTAssertTrue(fallback.stdout.contains("deployed-unknown: Lambda 'fleet-\(run)-f07' (us-east-1) of function 'f07' has no inject-secrets:lock-digest tag"), fallback.stdout)
@@ -190,5 +191,14 @@ extension LambdaDeployTests {
         XCTAssertEqual(counts["TagResource"], 3, "\(counts)")
         let state = try deployedState(names.map { "fleet-\(run)-\($0)" })
         XCTAssertEqual(state.values.filter { $0.digest != nil }.count, 3, "\(state)")
+
+        // A role allowed GetFunctionConfiguration but not GetFunction (what earlier versions asked
+        // for) still deploys: polled with GetFunctionConfiguration after the first refusal.
+        let older = try standIn(delay: 0.5, rate: 15, deny: ["GetFunction"])
+        let again = try runTool(["deploy", "--concurrency", "1"], endpoint: older.baseURL)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let olderCounts = try stats(older)
+        XCTAssertEqual(olderCounts["denied GetFunction"], 1, "\(olderCounts)")
+        XCTAssertGreaterThanOrEqual(olderCounts["GetFunctionConfiguration"] ?? 0, 3, "\(olderCounts)")
     }
 }

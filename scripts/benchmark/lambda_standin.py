@@ -12,12 +12,14 @@ documents it:
 - Another update of that function meanwhile is refused with 409 ResourceConflictException
   (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html#API_UpdateFunctionConfiguration_Errors:
   "The resource already exists, or another operation is in progress").
-- Control-plane calls beyond --rate a second (a token bucket holding one second's worth) get 429
+- Control-plane calls beyond --rate a second (a token bucket holding one second's worth; GetFunction and
+  GetPolicy draw from their own 100 a second, as the quotas page lists them) get 429
   TooManyRequestsException with a Retry-After header and `retryAfterSeconds`, `Reason:
   CallerRateLimitExceeded` (https://docs.aws.amazon.com/lambda/latest/api/API_TooManyRequestsException.html;
   the quota of 15 a second: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
-- With --deny-get-resources, the Resource Groups Tagging API's GetResources is answered 400
-  AccessDeniedException, as for a role without tag:GetResources.
+- With --deny OPERATION (repeatable: GetResources, GetFunction, ...), that operation is answered
+  AccessDeniedException, as for a role without its IAM action (403 from Lambda, 400 from the awsJson
+  Tagging API).
 
 Only Lambda's REST paths (`/2015-03-31/...`, `/2017-03-31/...`) count against the quota; STS and the
 Tagging API pass through uncounted by it. GET /__standin/stats returns the calls by operation, the 429s
@@ -39,28 +41,42 @@ from collections import Counter
 
 LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/")
 CONFIGURATION = re.compile(r"^/2015-03-31/functions/([^/?]+)/configuration")
+FUNCTION = re.compile(r"^/2015-03-31/functions/([^/?]+)/?(\?|$)")
+POLICY = re.compile(r"^/2015-03-31/functions/([^/?]+)/policy")
+
+
+class Bucket:
+    """A token bucket holding one second's worth of calls."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.tokens = rate
+        self.last = time.monotonic()
+
+    def take(self):
+        """0 when a call may go; else the seconds until one may. Called under the state's lock."""
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0
+        return (1 - self.tokens) / self.rate
 
 
 class State:
     def __init__(self, rate, delay):
         self.lock = threading.Lock()
-        self.rate = rate
         self.delay = delay
-        self.tokens = rate
-        self.last = time.monotonic()
+        self.control_plane = Bucket(rate)
+        # GetFunction and GetPolicy have a quota of their own, 100 a second.
+        self.get_function = Bucket(100)
         self.busy_until = {}
         self.counts = Counter()
 
-    def take_token(self):
-        """True when a control-plane call may go; else the seconds until one may."""
+    def take_token(self, name):
         with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return 0
-            return (1 - self.tokens) / self.rate
+            return (self.get_function if name in ("GetFunction", "GetPolicy") else self.control_plane).take()
 
 
 def function_key(segment):
@@ -82,6 +98,10 @@ def operation(method, path, headers, body):
         return {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}.get(method, method + " tags")
     if path.rstrip("/").endswith("/2015-03-31/functions") and method == "POST":
         return "CreateFunction"
+    if FUNCTION.match(path) and method == "GET":
+        return "GetFunction"
+    if POLICY.match(path) and method == "GET":
+        return "GetPolicy"
     if method == "POST" and path == "/":
         action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
         if action:
@@ -89,7 +109,7 @@ def operation(method, path, headers, body):
     return method + " " + path.split("?")[0][:40]
 
 
-def make_handler(state, upstream, deny_get_resources):
+def make_handler(state, upstream, denied):
     local = threading.local()
 
     def connection():
@@ -151,7 +171,7 @@ def make_handler(state, upstream, deny_get_resources):
             name = operation(self.command, path, self.headers, body)
             control_plane = bool(LAMBDA_PATH.match(path)) and not path.endswith("/invocations")
             if control_plane:
-                wait = state.take_token()
+                wait = state.take_token(name)
                 if wait:
                     with state.lock:
                         state.counts["throttled"] += 1
@@ -160,11 +180,12 @@ def make_handler(state, upstream, deny_get_resources):
                     return self.error(429, "TooManyRequestsException", "Rate exceeded",
                                       {"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": str(seconds)},
                                       [("Retry-After", str(seconds))])
-            if name == "GetResources" and deny_get_resources:
+            if name in denied:
                 with state.lock:
-                    state.counts["denied GetResources"] += 1
-                document = {"__type": "AccessDeniedException",
-                            "Message": "User is not authorized to perform: tag:GetResources"}
+                    state.counts["denied " + name] += 1
+                if control_plane:
+                    return self.error(403, "AccessDeniedException", f"User is not authorized to perform: lambda:{name}")
+                document = {"__type": "AccessDeniedException", "Message": f"User is not authorized to perform: tag:{name}"}
                 return self.reply(400, json.dumps(document).encode(),
                                   [("Content-Type", "application/x-amz-json-1.1")])
             match = CONFIGURATION.match(path)
@@ -181,6 +202,8 @@ def make_handler(state, upstream, deny_get_resources):
             with state.lock:
                 state.counts[name] += 1
             status, headers, answer = self.forward(body)
+            if name == "GetFunction" and 200 <= status < 300:
+                key = function_key(FUNCTION.match(path).group(1))
             if key and 200 <= status < 300:
                 with state.lock:
                     if self.command == "PUT":
@@ -188,9 +211,10 @@ def make_handler(state, upstream, deny_get_resources):
                     busy = state.busy_until.get(key, 0) > time.monotonic()
                 if busy:
                     document = json.loads(answer)
-                    document["LastUpdateStatus"] = "InProgress"
-                    document["LastUpdateStatusReason"] = "The function is being updated."
-                    document["LastUpdateStatusReasonCode"] = "InProgress"
+                    configuration = document.get("Configuration", document)
+                    configuration["LastUpdateStatus"] = "InProgress"
+                    configuration["LastUpdateStatusReason"] = "The function is being updated."
+                    configuration["LastUpdateStatusReasonCode"] = "InProgress"
                     answer = json.dumps(document).encode()
             keep = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date")]
             self.reply(status, answer, keep)
@@ -206,13 +230,13 @@ def main():
     parser.add_argument("--upstream", required=True, help="moto's URL, http://127.0.0.1:PORT")
     parser.add_argument("--delay", type=float, default=2.0, help="seconds a function stays InProgress after an update")
     parser.add_argument("--rate", type=float, default=15.0, help="control-plane calls a second before 429")
-    parser.add_argument("--deny-get-resources", action="store_true")
+    parser.add_argument("--deny", action="append", default=[], metavar="OPERATION")
     args = parser.parse_args()
     upstream = urllib.parse.urlparse(args.upstream)
     if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the upstream must be on loopback")
     state = State(args.rate, args.delay)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, upstream, args.deny_get_resources))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, upstream, set(args.deny)))
     server.daemon_threads = True
     server.serve_forever()
 

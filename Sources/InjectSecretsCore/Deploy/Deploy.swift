@@ -79,7 +79,7 @@ extension InjectSecrets {
         var clients: [String: LambdaClient] = [:]
         for (_, target) in targets {
             let region = try region(of: target, environment: options.processEnvironment)
-            if clients[region] == nil { clients[region] = try LambdaClient(region: region, environment: options.processEnvironment, pacer: pacing.pacer()) }
+            if clients[region] == nil { clients[region] = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing) }
         }
         // The locked versions: what is deployed is what the lock (and drift) says.
         let resolution: Resolution
@@ -138,7 +138,7 @@ extension InjectSecrets {
             let expected = members.map { DeploymentTag.digest(function: $0.0.name, environment: workspace.manifest.environment, section: section) }
             let reads: [LambdaClient.TagRead]
             do {
-                let client = try LambdaClient(region: region, environment: options.processEnvironment, pacer: pacing.pacer())
+                let client = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing)
                 var account: String?
                 if members.contains(where: { !$0.1.name.hasPrefix("arn:") }) { account = try await client.account() }
                 let arns = members.map { client.arn(of: $0.1.name, account: account ?? "") }

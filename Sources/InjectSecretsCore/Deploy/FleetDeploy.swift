@@ -19,6 +19,9 @@ public struct LambdaPacing: Sendable {
     }
 
     func pacer() -> CallPacer { CallPacer(rate: rate, burst: max(1, rate.rounded(.down))) }
+
+    /// GetFunction's quota is 100 a second; status polls stay well under it.
+    static func getFunctionPacer() -> CallPacer { CallPacer(rate: 50, burst: 50) }
 }
 
 /// One function's share of a deploy: what to set and where.
@@ -37,8 +40,7 @@ struct LambdaDeployJob: Sendable {
     }
 
     /// Sets the environment, waits for `Successful`, then tags. The first status check comes after two
-    /// seconds (an environment update usually takes about that long, and each early check spends a share
-    /// of the account's quota), then one a second.
+    /// seconds (an environment update usually takes about that long), then one a second.
     func run(waitLimit: TimeInterval) async -> Outcome {
         do {
             var variables = self.variables
@@ -65,7 +67,7 @@ struct LambdaDeployJob: Sendable {
                 }
                 try? await Task.sleep(nanoseconds: pause)
                 pause = 1_000_000_000
-                configuration = try await client.configuration(of: target.name)
+                configuration = try await client.updateStatus(of: target.name)
             }
             guard let arn = configuration.arn else {
                 throw LambdaClient.Failure(code: nil, status: nil, message: "Lambda gave no FunctionArn", kind: .invalidResponse)
@@ -84,7 +86,7 @@ struct LambdaDeployJob: Sendable {
     /// Runs the jobs with at most `concurrency` in flight; after the first failure no new one starts (those
     /// in flight finish), so a broken setup does not touch the whole fleet. Outcomes keep the jobs' order.
     static func runAll(_ jobs: [LambdaDeployJob], concurrency: Int, waitLimit: TimeInterval) async -> [Outcome] {
-        let stop = StopFlag()
+        let stop = OnceFlag()
         return await boundedConcurrentMap(jobs, limit: concurrency) { job in
             if await stop.isSet { return .notAttempted }
             let outcome = await job.run(waitLimit: waitLimit)
@@ -122,7 +124,7 @@ struct LambdaDeployJob: Sendable {
     }
 }
 
-private actor StopFlag {
+actor OnceFlag {
     private(set) var isSet = false
     func set() { isSet = true }
 }
