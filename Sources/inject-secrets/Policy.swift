@@ -9,7 +9,9 @@ struct Policy: ParsableCommand {
             assignments, or a file's read access, covering exactly the secrets that function reads.
             Then one drift policy per provider that reads metadata only. Exact resource names (AWS ARNs)
             come from the lock: run render once first; without it the policy says which parts are
-            approximate. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY}, "notes": [...]}.
+            approximate. Functions with a 'lambda:' target add the IAM policies of deploy and drift
+            --deployed. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY},
+            "deploy": POLICY, "deployedDrift": POLICY, "notes": [...]}.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -28,6 +30,8 @@ struct Policy: ParsableCommand {
                 for entry in entries { show("render \(function)", entry) }
             }
             for entry in report.drift { show("drift", entry) }
+            if let deploy = report.deploy { show("deploy: Lambda", deploy) }
+            if let deployed = report.deployedDrift { show("drift --deployed: Lambda", deployed) }
             if report.approximate {
                 print("note: parts of this policy are approximate (see the notes above); render once and run policy again for exact resources")
             }
@@ -35,9 +39,13 @@ struct Policy: ParsableCommand {
     }
 
     func show(_ title: String, _ entry: PolicyReport.Entry) {
-        print("== \(title): provider '\(entry.provider)' (\(entry.type))")
-        print(entry.policy.text.hasSuffix("\n") ? String(entry.policy.text.dropLast()) : entry.policy.text)
-        for note in entry.policy.notes { print("note: \(note)") }
+        show("\(title): provider '\(entry.provider)' (\(entry.type))", entry.policy)
+    }
+
+    func show(_ title: String, _ policy: AccessPolicy) {
+        print("== \(title)")
+        print(policy.text.hasSuffix("\n") ? String(policy.text.dropLast()) : policy.text)
+        for note in policy.notes { print("note: \(note)") }
         print("")
     }
 }

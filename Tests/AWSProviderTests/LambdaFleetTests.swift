@@ -202,3 +202,45 @@ extension LambdaDeployTests {
         XCTAssertGreaterThanOrEqual(olderCounts["GetFunctionConfiguration"] ?? 0, 3, "\(olderCounts)")
     }
 }
+
+extension LambdaDeployTests {
+    func testPolicyPrintsWhatDeployAndDriftDeployedNeed() throws {
+        try writeFiles([
+            "inject-secrets.yaml": """
+                version: 1
+                functions:
+                  checkout:
+                    env: { STAGE: prod }
+                    lambda: { name: checkout-prod, variables: merge }
+                  worker:
+                    env: { STAGE: prod }
+                    lambda: { name: 'arn:aws:lambda:eu-west-1:123456789012:function:worker' }
+                  local:
+                    env: { STAGE: prod }
+                """
+        ], in: directory)
+        let result = try runTool(["policy", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        func statements(_ key: String) -> [[String: Any]] {
+            (report[key] as? [String: Any])?["Statement"] as? [[String: Any]] ?? []
+        }
+        func list(_ value: Any?) -> [String] { (value as? [String]) ?? (value as? String).map { [$0] } ?? [] }
+        let functions = ["arn:aws:lambda:eu-west-1:123456789012:function:worker", "arn:aws:lambda:us-east-1:*:function:checkout-prod"]
+        let deploy = statements("deploy")
+        XCTAssertEqual(deploy.count, 1, result.stdout)
+        XCTAssertEqual(Set(list(deploy.first?["Action"])), [
+            "lambda:UpdateFunctionConfiguration", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:TagResource",
+        ])
+        XCTAssertEqual(list(deploy.first?["Resource"]), functions)
+        let drift = statements("deployedDrift")
+        XCTAssertEqual(drift.map { list($0["Action"]) }, [["tag:GetResources"], ["lambda:ListTags"]], result.stdout)
+        XCTAssertEqual(list(drift.first?["Resource"]), ["*"])
+        XCTAssertEqual(list(drift.last?["Resource"]), functions)
+        XCTAssertEqual(report["approximate"] as? Bool, true, "the account of checkout-prod is a wildcard")
+
+        let text = try runTool(["policy"])
+        XCTAssertTrue(text.stdout.contains("== drift --deployed: Lambda\n"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("\"tag:GetResources\""), text.stdout)
+    }
+}
