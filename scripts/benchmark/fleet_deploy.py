@@ -28,7 +28,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import HERE, ROOT, free_port, timed, wait_for  # noqa: E402
+from run import HERE, free_port, release_binary, timed, wait_for  # noqa: E402
 
 
 def stats(port):
@@ -54,12 +54,7 @@ def main():
     parser.add_argument("--binary", help="an inject-secrets binary to time instead of the release build")
     args = parser.parse_args()
 
-    binary = args.binary
-    if not binary:
-        if not args.skip_build:
-            subprocess.run(["swift", "build", "-c", "release", "--product", "inject-secrets"], cwd=ROOT, check=True)
-        binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                stdout=subprocess.PIPE, text=True).stdout.strip() + "/inject-secrets"
+    binary = args.binary or release_binary(args.skip_build)
 
     import boto3
 

@@ -28,16 +28,16 @@ and 409s; POST /__standin/reset clears them.
     python3 lambda_standin.py --port 8001 --upstream http://127.0.0.1:5000 [--delay 2] [--rate 15]
 """
 import argparse
-import http.client
 import http.server
 import json
 import math
 import re
-import socket
 import threading
 import time
 import urllib.parse
 from collections import Counter
+
+from loopback_http import Handler, Upstream
 
 LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/")
 CONFIGURATION = re.compile(r"^/2015-03-31/functions/([^/?]+)/configuration")
@@ -110,33 +110,7 @@ def operation(method, path, headers, body):
 
 
 def make_handler(state, upstream, denied):
-    local = threading.local()
-
-    def connection():
-        if getattr(local, "conn", None) is None:
-            local.conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
-            local.conn.connect()
-            local.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return local.conn
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self):
-            super().setup()
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, *args):
-            pass
-
-        def reply(self, status, body, headers=()):
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class StandIn(Handler):
         def error(self, status, code, message, extra=None, headers=()):
             document = {"Type": "User", "message": message}
             document.update(extra or {})
@@ -146,16 +120,7 @@ def make_handler(state, upstream, denied):
         def forward(self, body):
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
             headers["Content-Length"] = str(len(body))
-            for attempt in range(2):
-                try:
-                    conn = connection()
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    answer = conn.getresponse()
-                    return answer.status, answer.getheaders(), answer.read()
-                except (http.client.HTTPException, OSError):
-                    local.conn = None
-                    if attempt:
-                        raise
+            return upstream.send(self.command, self.path, body, headers)
 
         def handle_any(self):
             length = int(self.headers.get("Content-Length") or 0)
@@ -221,7 +186,7 @@ def make_handler(state, upstream, denied):
 
         do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = handle_any
 
-    return Handler
+    return StandIn
 
 
 def main():
@@ -236,7 +201,8 @@ def main():
     if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the upstream must be on loopback")
     state = State(args.rate, args.delay)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, upstream, set(args.deny)))
+    handler = make_handler(state, Upstream(upstream.hostname, upstream.port), set(args.deny))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     server.daemon_threads = True
     server.serve_forever()
 

@@ -136,19 +136,11 @@ extension InjectSecrets {
         for region in regions {
             let members = byRegion[region]!
             let expected = members.map { DeploymentTag.digest(function: $0.0.name, environment: workspace.manifest.environment, section: section) }
-            let reads: [LambdaClient.TagRead]
-            do {
-                let client = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing)
-                var account: String?
-                if members.contains(where: { !$0.1.name.hasPrefix("arn:") }) { account = try await client.account() }
-                let arns = members.map { client.arn(of: $0.1.name, account: account ?? "") }
-                let result = await client.deploymentTags(of: arns, key: DeploymentTag.key, expected: expected, concurrency: pacing.concurrency)
-                reads = result.reads
-                if result.denied {
-                    notes.append("tag:GetResources was denied in \(region); read the tags with one ListTags per function instead (allow tag:GetResources for one call per 100 functions)")
-                }
-            } catch let failure as LambdaClient.Failure {
-                reads = members.map { _ in .failed(failure) }
+            let client = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing)
+            let (reads, denied) = await client.deploymentTags(
+                of: members.map(\.1.name), key: DeploymentTag.key, expected: expected, concurrency: pacing.concurrency)
+            if denied {
+                notes.append("tag:GetResources was denied in \(region); read the tags with one ListTags per function instead (allow tag:GetResources for one call per 100 functions)")
             }
             for ((function, target), (read, expected)) in zip(members, zip(reads, expected)) {
                 let lambda = "Lambda '\(target.name)' (\(region)) of function '\(function.name)'"

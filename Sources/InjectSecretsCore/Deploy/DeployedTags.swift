@@ -11,11 +11,11 @@ extension LambdaClient {
         case failed(Failure)
     }
 
-    /// The value of `key` on each of `arns`. A function whose listed value equals `expected` is taken as
-    /// read; any other is confirmed with ListTags, because the Tagging API is eventually consistent and
-    /// cannot tell a missing function from an untagged one. `denied` is true when GetResources was
-    /// refused and every function was read with ListTags.
-    func deploymentTags(of arns: [String], key: String, expected: [String], concurrency: Int) async -> (reads: [TagRead], denied: Bool) {
+    /// The value of `key` on each function (a name or an ARN). A function whose listed value equals
+    /// `expected` is taken as read; any other is confirmed with ListTags, because the Tagging API is
+    /// eventually consistent and cannot tell a missing function from an untagged one. `denied` is true
+    /// when GetResources was refused and every function was read with ListTags.
+    func deploymentTags(of names: [String], key: String, expected: [String], concurrency: Int) async -> (reads: [TagRead], denied: Bool) {
         var listed: [String: String] = [:]
         var denied = false
         do {
@@ -24,13 +24,29 @@ extension LambdaClient {
             denied = true
         } catch {
             let failure = Failure(code: nil, status: nil, message: "\(error)", kind: .unreachable)
-            return (arns.map { _ in .failed(failure) }, false)
+            return (names.map { _ in .failed(failure) }, false)
         }
-        let known = listed
-        let reads = await boundedConcurrentMap(Array(zip(arns, expected)), limit: concurrency) { arn, expected -> TagRead in
-            if let value = known[arn], value == expected { return .tagged(value) }
+        // The listing's ARNs carry the account, so a listed fleet needs no STS call to name its ARNs.
+        var byName: [String: String] = [:]
+        var account: String?
+        for (arn, value) in listed {
+            guard let parts = AWSResourcePlace.parts(of: arn), parts.resource.hasPrefix("function:") else { continue }
+            account = account ?? parts.account
+            byName[String(parts.resource.dropFirst("function:".count))] = value
+        }
+        let clean = zip(names, expected).map { name, expected in (name.hasPrefix("arn:") ? listed[name] : byName[name]) == expected }
+        var accountFailure: Failure?
+        if account == nil, zip(names, clean).contains(where: { !$1 && !$0.hasPrefix("arn:") }) {
+            do { account = try await self.account() } catch let failure as Failure { accountFailure = failure } catch {
+                accountFailure = Failure(code: nil, status: nil, message: "\(type(of: error))", kind: .unreachable)
+            }
+        }
+        let known = (account, accountFailure)
+        let reads = await boundedConcurrentMap(Array(zip(names, zip(expected, clean))), limit: concurrency) { name, check -> TagRead in
+            if check.1 { return .tagged(check.0) }
+            if let failure = known.1, !name.hasPrefix("arn:") { return .failed(failure) }
             do {
-                return try await tags(of: arn)[key].map(TagRead.tagged) ?? .untagged
+                return try await tags(of: arn(of: name, account: known.0 ?? ""))[key].map(TagRead.tagged) ?? .untagged
             } catch let failure as Failure where failure.code == "ResourceNotFoundException" {
                 return .missing
             } catch let failure as Failure {
