@@ -10,7 +10,7 @@ struct Deploy: AsyncParsableCommand {
             versions, calls UpdateFunctionConfiguration, waits until Lambda reports the update
             Successful, and tags the function with inject-secrets:lock-digest, a digest of the lock
             entries it came from (nothing derived from a value). 'drift --deployed' reads that tag.
-            Functions go in parallel (--concurrency), every Lambda call paced to --rate calls a second
+            Functions go in parallel (--concurrency), updates and tags paced to --rate calls a second
             per region, below Lambda's control-plane quota of 15; throttling (429) and an update in
             progress (409) are retried with backoff. A failure names those already updated and those
             not attempted, and a rerun is safe.

@@ -9,7 +9,7 @@ struct LambdaPacingOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Lambda control-plane calls a second per region, polls and retries included (default \(Int(LambdaPacing.defaultRate)); Lambda's quota is 15).",
+            "Lambda control-plane calls a second per region, retries included; status polls use GetFunction's own quota (default \(Int(LambdaPacing.defaultRate)); Lambda's quota is 15).",
             valueName: "calls"))
     var rate: Double = LambdaPacing.defaultRate
 

@@ -159,7 +159,7 @@ extension InjectSecrets {
                 case .missing:
                     entry = DriftReport.Entry(
                         kind: .deployedUnknown, functions: [function.name],
-                        message: "Lambda '\(target.name)' (\(region)) of function '\(function.name)' does not exist; run deploy after creating it")
+                        message: "\(lambda) does not exist; run deploy after creating it")
                 case .failed(let failure):
                     failures.append(.error("function '\(function.name)': reading the tags of Lambda '\(target.name)' (\(region)) failed: \(failure.message)", at: target.location))
                     continue

@@ -6,8 +6,8 @@ import Foundation
 public struct LambdaPacing: Sendable {
     /// Functions in flight at once.
     public var concurrency: Int
-    /// Lambda calls a second, shared by all functions in flight (polls and retries included); up to one
-    /// second's worth may start at once.
+    /// Control-plane calls a second per region, shared by all functions in flight, retries included
+    /// (status polls go to GetFunction's own quota); up to one second's worth may start at once.
     public var rate: Double
 
     public static let defaultConcurrency = 16

@@ -10,8 +10,8 @@ struct LambdaClient: Sendable {
     var taggingEndpoint: URL
     var http: HTTPClient
     var retry: RetryPolicy
-    /// Shared by every client of a run: Lambda's control-plane quota is per account and region, so the
-    /// calls of all functions in flight draw from one bucket, retries included.
+    /// One per region in a run: Lambda's control-plane quota is per account and region, so the calls of
+    /// all functions in flight there draw from one bucket, retries included.
     var pacer: CallPacer?
     /// GetFunction's own quota.
     var getFunctionPacer: CallPacer?
