@@ -10,14 +10,17 @@ struct Deploy: AsyncParsableCommand {
             versions, calls UpdateFunctionConfiguration, waits until Lambda reports the update
             Successful, and tags the function with inject-secrets:lock-digest, a digest of the lock
             entries it came from (nothing derived from a value). 'drift --deployed' reads that tag.
-            Functions are updated one at a time; a failure names those already updated, and a rerun is
-            safe.
+            Functions go in parallel (--concurrency), updates and tags paced to --rate calls a second
+            per region, below Lambda's control-plane quota of 15; throttling (429) and an update in
+            progress (409) are retried with backoff. A failure names those already updated and those
+            not attempted, and a rerun is safe.
             """)
 
     @OptionGroup var common: CommonOptions
 
     @OptionGroup var audit: AuditOptions
     @OptionGroup var timeout: TimeoutOptions
+    @OptionGroup var lambda: LambdaPacingOptions
 
     @Option(name: .long, help: ArgumentHelp("Deploy only this function (repeatable).", valueName: "name"))
     var function: [String] = []
@@ -26,7 +29,9 @@ struct Deploy: AsyncParsableCommand {
         var options = common.runOptions(functions: function)
         audit.apply(to: &options)
         timeout.apply(to: &options)
-        let report = try await Progress.during("deploy") { [options] in try await InjectSecrets(registry: .standard).deploy(options) }
+        let report = try await Progress.during("deploy") { [options, lambda] in
+            try await InjectSecrets(registry: .standard).deploy(options, pacing: lambda.pacing)
+        }
         switch common.format {
         case .json:
             printJSON(.object([

@@ -22,6 +22,7 @@ struct Drift: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Also check each function's deployed Lambda against the lock (reads its tags, never its environment).")
     var deployed = false
+    @OptionGroup var lambda: LambdaPacingOptions
 
     func run() async throws {
         var options = common.runOptions(functions: function)
@@ -31,8 +32,9 @@ struct Drift: AsyncParsableCommand {
         do {
             report = try await Progress.during("drift") { try await InjectSecrets(registry: .standard).drift(options) }
             if deployed {
-                let lambdas = try await Progress.during("drift --deployed") { try await InjectSecrets(registry: .standard).deployedDrift(options) }
+                let lambdas = try await Progress.during("drift --deployed") { try await InjectSecrets(registry: .standard).deployedDrift(options, pacing: lambda.pacing) }
                 report.entries += lambdas.entries
+                report.notes += lambdas.notes
                 report.checkedDeployments = lambdas.checkedDeployments
             }
         } catch let error as InjectSecretsError {

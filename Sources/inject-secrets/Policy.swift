@@ -9,7 +9,9 @@ struct Policy: ParsableCommand {
             assignments, or a file's read access, covering exactly the secrets that function reads.
             Then one drift policy per provider that reads metadata only. Exact resource names (AWS ARNs)
             come from the lock: run render once first; without it the policy says which parts are
-            approximate. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY}, "notes": [...]}.
+            approximate. Functions with a 'lambda:' target add the IAM policies of deploy and drift
+            --deployed. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY},
+            "deploy": POLICY, "deployedDrift": POLICY, "notes": [...]}.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -29,6 +31,8 @@ struct Policy: ParsableCommand {
                 for entry in entries { show("render \(function)", entry) }
             }
             for entry in report.drift { show("drift", entry) }
+            if let deploy = report.deploy { show("deploy: Lambda", deploy) }
+            if let deployed = report.deployedDrift { show("drift --deployed: Lambda", deployed) }
             if report.approximate {
                 printLine("note: parts of this policy are approximate (see the notes above); render once and run policy again for exact resources")
             }
@@ -36,10 +40,14 @@ struct Policy: ParsableCommand {
     }
 
     func show(_ title: String, _ entry: PolicyReport.Entry) {
-        printLine("== \(title): provider '\(entry.provider)' (\(entry.type))")
-        let text = entry.policy.text.hasSuffix("\n") ? String(entry.policy.text.dropLast()) : entry.policy.text
+        show("\(title): provider '\(entry.provider)' (\(entry.type))", entry.policy)
+    }
+
+    func show(_ title: String, _ policy: AccessPolicy) {
+        printLine("== \(title)")
+        let text = policy.text.hasSuffix("\n") ? String(policy.text.dropLast()) : policy.text
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) { printLine(String(line)) }
-        for note in entry.policy.notes { printLine("note: \(note)") }
+        for note in policy.notes { printLine("note: \(note)") }
         printLine("")
     }
 }

@@ -59,12 +59,12 @@ final class LambdaDeployTests: XCTestCase {
 
     /// Runs the executable against this moto; no canary may reach stdout, stderr or the lock.
     @discardableResult
-    func runTool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+    func runTool(_ arguments: [String], endpoint: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
         environment["HOME"] = directory.path
         environment.merge(keys) { $1 }
-        environment["AWS_ENDPOINT_URL"] = moto.baseURL
+        environment["AWS_ENDPOINT_URL"] = endpoint ?? moto.baseURL
         let result = try runProcess(
             productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
             currentDirectory: directory, timeout: 300)

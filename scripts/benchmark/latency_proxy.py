@@ -2,14 +2,14 @@
 calls by X-Amz-Target, so the tools are compared on latency and on how many calls they make.
 
 GET /__counts returns the counts as JSON; POST /__reset clears them."""
-import http.client
 import http.server
 import json
-import socket
 import sys
 import threading
 import time
 from collections import Counter
+
+from loopback_http import Handler, Upstream
 
 UPSTREAM_PORT = int(sys.argv[1])
 LISTEN_PORT = int(sys.argv[2])
@@ -17,37 +17,10 @@ DELAY = float(sys.argv[3]) if len(sys.argv) > 3 else 0.020
 
 counts = Counter()
 lock = threading.Lock()
-local = threading.local()
+upstream = Upstream("127.0.0.1", UPSTREAM_PORT)
 
 
-def upstream():
-    if getattr(local, "conn", None) is None:
-        local.conn = http.client.HTTPConnection("127.0.0.1", UPSTREAM_PORT, timeout=60)
-        local.conn.connect()
-        local.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return local.conn
-
-
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm and the client's
-        # delayed ACK hold every response back about 40 ms on top of the delay the proxy means to add.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
+class Proxy(Handler):
     def forward(self):
         if self.path == "/__counts":
             with lock:
@@ -63,19 +36,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             counts[target] += 1
         time.sleep(DELAY)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-        for attempt in range(2):
-            try:
-                conn = upstream()
-                conn.request(self.command, self.path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-                break
-            except (http.client.HTTPException, OSError):
-                local.conn = None
-                if attempt:
-                    raise
-        passed = [(k, v) for k, v in response.getheaders() if k.lower() not in ("content-length", "transfer-encoding", "connection")]
-        self.reply(response.status, data, passed)
+        status, answer_headers, data = upstream.send(self.command, self.path, body, headers)
+        passed = [(k, v) for k, v in answer_headers if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+        self.reply(status, data, passed)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = forward
 

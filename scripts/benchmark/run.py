@@ -48,6 +48,14 @@ def wait_for(port, process, what, timeout=60):
     sys.exit(f"{what} did not listen on {port} within {timeout}s")
 
 
+def release_binary(skip_build):
+    """The release build of inject-secrets, built first unless skip_build."""
+    if not skip_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "inject-secrets"], cwd=ROOT, check=True)
+    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                          stdout=subprocess.PIPE, text=True).stdout.strip() + "/inject-secrets"
+
+
 def timed(argv, env, cwd=None):
     """Runs argv under /usr/bin/time; returns (seconds, peak RSS in MB, completed process)."""
     with tempfile.NamedTemporaryFile("r") as rss:
@@ -81,10 +89,7 @@ def main():
     parser.add_argument("--skip-build", action="store_true")
     args = parser.parse_args()
 
-    if not args.skip_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "inject-secrets"], cwd=ROOT, check=True)
-    binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                            stdout=subprocess.PIPE, text=True).stdout.strip() + "/inject-secrets"
+    binary = release_binary(args.skip_build)
 
     work = tempfile.mkdtemp(prefix="inject-secrets-bench-")
     moto_port, proxy_port = free_port(), free_port()

@@ -68,18 +68,18 @@ extension InjectSecrets {
 
     /// Sets each selected function's Lambda environment to the one rendered from the lock's versions,
     /// waits until Lambda reports the update Successful, and tags the function with the digest of the
-    /// lock entries it came from. Functions go one at a time; a failure names those already updated
-    /// (a rerun is safe: it sets the same environment and tag again).
-    public func deploy(_ options: RunOptions, waitLimit: TimeInterval = 120) async throws -> DeployReport {
+    /// lock entries it came from. Functions go in parallel within `pacing`; a failure names those
+    /// already updated (a rerun is safe: it sets the same environment and tag again).
+    public func deploy(_ options: RunOptions, pacing: LambdaPacing = LambdaPacing(), waitLimit: TimeInterval = 120) async throws -> DeployReport {
         if let deadline = options.deadlineToStart {
-            return try await RunDeadline.$current.withValue(deadline) { try await deploy(options, waitLimit: waitLimit) }
+            return try await RunDeadline.$current.withValue(deadline) { try await deploy(options, pacing: pacing, waitLimit: waitLimit) }
         }
         let workspace = try Workspace.open(options, registry: registry, exclusive: true)
         let targets = try lambdaTargets(workspace)
         var clients: [String: LambdaClient] = [:]
         for (_, target) in targets {
             let region = try region(of: target, environment: options.processEnvironment)
-            if clients[region] == nil { clients[region] = try LambdaClient(region: region, environment: options.processEnvironment) }
+            if clients[region] == nil { clients[region] = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing) }
         }
         // The locked versions: what is deployed is what the lock (and drift) says.
         let resolution: Resolution
@@ -100,112 +100,76 @@ extension InjectSecrets {
         try resolution.throwIfUnwritable(sizeProblems, nothing: "no Lambda function was updated")
 
         let section = workspace.lockSection
-        var report = DeployReport(environment: workspace.manifest.environment, updated: [])
-        for (function, target) in targets {
+        let jobs = try targets.map { function, target in
             let region = try region(of: target, environment: options.processEnvironment)
-            let client = clients[region]!
-            let digest = DeploymentTag.digest(function: function.name, environment: workspace.manifest.environment, section: section)
-            do {
-                var variables = resolution.environments[function.name] ?? [:]
-                if target.variables == .merge {
-                    let existing = try await client.configuration(of: target.name, withVariables: true).variables ?? [:]
-                    variables = existing.merging(variables) { _, rendered in rendered }
-                    if let problem = LambdaEnvironmentRules.sizeProblem(variables, function: function.name) {
-                        throw LambdaClient.Failure(code: nil, status: nil, message: problem + " (merged with the variables already set)", kind: .configuration, unwritable: true)
-                    }
-                }
-                var configuration = try await client.updateEnvironment(of: target.name, to: variables)
-                let deadline = Date().addingTimeInterval(waitLimit)
-                while configuration.lastUpdateStatus != "Successful" {
-                    if configuration.lastUpdateStatus == "Failed" {
-                        throw LambdaClient.Failure(
-                            code: nil, status: nil,
-                            message: "Lambda reports the update Failed: \(configuration.lastUpdateStatusReason.map(RelayedText.line) ?? "no reason given")", kind: .invalidResponse)
-                    }
-                    if Date() > deadline {
-                        throw LambdaClient.Failure(
-                            code: nil, status: nil,
-                            message: "the update is still \(configuration.lastUpdateStatus ?? "pending") after \(Int(waitLimit)) s", kind: .unreachable)
-                    }
-                    try? await Task.sleep(nanoseconds: 1_000_000_000)
-                    configuration = try await client.configuration(of: target.name)
-                }
-                guard let arn = configuration.arn else {
-                    throw LambdaClient.Failure(code: nil, status: nil, message: "Lambda gave no FunctionArn", kind: .invalidResponse)
-                }
-                try await client.tag(arn, [DeploymentTag.key: digest])
-                report.updated.append(DeployReport.Function(
-                    function: function.name, lambda: target.name, region: region, arn: arn, variables: variables.keys.sorted(),
-                    mode: target.variables.rawValue, digest: digest))
-            } catch let failure as LambdaClient.Failure {
-                let done = report.updated.map(\.function)
-                let rest = targets.map(\.0.name).drop { $0 != function.name }.dropFirst()
-                var message = "deploying function '\(function.name)' to Lambda '\(target.name)' (\(region)) failed: \(workspace.redactor.scrub(failure.message)). "
-                message += done.isEmpty ? "No function was updated" : "Already updated: \(done.joined(separator: ", "))"
-                if !rest.isEmpty { message += "; not attempted: \(rest.joined(separator: ", "))" }
-                message += ". A rerun is safe."
-                throw InjectSecretsError(
-                    failure.unwritable ? .unwritableValue : failure.kind == .configuration ? .badInput : .storeFailure,
-                    [.error(message, at: target.location)])
-            }
+            return LambdaDeployJob(
+                function: function.name, target: target, region: region, client: clients[region]!,
+                variables: resolution.environments[function.name] ?? [:],
+                digest: DeploymentTag.digest(function: function.name, environment: workspace.manifest.environment, section: section))
         }
+        let outcomes = await LambdaDeployJob.runAll(jobs, concurrency: pacing.concurrency, waitLimit: waitLimit)
+        if let error = LambdaDeployJob.failureError(jobs, outcomes, redactor: workspace.redactor) { throw error }
+        var report = DeployReport(environment: workspace.manifest.environment, updated: [])
+        for case .updated(let function) in outcomes { report.updated.append(function) }
         return report
     }
 
     /// `drift --deployed`: compares each Lambda's digest tag with the digest of the lock entries now.
-    /// Reads tags only (ListTags), never a function's environment.
-    public func deployedDrift(_ options: RunOptions) async throws -> DriftReport {
+    /// Reads tags only (GetResources, else ListTags), never a function's environment.
+    public func deployedDrift(_ options: RunOptions, pacing: LambdaPacing = LambdaPacing()) async throws -> DriftReport {
         if let deadline = options.deadlineToStart {
-            return try await RunDeadline.$current.withValue(deadline) { try await deployedDrift(options) }
+            return try await RunDeadline.$current.withValue(deadline) { try await deployedDrift(options, pacing: pacing) }
         }
         let workspace = try Workspace.open(options, registry: registry)
         let targets = try lambdaTargets(workspace)
         let section = workspace.lockSection
-        var accounts: [String: String] = [:]
-        var entries: [DriftReport.Entry] = []
-        var failures: [Diagnostic] = []
+        var regions: [String] = []
+        var byRegion: [String: [(FunctionDefinition, LambdaTarget)]] = [:]
         for (function, target) in targets {
             let region = try region(of: target, environment: options.processEnvironment)
-            let expected = DeploymentTag.digest(function: function.name, environment: workspace.manifest.environment, section: section)
-            do {
-                let client = try LambdaClient(region: region, environment: options.processEnvironment)
-                var arn = target.name
-                if !arn.hasPrefix("arn:") {
-                    if accounts[region] == nil { accounts[region] = try await client.account() }
-                    arn = client.arn(of: target.name, account: accounts[region]!)
-                }
-                let tags: [String: String]
-                do {
-                    tags = try await client.tags(of: arn)
-                } catch let failure as LambdaClient.Failure where failure.code == "ResourceNotFoundException" {
-                    var entry = DriftReport.Entry(
-                        kind: .deployedUnknown, functions: [function.name],
-                        message: "Lambda '\(target.name)' (\(region)) of function '\(function.name)' does not exist; run deploy after creating it")
-                    entry.location = target.location
-                    entries.append(entry)
+            if byRegion[region] == nil { regions.append(region) }
+            byRegion[region, default: []].append((function, target))
+        }
+        var entries: [DriftReport.Entry] = []
+        var failures: [Diagnostic] = []
+        var notes: [String] = []
+        for region in regions {
+            let members = byRegion[region]!
+            let expected = members.map { DeploymentTag.digest(function: $0.0.name, environment: workspace.manifest.environment, section: section) }
+            let client = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing)
+            let (reads, denied) = await client.deploymentTags(
+                of: members.map(\.1.name), key: DeploymentTag.key, expected: expected, concurrency: pacing.concurrency)
+            if denied {
+                notes.append("tag:GetResources was denied in \(region); read the tags with one ListTags per function instead (allow tag:GetResources for one call per 100 functions)")
+            }
+            for ((function, target), (read, expected)) in zip(members, zip(reads, expected)) {
+                let lambda = "Lambda '\(target.name)' (\(region)) of function '\(function.name)'"
+                var entry: DriftReport.Entry
+                switch read {
+                case .tagged(let deployed) where deployed == expected:
                     continue
-                }
-                guard let deployed = tags[DeploymentTag.key] else {
-                    var entry = DriftReport.Entry(
-                        kind: .deployedUnknown, functions: [function.name],
-                        message: "Lambda '\(target.name)' (\(region)) of function '\(function.name)' has no \(DeploymentTag.key) tag: it was not deployed by inject-secrets deploy; run deploy")
-                    entry.location = target.location
-                    entries.append(entry)
-                    continue
-                }
-                if deployed != expected {
-                    var entry = DriftReport.Entry(
+                case .tagged:
+                    entry = DriftReport.Entry(
                         kind: .deployedStale, functions: [function.name],
-                        message: "Lambda '\(target.name)' (\(region)) of function '\(function.name)' was deployed from other lock entries than the lock's now; run deploy")
-                    entry.location = target.location
-                    entries.append(entry)
+                        message: "\(lambda) was deployed from other lock entries than the lock's now; run deploy")
+                case .untagged:
+                    entry = DriftReport.Entry(
+                        kind: .deployedUnknown, functions: [function.name],
+                        message: "\(lambda) has no \(DeploymentTag.key) tag: it was not deployed by inject-secrets deploy; run deploy")
+                case .missing:
+                    entry = DriftReport.Entry(
+                        kind: .deployedUnknown, functions: [function.name],
+                        message: "\(lambda) does not exist; run deploy after creating it")
+                case .failed(let failure):
+                    failures.append(.error("function '\(function.name)': reading the tags of Lambda '\(target.name)' (\(region)) failed: \(failure.message)", at: target.location))
+                    continue
                 }
-            } catch let failure as LambdaClient.Failure {
-                failures.append(.error("function '\(function.name)': reading the tags of Lambda '\(target.name)' (\(region)) failed: \(failure.message)", at: target.location))
+                entry.location = target.location
+                entries.append(entry)
             }
         }
         if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
-        var report = DriftReport(environment: workspace.manifest.environment, entries: entries, notes: [])
+        var report = DriftReport(environment: workspace.manifest.environment, entries: entries, notes: notes)
         report.checkedDeployments = targets.map(\.0.name)
         return report
     }

@@ -87,13 +87,18 @@ public struct PolicyReport: Sendable {
     /// Function name -> its providers' policies, sorted by provider.
     public var functions: [(function: String, entries: [Entry])]
     public var drift: [Entry]
+    /// For the functions with a `lambda:` target: what `deploy` and `drift --deployed` need.
+    public var deploy: AccessPolicy?
+    public var deployedDrift: AccessPolicy?
 
     /// True when any part is approximate (a secret the lock does not record).
     public var approximate: Bool {
         (functions.flatMap(\.entries) + drift).contains { $0.policy.approximate }
+            || deploy?.approximate == true || deployedDrift?.approximate == true
     }
 
-    /// `{"functions": {F: {P: POLICY}}, "drift": {P: POLICY}, "notes": [...], "approximate": B}`.
+    /// `{"functions": {F: {P: POLICY}}, "drift": {P: POLICY}, "deploy": POLICY, "deployedDrift": POLICY,
+    /// "notes": [...], "approximate": B}`, the Lambda ones only with a `lambda:` target.
     public func json() -> JSONValue {
         var notes: [JSONValue] = []
         var functionsJSON: [String: JSONValue] = [:]
@@ -114,13 +119,19 @@ public struct PolicyReport: Sendable {
                 .object(["purpose": .string("drift"), "provider": .string(entry.provider), "message": .string($0)])
             }
         }
-        return .object([
+        var members: [String: JSONValue] = [
             "environment": environment.map(JSONValue.string) ?? .null,
             "functions": .object(functionsJSON),
             "drift": .object(driftJSON),
-            "notes": .array(notes),
             "approximate": .bool(approximate),
-        ])
+        ]
+        for (key, purpose, policy) in [("deploy", "deploy", deploy), ("deployedDrift", "drift --deployed", deployedDrift)] {
+            guard let policy else { continue }
+            members[key] = policy.document
+            notes += policy.notes.map { .object(["purpose": .string(purpose), "message": .string($0)]) }
+        }
+        members["notes"] = .array(notes)
+        return .object(members)
     }
 }
 
@@ -171,6 +182,11 @@ extension InjectSecrets {
             }
         }
         try diagnostics.throwIfErrors()
-        return PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
+        var report = PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
+        if let lambda = try LambdaPolicy.describe(workspace) {
+            report.deploy = lambda.deploy
+            report.deployedDrift = lambda.deployedDrift
+        }
+        return report
     }
 }
