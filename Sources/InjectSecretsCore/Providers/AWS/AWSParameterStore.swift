@@ -76,9 +76,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
         var value: String?
         var version: Int?
         var arn: String?
-        var selector: String?
         enum CodingKeys: String, CodingKey {
-            case name = "Name", value = "Value", version = "Version", arn = "ARN", selector = "Selector"
+            case name = "Name", value = "Value", version = "Version", arn = "ARN"
         }
     }
 
