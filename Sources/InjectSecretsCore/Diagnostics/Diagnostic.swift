@@ -51,7 +51,7 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// What went wrong, in the terms of the exit codes of the spec.
+/// What went wrong, in the terms of the exit codes (README, "Exit codes").
 public enum FailureKind: Sendable, Hashable {
     /// Arguments, manifest, lock or template: exit 2, nothing read from a store.
     case badInput

@@ -159,7 +159,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
         return results
     }
 
-    /// The answer for a reference: by its Selector where the service echoes it, else by name (or ARN).
+    /// The answer for a reference: the parameter whose Name (or ARN) is the reference's id. GetParameters
+    /// answers a `name:version` or `name:label` selector under the plain name, so the selector is not compared.
     static func matches(_ parameter: Parameter, _ reference: SecretReference) -> Bool {
         if parameter.name == reference.id || parameter.arn == reference.id { return true }
         return false
