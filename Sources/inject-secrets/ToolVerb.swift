@@ -47,15 +47,12 @@ enum ToolExit: Equatable {
     /// The exit that `code` stands for; nil for a code the tool does not use (for `exec`, the
     /// command's own status is passed through and may be any of them).
     init?(code: Int32) {
-        switch code {
-        case 0: self = .success
-        case 1: self = .drift
-        case 2: self = .badInput
-        case 3: self = .storeFailure
-        case 4: self = .unwritableValue
-        case 5: self = .busy
-        case 129...255: self = .stopped(signal: code - 128)
-        default: return nil
+        if (129...255).contains(code) {
+            self = .stopped(signal: code - 128)
+            return
         }
+        let fixed: [ToolExit] = [.success, .drift, .badInput, .storeFailure, .unwritableValue, .busy]
+        guard let exit = fixed.first(where: { $0.code == code }) else { return nil }
+        self = exit
     }
 }
