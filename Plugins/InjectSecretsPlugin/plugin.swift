@@ -56,10 +56,10 @@ enum PluginError: Error, CustomStringConvertible {
         switch self {
         case .toolFailed(let status, let arguments):
             let meaning: String
-            switch status {
-            case 1: meaning = "drift found; see the report above, then run 'swift package --allow-writing-to-package-directory inject-secrets render'"
-            case 2: meaning = "bad input; fix the errors reported above (nothing was read from a store)"
-            case 3: meaning = "a secret store failed; see the errors above"
+            switch ToolExit(code: status) {
+            case .drift?: meaning = "drift found; see the report above, then run 'swift package --allow-writing-to-package-directory inject-secrets render'"
+            case .badInput?: meaning = "bad input; fix the errors reported above (nothing was read from a store)"
+            case .storeFailure?: meaning = "a secret store failed; see the errors above"
             default: meaning = "see the errors above"
             }
             return "inject-secrets \(arguments.first ?? "") exited with status \(status): \(meaning)"

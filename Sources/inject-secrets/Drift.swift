@@ -55,6 +55,6 @@ struct Drift: AsyncParsableCommand {
         GitHubActions.report(
             report.entries.map(CIFinding.init), title: "inject-secrets drift" + (report.environment.map { " (\($0))" } ?? ""),
             cleanMessage: "No drift: lock, stores and outputs agree.")
-        if !report.clean { throw ExitCode(1) }
+        if !report.clean { throw ExitCode(ToolExit.drift.code) }
     }
 }

@@ -52,19 +52,32 @@ struct InjectSecretsCommand: AsyncParsableCommand {
                 error.diagnostics.filter { $0.severity == .error }.map(CIFinding.init),
                 title: "inject-secrets " + (CommandLine.arguments.dropFirst().first { ToolVerb(rawValue: $0) != nil } ?? "") + " failed")
             if case .interrupted = error.kind {} else { StopSignals.exitIfStopped() }
-            Foundation.exit(error.kind.exitCode)
+            Foundation.exit(ToolExit(error.kind).code)
         } catch let code as ExitCode {
             StopSignals.exitIfStopped()
             Foundation.exit(code.rawValue)
         } catch {
             StopSignals.exitIfStopped()
-            // Help and --version are successes; every other parsing error is bad input (2).
+            // Help and --version are successes; every other parsing error is bad input.
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
-                Foundation.exit(0)
+                Foundation.exit(ToolExit.success.code)
             }
             FileHandle.standardError.write(Data(("error: " + message(for: error) + "\n" + "Run 'inject-secrets --help' for usage.\n").utf8))
-            Foundation.exit(2)
+            Foundation.exit(ToolExit.badInput.code)
+        }
+    }
+}
+
+extension ToolExit {
+    /// The one place a failure of the core becomes an exit code.
+    init(_ kind: FailureKind) {
+        switch kind {
+        case .badInput: self = .badInput
+        case .storeFailure: self = .storeFailure
+        case .unwritableValue: self = .unwritableValue
+        case .busy: self = .busy
+        case .interrupted(let signal): self = .stopped(signal: signal)
         }
     }
 }

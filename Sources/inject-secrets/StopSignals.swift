@@ -34,7 +34,7 @@ enum StopSignals {
                 if count < 0 && errno == EINTR { continue }
                 guard count == 1 else { return }
                 let signal = Int32(byte)
-                if interruption.signal != nil { _exit(exitCode(signal)) }
+                if interruption.signal != nil { _exit(ToolExit.stopped(signal: signal).code) }
                 interruption.request(signal)
                 cancel()
             }
@@ -63,15 +63,12 @@ enum StopSignals {
         }
     }
 
-    /// The exit code of a run stopped by `signal`, as a shell reports a process killed by it.
-    static func exitCode(_ signal: Int32) -> Int32 { 128 + signal }
-
     /// A command without stages of its own to stop at (drift, rotate, deploy) ends as it ends, then
     /// still exits 128 + N when a signal came meanwhile, so the caller knows it was stopped.
     static func exitIfStopped() {
         guard let signal = interruption.signal else { return }
         FileHandle.standardError.write(Data("error: stopped by \(Interruption.name(of: signal))\n".utf8))
-        exit(exitCode(signal))
+        exit(ToolExit.stopped(signal: signal).code)
     }
 }
 

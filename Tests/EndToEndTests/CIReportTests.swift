@@ -59,7 +59,7 @@ final class CIReportTests: XCTestCase {
         // Appended, not replaced; nothing without the variable.
         XCTAssertEqual(try workspace.run(["drift"], environment: github).status, 1)
         XCTAssertEqual(try String(contentsOf: summary, encoding: .utf8).components(separatedBy: "| kind |").count, 3)
-        // Rule 1: the summary holds no value.
+        // No secret value in any message: the summary holds none.
         XCTAssertFalse(try String(contentsOf: summary, encoding: .utf8).contains(password))
         let plain = try workspace.run(["drift"], environment: ["GITHUB_ACTIONS": ""])
         XCTAssertFalse(plain.stdout.contains("::error"), plain.stdout)

@@ -57,8 +57,8 @@ final class ExecTests: XCTestCase {
             ["exec", "--function", "checkout", "--", "sh", "-c", script],
             environment: ["SEEN": seen.path, "KEEP_ME": "kept", "SHARED": "from-parent", "INJECT_SECRETS_NO_PROGRESS": "1"])
         XCTAssertEqual(result.status, 7, result.stderr)
-        // The manifest's value wins over the parent's; the parent's other variables stay; rule 4: only
-        // the function's own secrets.
+        // The manifest's value wins over the parent's; the parent's other variables stay; the command
+        // sees only the function's own secrets.
         XCTAssertEqual(try String(contentsOf: seen, encoding: .utf8), "\(password)|from-manifest|kept|none")
         XCTAssertEqual(files, before, "exec must write no output, lock or record")
         XCTAssertNil(workspace.lock)

@@ -72,7 +72,7 @@ final class RenderDriftTests: XCTestCase {
         XCTAssertNotNil(workspace.read(".build/inject-secrets/checkout.json"))
         XCTAssertNotNil(workspace.read(".build/inject-secrets/worker.env"))
         XCTAssertTrue(workspace.read(".build/inject-secrets/mailer.sh")!.contains(apiToken))
-        // Rule 4: a function's outputs hold only the secrets its own env references.
+        // A function's outputs hold only the secrets its own env references.
         XCTAssertFalse(workspace.read(".build/inject-secrets/mailer.sh")!.contains(dbPassword2))
         XCTAssertFalse(workspace.read(".build/inject-secrets/worker.env")!.contains(apiToken))
 

@@ -51,30 +51,20 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// What went wrong, in the terms of the exit codes of the spec.
+/// What went wrong, in the terms of the exit codes (README, "Exit codes"); the executable maps each kind
+/// to its code (`ToolExit`).
 public enum FailureKind: Sendable, Hashable {
-    /// Arguments, manifest, lock or template: exit 2, nothing read from a store.
+    /// Arguments, manifest, lock or template; nothing read from a store.
     case badInput
-    /// A store failed: unreachable, refused, not found, throttled after retries: exit 3.
+    /// A store failed: unreachable, refused, not found, throttled after retries.
     case storeFailure
     /// Every secret was read, but a value cannot be carried where it must go (an output format, Lambda's
-    /// 4 KB, a process environment): exit 4, nothing written or run.
+    /// 4 KB, a process environment); nothing written or run.
     case unwritableValue
-    /// Another run on the same manifest held the run lock for longer than the wait: exit 5.
+    /// Another run on the same manifest held the run lock for longer than the wait.
     case busy
-    /// SIGINT, SIGTERM or SIGHUP stopped the run: exit 128 + the signal's number.
+    /// SIGINT, SIGTERM or SIGHUP stopped the run.
     case interrupted(signal: Int32)
-
-    /// The executable's exit status for this kind.
-    public var exitCode: Int32 {
-        switch self {
-        case .badInput: return 2
-        case .storeFailure: return 3
-        case .unwritableValue: return 4
-        case .busy: return 5
-        case .interrupted(let signal): return 128 + signal
-        }
-    }
 }
 
 /// A run that failed, with every diagnostic that explains why.

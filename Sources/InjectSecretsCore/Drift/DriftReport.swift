@@ -56,7 +56,7 @@ public struct DriftReport: Sendable {
 
     public var clean: Bool { entries.isEmpty }
 
-    /// The JSON document of the spec: `{"clean": ..., "drift": [...]}` plus `notes`.
+    /// The document `drift --format json` prints: `{"clean": ..., "drift": [...]}` plus `notes`.
     public func json() -> JSONValue {
         .object([
             "clean": .bool(clean),

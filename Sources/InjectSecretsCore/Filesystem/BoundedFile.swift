@@ -17,7 +17,7 @@ enum BoundedFile {
     static func read(_ path: String, limit: Int = defaultLimit, followLink: Bool = true) throws -> Data? {
         var flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC
         if !followLink { flags |= O_NOFOLLOW }
-        let fd = Glibc_open(path, flags)
+        let fd = posixOpen(path, flags)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { return nil }

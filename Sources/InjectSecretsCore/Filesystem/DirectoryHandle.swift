@@ -25,7 +25,7 @@ final class DirectoryHandle: @unchecked Sendable {
 
     /// Opens `path` itself (following links in it: it is the root the user chose).
     static func open(_ path: String) throws -> DirectoryHandle {
-        let fd = Glibc_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = posixOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FilesystemError(path: path, reason: systemReason()) }
         return DirectoryHandle(descriptor: fd, path: path)
     }
@@ -112,7 +112,7 @@ final class DirectoryHandle: @unchecked Sendable {
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String? in
             var offset = 0
             while offset < raw.count {
-                let count = Glibc_write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let count = posixWrite(fd, raw.baseAddress! + offset, raw.count - offset)
                 if count < 0 {
                     if errno == EINTR { continue }
                     return systemReason()
@@ -193,6 +193,7 @@ struct FilesystemError: Error, CustomStringConvertible {
 
 func systemReason() -> String { String(cString: strerror(errno)) }
 
-// The C functions by unambiguous names (types here have methods called `open`, `write`, `rename`).
-@inline(__always) func Glibc_open(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
-@inline(__always) func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+// The C functions (Glibc or Darwin) by unambiguous names: types here have methods called `open`,
+// `write`, `rename`.
+@inline(__always) func posixOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
+@inline(__always) func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }

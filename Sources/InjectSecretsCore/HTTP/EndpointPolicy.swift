@@ -1,6 +1,6 @@
 import Foundation
 
-/// Rule 3 of the spec: plain HTTP only to loopback (127.0.0.0/8, ::1, localhost); HTTPS everywhere else.
+/// Plain HTTP only to loopback (127.0.0.0/8, ::1, localhost); HTTPS everywhere else.
 /// Checked before any request is sent, so a secret or a credential never crosses a network in clear.
 public enum EndpointPolicy {
     public struct Violation: Error, Sendable, CustomStringConvertible {

@@ -9,7 +9,7 @@ public enum ProxyRoute: Sendable, Equatable {
 }
 
 /// The proxy decision, as the AWS SDKs and the Vault CLI (Go's `http.ProxyFromEnvironment`) make it, with
-/// one difference that rule 3 of the spec demands: only HTTPS is ever proxied.
+/// one difference, so that nothing crosses a proxy in clear: only HTTPS is ever proxied.
 ///
 /// - HTTPS requests use HTTPS_PROXY / https_proxy, else ALL_PROXY / all_proxy.
 /// - NO_PROXY / no_proxy exempts hosts: `*`, exact names, `name` (the name and its subdomains),

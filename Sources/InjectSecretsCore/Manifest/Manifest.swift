@@ -24,10 +24,6 @@ public struct Manifest: Sendable {
 
     static func lockURL(inFolder folder: URL) -> URL { folder.appendingPathComponent("inject-secrets.lock") }
 
-    public func function(named name: String) -> FunctionDefinition? {
-        functions.first { $0.name == name }
-    }
-
     /// A path relative to the manifest's folder, as recorded in the lock and shown to people.
     public func relativePath(_ url: URL) -> String {
         let base = directory.standardizedFileURL.path

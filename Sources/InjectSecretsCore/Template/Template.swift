@@ -38,7 +38,7 @@ public struct TemplateReference: Sendable, Hashable {
     public var text: String
 }
 
-/// Parses the template language of the spec:
+/// Parses the template language of `env` values (README, "Templates in `env` values"):
 /// `${secrets.NAME}`, `${secrets.NAME.KEY}`, `${secrets.NAME["key.with.dots"]}`, `${vars.NAME}`,
 /// `${env.NAME}`, `${env.NAME:-default}`, and `$${` for a literal `${`.
 public enum TemplateParser {

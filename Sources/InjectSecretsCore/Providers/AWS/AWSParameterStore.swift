@@ -76,9 +76,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
         var value: String?
         var version: Int?
         var arn: String?
-        var selector: String?
         enum CodingKeys: String, CodingKey {
-            case name = "Name", value = "Value", version = "Version", arn = "ARN", selector = "Selector"
+            case name = "Name", value = "Value", version = "Version", arn = "ARN"
         }
     }
 
@@ -160,7 +159,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
         return results
     }
 
-    /// The answer for a reference: by its Selector where the service echoes it, else by name (or ARN).
+    /// The answer for a reference: the parameter whose Name (or ARN) is the reference's id. GetParameters
+    /// answers a `name:version` or `name:label` selector under the plain name, so the selector is not compared.
     static func matches(_ parameter: Parameter, _ reference: SecretReference) -> Bool {
         if parameter.name == reference.id || parameter.arn == reference.id { return true }
         return false

@@ -82,7 +82,7 @@ struct AWSStoreConfiguration: Sendable {
     }
 }
 
-/// Groups references by a key while keeping their first-seen order, for batching.
+/// Splits items into consecutive groups of at most `size`, in their order, for batched calls.
 func chunked<T>(_ items: [T], size: Int) -> [[T]] {
     guard size > 0 else { return [items] }
     return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }

@@ -13,7 +13,6 @@ import Foundation
 ///   grants no `kms:Decrypt`, and inject-secrets asks with WithDecryption=false and ignores `Value`).
 ///   Keep secrets in SecureString parameters and the drift role cannot read them.
 public enum ParameterStorePolicy {
-    public static let typeName = "aws-ssm"
     public static let valueActions: Set<String> = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "kms:Decrypt"]
 
     public static func describe(_ request: AccessPolicyRequest) -> AccessPolicy {

@@ -13,7 +13,6 @@ import Foundation
 /// Without a lock entry a secret's ARN is not known: the policy names it by its name and the six-character
 /// suffix wildcard `-??????` that AWS documents for this, and says it is approximate.
 public enum SecretsManagerPolicy {
-    public static let typeName = "aws-secrets-manager"
     /// Actions that return a secret value; a drift policy holds none of them.
     public static let valueActions: Set<String> = ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "kms:Decrypt"]
 

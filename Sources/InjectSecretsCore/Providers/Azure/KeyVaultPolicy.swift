@@ -6,7 +6,6 @@ import Foundation
 /// The scope is `{vault resource id}/secrets/{name}`; the vault's resource id (subscription and resource
 /// group) is not in the manifest, so it stays a placeholder that `az keyvault show` fills in.
 public enum KeyVaultPolicy {
-    public static let typeName = "azure-key-vault"
     public static let secretsUser = (name: "Key Vault Secrets User", id: "4633458b-17de-408a-b874-0445c86b69e6")
     public static let reader = (name: "Key Vault Reader", id: "21090545-7ca7-4776-b22c-e363652d74d2")
     public static let vaultPlaceholder = "{vault resource id}"

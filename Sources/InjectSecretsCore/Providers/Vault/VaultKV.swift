@@ -11,7 +11,6 @@ struct VaultKVMetadata: Sendable {
     }
 
     var versions: [Int: Version]
-    var currentVersion: Int?
 
     /// The newest version that is neither deleted nor destroyed.
     var newestLive: Int? {
@@ -32,7 +31,6 @@ struct VaultKVMetadata: Sendable {
                 destroyed: entry["destroyed"] as? Bool ?? false)
         }
         self.versions = parsed
-        self.currentVersion = (data["current_version"] as? NSNumber)?.intValue
     }
 
     /// Whether a KV deletion time has come: empty means never.

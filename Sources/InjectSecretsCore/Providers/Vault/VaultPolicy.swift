@@ -5,8 +5,6 @@ import Foundation
 /// never reads a value). The exact paths need no lock. A path with a policy glob (`*`, `+`) or a
 /// character HCL would have to escape is refused, since it would grant more than the one secret.
 public enum VaultPolicy {
-    public static let typeName = "vault"
-
     public static func describe(_ request: AccessPolicyRequest) throws -> AccessPolicy {
         let node = request.declaration.node
         let mount = (node["mount"]?.scalar ?? "secret").trimmingCharacters(in: CharacterSet(charactersIn: "/"))

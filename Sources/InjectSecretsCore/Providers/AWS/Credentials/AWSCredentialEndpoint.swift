@@ -1,6 +1,6 @@
 import Foundation
 
-/// The one exception to spec rule 3 (plain HTTP only to loopback), and how narrow it is.
+/// The one exception to the rule that plain HTTP goes only to loopback, and how narrow it is.
 ///
 /// AWS serves instance and container credentials over plain HTTP on link-local addresses that never
 /// leave the host: the packet cannot be routed, so there is no network to cross in clear. The exception

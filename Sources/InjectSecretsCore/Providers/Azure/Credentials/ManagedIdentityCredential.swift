@@ -132,9 +132,9 @@ struct ManagedIdentityCredential: AzureTokenSource {
 
 /// The Azure Instance Metadata Service token endpoint, `http://169.254.169.254/metadata/identity/oauth2/token`.
 ///
-/// The one deliberate exception to rule 3 (plain HTTP only to loopback): Azure serves IMDS over plain HTTP
-/// on this link-local address by design, reachable only from inside the VM, and offers no HTTPS. The
-/// exception is exactly this URL (scheme, host, no port, path); `EndpointPolicy` is unchanged and
+/// The one deliberate exception to the rule that plain HTTP goes only to loopback: Azure serves IMDS
+/// over plain HTTP on this link-local address by design, reachable only from inside the VM, and offers
+/// no HTTPS. The exception is exactly this URL (scheme, host, no port, path); `EndpointPolicy` is unchanged and
 /// everything else, including an overridden IMDS host, still goes through `HTTPClient.send` and its checks.
 /// Requests here take the one HTTP path too, which follows no redirect and never proxies a link-local
 /// address, so the token never leaves the host.
