@@ -44,6 +44,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     static let batchCallsPerSecond = 100.0
     static let getCallsPerSecond = 2_000.0
     static let listCallsPerSecond = 100.0
+    /// The burst the pacers allow, short of the quota's own burst of a second's calls: calls started on
+    /// time do not arrive on time (connection set-up, a loaded host), and a quota counts arrivals, so
+    /// with no slack a call that arrives a millisecond early is throttled, and its retries, which no
+    /// pacer sees, are too.
+    static let burstShare = 0.9
     static let overflowKey = "batch-overflow"
 
     public init(
@@ -75,9 +80,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         self.name = name
         self.client = client
         self.overflow = overflow
-        self.batchPacer = batchPacer ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond)
+        self.batchPacer = batchPacer
+            ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond * Self.burstShare)
         self.getPacer = getPacer ?? CallPacer(rate: Self.getCallsPerSecond, burst: Self.getCallsPerSecond / 10)
-        self.listPacer = listPacer ?? CallPacer(rate: Self.listCallsPerSecond, burst: Self.listCallsPerSecond)
+        self.listPacer = listPacer
+            ?? CallPacer(rate: Self.listCallsPerSecond, burst: Self.listCallsPerSecond * Self.burstShare)
     }
 
     /// The next read of `pending` current values, admitted by its pacer: a batch of up to 20 while the
