@@ -9,8 +9,10 @@ quota with ThrottlingException, counted apart, so a client that outruns a quota 
   fast_store.py PORT SECRETS [DELAY]
 
 Seeds SECRETS secrets named fleet/secret-00000... with {"password": "fleet-password-N"}. Signatures are
-not checked. GET /__counts returns the calls by X-Amz-Target and the throttled ones; POST /__reset
+not checked. GET /__counts returns the calls by X-Amz-Target, the throttled ones, and when the first and
+the last call arrived (`first`, `last`, Unix time); POST /__reset
 clears them."""
+import bisect
 import http.server
 import json
 import socket
@@ -33,6 +35,9 @@ secrets = {
 }
 
 counts = Counter()
+# When the first and the last call since the reset arrived (wall clock, to compare with a client's start
+# and end): how long the store was asked, apart from the client's own work before and after.
+window = []
 lock = threading.Lock()
 
 
@@ -89,7 +94,17 @@ def answer(operation, body):
         return (200, metadata(entry)) if entry else not_found(body.get("SecretId"))
     if operation == "ListSecrets":
         values = [v for f in body.get("Filters", []) if f.get("Key") == "name" for v in f.get("Values", [])]
-        matched = [n for n in names if not values or any(n.startswith(v) for v in values)]
+        if not values:
+            matched = names
+        else:
+            # Sorted names: each prefix is a run found by bisection, not a scan of every secret.
+            found = set()
+            for value in values:
+                i = bisect.bisect_left(names, value)
+                while i < len(names) and names[i].startswith(value):
+                    found.add(names[i])
+                    i += 1
+            matched = sorted(found)
         start = int(body.get("NextToken") or 0)
         size = min(100, int(body.get("MaxResults") or 100))
         page = matched[start:start + size]
@@ -121,7 +136,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/__counts":
             with lock:
-                return self.reply(200, dict(counts))
+                spent = {"first": window[0], "last": window[1]} if window else {}
+                return self.reply(200, dict(counts, **spent))
         self.reply(404, {})
 
     def do_POST(self):
@@ -130,12 +146,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/__reset":
             with lock:
                 counts.clear()
+                window.clear()
             return self.reply(200, {})
         target = self.headers.get("X-Amz-Target") or ""
         operation = target[len(PREFIX):] if target.startswith(PREFIX) else target
         with lock:
             allowed = operation not in quotas or quotas[operation].take()
             counts[target if allowed else "throttled." + operation] += 1
+            now = time.time()
+            window[:] = [window[0] if window else now, now]
         time.sleep(DELAY)
         if not allowed:
             return self.reply(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
