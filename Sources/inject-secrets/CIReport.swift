@@ -64,7 +64,7 @@ enum GitHubActions {
         let shown = findings.prefix(annotationLimit - 1)
         let rest = findings.count - shown.count
         let more = "\(rest) more finding\(rest == 1 ? "" : "s") not annotated (GitHub shows \(annotationLimit) a step); "
-            + "all \(findings.count) are in the step summary, the JUnit report and the command's output"
+            + "all \(findings.count) are in the command's output and in a JUnit report (--report junit PATH)"
         return shown.map(command(for:)) + ["::error title=" + escapeProperty("inject-secrets") + "::" + escapeData(more)]
     }
 
@@ -118,11 +118,12 @@ enum GitHubActions {
         } else {
             text += "| kind | secret/output | functions | message |\n|---|---|---|---|\n"
             var bytes = text.utf8.count
+            let limit = summaryLimit(appendingTo: path)
             for (index, finding) in findings.enumerated() {
                 let cells = [finding.kind, finding.subject, finding.functions.joined(separator: ", "), finding.message]
                 let row = "| " + cells.map(cell).joined(separator: " | ") + " |\n"
                 // Room is kept for the cut line, whose count of rows has at most as many digits as this one.
-                if bytes + row.utf8.count + cutLine(findings.count - index).utf8.count > summaryLimit {
+                if bytes + row.utf8.count + cutLine(findings.count - index).utf8.count > limit {
                     text += cutLine(findings.count - index)
                     break
                 }
@@ -142,9 +143,13 @@ enum GitHubActions {
         handle.closeFile()
     }
 
-    /// GitHub drops a whole step summary over 1 MiB; this run's table stays well under it, leaving room
-    /// for what other steps of the job append to the same file.
-    static let summaryLimit = 512 * 1024
+    /// GitHub drops a whole step summary over 1 MiB: this run's table stays under 512 KiB, and under
+    /// what is left of 1 MiB after what earlier commands of the step wrote, so a step that runs the tool
+    /// twice keeps its summary too.
+    static func summaryLimit(appendingTo path: String) -> Int {
+        let written = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return max(0, min(512 * 1024, 1024 * 1024 - 4096 - written))
+    }
 
     static func cutLine(_ rows: Int) -> String {
         "\n**Cut here: \(rows) more row\(rows == 1 ? "" : "s") would pass GitHub's 1 MiB step summary limit;** "

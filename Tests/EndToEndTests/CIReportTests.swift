@@ -90,7 +90,7 @@ final class CIReportTests: XCTestCase {
         XCTAssertEqual(commands.count, 10, result.stdout)
         XCTAssertEqual(commands.prefix(9).filter { $0.contains("title=inject-secrets%3A rotated::") }.count, 9)
         XCTAssertTrue(commands[9].hasPrefix(
-            "::error title=inject-secrets::6 more findings not annotated (GitHub shows 10 a step); all 15 are in the step summary"),
+            "::error title=inject-secrets::6 more findings not annotated (GitHub shows 10 a step); all 15 are in the command's output"),
             String(commands[9]))
 
         let summaryData = try Data(contentsOf: summary)
@@ -107,6 +107,13 @@ final class CIReportTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(tests, secrets)
         for index in 0..<secrets { XCTAssertEqual(cases["s\(index)"], ["rotated"]) }
         XCTAssertFalse(try String(contentsOf: report, encoding: .utf8).contains(password))
+
+        // A second run in the same step appends, and the file as a whole stays under 1 MiB.
+        XCTAssertEqual(try workspace.run(["drift"], environment: github).status, 1)
+        let both = try Data(contentsOf: summary)
+        XCTAssertGreaterThan(both.count, summaryData.count)
+        XCTAssertLessThan(both.count, 1024 * 1024)
+        XCTAssertEqual(String(decoding: both, as: UTF8.self).components(separatedBy: "**Cut here: ").count, 3)
     }
 
     func testGitHubAnnotationsForManifestErrors() throws {

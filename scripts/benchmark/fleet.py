@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.request
 
-from run import HERE, ROOT, by_kind, free_port, timed, wait_for
+from run import HERE, by_kind, free_port, release_binary, timed, wait_for
 
 
 def counts(port, reset=False):
@@ -65,10 +65,7 @@ def main():
     parser.add_argument("--no-boto3", action="store_true", help="leave out the boto3 baselines (25 s each at 20,000)")
     args = parser.parse_args()
 
-    if not args.skip_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "inject-secrets"], cwd=ROOT, check=True)
-    binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                            stdout=subprocess.PIPE, text=True).stdout.strip() + "/inject-secrets"
+    binary = release_binary(args.skip_build)
 
     work = tempfile.mkdtemp(prefix="inject-secrets-fleet-")
     port = free_port()

@@ -60,6 +60,14 @@ def timed(argv, env, cwd=None):
     return elapsed, kb / 1024, done
 
 
+def release_binary(skip_build):
+    """The release build of the tool, built first unless `skip_build`."""
+    if not skip_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "inject-secrets"], cwd=ROOT, check=True)
+    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                          stdout=subprocess.PIPE, text=True).stdout.strip() + "/inject-secrets"
+
+
 def by_kind(counted):
     """'BatchGetSecretValue 100, ListSecrets 3' from {'secretsmanager.BatchGetSecretValue': 100, ...}."""
     return ", ".join(f"{target.split('.')[-1]} {n}" for target, n in sorted(counted.items()))
@@ -81,10 +89,7 @@ def main():
     parser.add_argument("--skip-build", action="store_true")
     args = parser.parse_args()
 
-    if not args.skip_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "inject-secrets"], cwd=ROOT, check=True)
-    binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                            stdout=subprocess.PIPE, text=True).stdout.strip() + "/inject-secrets"
+    binary = release_binary(args.skip_build)
 
     work = tempfile.mkdtemp(prefix="inject-secrets-bench-")
     moto_port, proxy_port = free_port(), free_port()
