@@ -15,11 +15,12 @@ clears them."""
 import bisect
 import http.server
 import json
-import socket
 import sys
 import threading
 import time
 from collections import Counter
+
+from loopback_http import QuietHandler
 
 PORT = int(sys.argv[1])
 SECRETS = int(sys.argv[2])
@@ -115,30 +116,16 @@ def answer(operation, body):
     return 400, {"__type": "UnknownOperationException", "message": operation}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+class Handler(QuietHandler):
+    def answer(self, status, payload):
+        self.reply(status, json.dumps(payload).encode(), [("Content-Type", "application/x-amz-json-1.1")])
 
     def do_GET(self):
         if self.path == "/__counts":
             with lock:
                 spent = {"first": window[0], "last": window[1]} if window else {}
-                return self.reply(200, dict(counts, **spent))
-        self.reply(404, {})
+                return self.answer(200, dict(counts, **spent))
+        self.answer(404, {})
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -147,7 +134,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 counts.clear()
                 window.clear()
-            return self.reply(200, {})
+            return self.answer(200, {})
         target = self.headers.get("X-Amz-Target") or ""
         operation = target[len(PREFIX):] if target.startswith(PREFIX) else target
         with lock:
@@ -157,9 +144,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             window[:] = [window[0] if window else now, now]
         time.sleep(DELAY)
         if not allowed:
-            return self.reply(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+            return self.answer(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
         status, payload = answer(operation, json.loads(raw or b"{}"))
-        self.reply(status, payload)
+        self.answer(status, payload)
 
 
 class Server(http.server.ThreadingHTTPServer):

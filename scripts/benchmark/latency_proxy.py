@@ -11,6 +11,8 @@ import threading
 import time
 from collections import Counter
 
+from loopback_http import QuietHandler
+
 UPSTREAM_PORT = int(sys.argv[1])
 LISTEN_PORT = int(sys.argv[2])
 DELAY = float(sys.argv[3]) if len(sys.argv) > 3 else 0.020
@@ -28,26 +30,7 @@ def upstream():
     return local.conn
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm and the client's
-        # delayed ACK hold every response back about 40 ms on top of the delay the proxy means to add.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
+class Proxy(QuietHandler):
     def forward(self):
         if self.path == "/__counts":
             with lock:
