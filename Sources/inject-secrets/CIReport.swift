@@ -46,13 +46,26 @@ enum GitHubActions {
     /// they go to stderr, which the runner reads for workflow commands as well.
     static func report(_ findings: [CIFinding], title: String, cleanMessage: String? = nil) {
         guard isActive else { return }
-        let commands = findings.map { command(for: $0) + "\n" }.joined()
+        let commands = annotations(findings).map { $0 + "\n" }.joined()
         if printsJSON {
             FileHandle.standardError.write(Data(commands.utf8))
         } else {
             print(commands, terminator: "")
         }
         appendSummary(findings, title: title, cleanMessage: cleanMessage)
+    }
+
+    /// GitHub shows at most 10 error annotations a step and drops the rest without a word: the first 9
+    /// findings, then one that says how many more there are and where they all are.
+    static let annotationLimit = 10
+
+    static func annotations(_ findings: [CIFinding]) -> [String] {
+        guard findings.count > annotationLimit else { return findings.map(command(for:)) }
+        let shown = findings.prefix(annotationLimit - 1)
+        let rest = findings.count - shown.count
+        let more = "\(rest) more finding\(rest == 1 ? "" : "s") not annotated (GitHub shows \(annotationLimit) a step); "
+            + "all \(findings.count) are in the command's output and in a JUnit report (--report junit PATH)"
+        return shown.map(command(for:)) + ["::error title=" + escapeProperty("inject-secrets") + "::" + escapeData(more)]
     }
 
     /// `::error file=F,line=L,col=C::MESSAGE`, escaped as @actions/core escapes them.
@@ -104,9 +117,18 @@ enum GitHubActions {
             text += (cleanMessage ?? "nothing to report") + "\n\n"
         } else {
             text += "| kind | secret/output | functions | message |\n|---|---|---|---|\n"
-            for finding in findings {
+            var bytes = text.utf8.count
+            let limit = summaryLimit(appendingTo: path)
+            for (index, finding) in findings.enumerated() {
                 let cells = [finding.kind, finding.subject, finding.functions.joined(separator: ", "), finding.message]
-                text += "| " + cells.map(cell).joined(separator: " | ") + " |\n"
+                let row = "| " + cells.map(cell).joined(separator: " | ") + " |\n"
+                // Room is kept for the cut line, whose count of rows has at most as many digits as this one.
+                if bytes + row.utf8.count + cutLine(findings.count - index).utf8.count > limit {
+                    text += cutLine(findings.count - index)
+                    break
+                }
+                text += row
+                bytes += row.utf8.count
             }
             text += "\n"
         }
@@ -119,6 +141,19 @@ enum GitHubActions {
         handle.seekToEndOfFile()
         handle.write(Data(text.utf8))
         handle.closeFile()
+    }
+
+    /// GitHub drops a whole step summary over 1 MiB: this run's table stays under 512 KiB, and under
+    /// what is left of 1 MiB after what earlier commands of the step wrote, so a step that runs the tool
+    /// twice keeps its summary too.
+    static func summaryLimit(appendingTo path: String) -> Int {
+        let written = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return max(0, min(512 * 1024, 1024 * 1024 - 4096 - written))
+    }
+
+    static func cutLine(_ rows: Int) -> String {
+        "\n**Cut here: \(rows) more row\(rows == 1 ? "" : "s") would pass GitHub's 1 MiB step summary limit;** "
+            + "the JUnit report (`--report junit PATH`) and the command's output hold them all.\n"
     }
 
     /// A table cell: pipes escaped, line breaks as <br>, HTML-significant characters as entities.

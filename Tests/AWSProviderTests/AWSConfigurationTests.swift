@@ -33,8 +33,66 @@ final class AWSConfigurationTests: XCTestCase {
     func testTypeNamesAndSettings() {
         XCTAssertEqual(AWSSecretsManagerStore.typeName, "aws-secrets-manager")
         XCTAssertEqual(AWSParameterStore.typeName, "aws-ssm")
-        XCTAssertEqual(AWSSecretsManagerStore.settingKeys, ["region", "endpoint", "profile"])
+        XCTAssertEqual(AWSSecretsManagerStore.settingKeys, ["region", "endpoint", "profile", "batch-overflow"])
         XCTAssertEqual(AWSParameterStore.settingKeys, ["region", "endpoint", "profile"])
+    }
+
+    /// Extra GetSecretValue calls cost money and share the account's read quota: only on request.
+    func testBatchOverflowIsOffUnlessAskedForAndCheckedWhereItIsWritten() throws {
+        let plain = try AWSSecretsManagerProvider(declaration("type: aws-secrets-manager\nregion: us-east-1\n", environment: credentials))
+        XCTAssertEqual(plain.overflow, .none)
+        let overflowing = try AWSSecretsManagerProvider(declaration(
+            "type: aws-secrets-manager\nregion: us-east-1\nbatch-overflow: get-secret-value\n", environment: credentials))
+        XCTAssertEqual(overflowing.overflow, .getSecretValue)
+        let error = try XCTUnwrap(makeError(
+            AWSSecretsManagerStore.self, "type: aws-secrets-manager\nregion: us-east-1\nbatch-overflow: always\n"))
+        XCTAssertTrue(error.description.contains("'batch-overflow'"), error.description)
+        XCTAssertTrue(error.description.contains("'none' or 'get-secret-value', found 'always'"), error.description)
+        XCTAssertEqual(error.diagnostics.first?.location?.line, 3)
+        // The parameter store has no batch to overflow.
+        let ssm = try XCTUnwrap(makeError(AWSParameterStore.self, "type: aws-ssm\nregion: us-east-1\nbatch-overflow: none\n"))
+        XCTAssertTrue(ssm.description.contains("unknown setting 'batch-overflow'"), ssm.description)
+    }
+
+    /// On a clock that stands still: batches while the batch quota has tokens, then one GetSecretValue
+    /// per value while it has none, and a batch again as soon as a token is back.
+    func testOverflowReadsOneByOneOnlyWhileTheBatchQuotaIsSpent() async throws {
+        let clock = StandingClock()
+        let batch = CallPacer(rate: 100, burst: 2, now: { clock.time }, sleep: { clock.waits.append($0) })
+        let get = CallPacer(rate: 2000, burst: 200, now: { clock.time }, sleep: { clock.waits.append($0) })
+        let provider = try AWSSecretsManagerProvider(
+            declaration("type: aws-secrets-manager\nregion: us-east-1\nbatch-overflow: get-secret-value\n", environment: credentials),
+            batchPacer: batch, getPacer: get)
+        var reads: [AWSSecretsManagerProvider.Read] = []
+        for pending in [60, 40, 20, 19] { reads.append(await provider.nextRead(pending)) }
+        XCTAssertEqual(reads, [.batch(20), .batch(20), .single, .single])
+        clock.time = 0.01
+        let afterOneToken = await provider.nextRead(7)
+        let thenSpent = await provider.nextRead(6)
+        XCTAssertEqual([afterOneToken, thenSpent], [.batch(7), .single])
+        XCTAssertEqual(clock.waits, [], "neither quota was waited on")
+    }
+
+    /// Without overflow every read is a batch, and the ones past the burst wait their turn, 10 ms apart.
+    func testWithoutOverflowBatchesWaitForTheirQuota() async throws {
+        let clock = StandingClock()
+        let batch = CallPacer(rate: 100, burst: 2, now: { clock.time }, sleep: { clock.waits.append($0) })
+        let provider = try AWSSecretsManagerProvider(
+            declaration("type: aws-secrets-manager\nregion: us-east-1\n", environment: credentials), batchPacer: batch)
+        var reads: [AWSSecretsManagerProvider.Read] = []
+        for pending in [80, 60, 40, 20] { reads.append(await provider.nextRead(pending)) }
+        XCTAssertEqual(reads, Array(repeating: .batch(20), count: 4))
+        XCTAssertEqual(clock.waits.map { ($0 * 1000).rounded() }, [10, 20])
+    }
+
+    /// A bounded map with a pacer admits each start before it takes a slot, so all the slots stay in
+    /// flight while calls wait on the quota: here 5 starts, 2 at once, then one every 10 ms.
+    func testPacedMapWaitsOnTheQuotaOutsideItsSlots() async {
+        let clock = StandingClock()
+        let pacer = CallPacer(rate: 100, burst: 2, now: { clock.time }, sleep: { clock.waits.append($0) })
+        let doubled = await boundedConcurrentMap(Array(0..<5), limit: 4, pacer: pacer) { $0 * 2 }
+        XCTAssertEqual(doubled, [0, 2, 4, 6, 8])
+        XCTAssertEqual(clock.waits.map { ($0 * 1000).rounded() }, [10, 20, 30])
     }
 
     func testMissingRegionIsALocatedConfigurationError() throws {
@@ -216,4 +274,10 @@ final class AWSConfigurationTests: XCTestCase {
         XCTAssertEqual(plan.calls.map(\.pageBudget), [100, 2, 2])
         XCTAssertEqual(SecretsManagerListPlan.exact((0..<12).map { "n\($0)" }).map(\.values.count), [10, 2])
     }
+}
+
+/// A clock for `CallPacer` that moves only when told, and records the waits asked of it.
+private final class StandingClock: @unchecked Sendable {
+    var time = 0.0
+    var waits: [Double] = []
 }

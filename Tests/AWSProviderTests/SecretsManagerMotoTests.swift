@@ -102,6 +102,36 @@ final class SecretsManagerMotoTests: MotoTestCase {
         assertNoCanary(results)
     }
 
+    /// With `batch-overflow: get-secret-value` and a batch quota spent after one call (on a clock that
+    /// stands still), the other 27 values come through GetSecretValue, each right, without any wait.
+    func testOverflowReadsPastTheBatchQuotaThroughGetSecretValue() async throws {
+        var expected: [SecretReference: (arn: String, version: String, value: String)] = [:]
+        for index in 0..<47 {
+            let id = "overflow-\(run)/s\(index)"
+            expected[reference(id)] = try await createSecret(id)
+        }
+        try moto.resetProxy()
+        let waits = WaitLog()
+        let base = try AWSSecretsManagerProvider(
+            moto.declaration(type: AWSSecretsManagerStore.typeName, environment: moto.identities.session.environment()))
+        let overflowing = AWSSecretsManagerProvider(
+            name: base.name, client: base.client, overflow: .getSecretValue,
+            batchPacer: CallPacer(rate: 10, burst: 1, now: { 0 }, sleep: { await waits.add($0) }),
+            getPacer: CallPacer(rate: 1000, burst: 100, now: { 0 }, sleep: { await waits.add($0) }))
+        let results = await overflowing.fetch(Array(expected.keys))
+        XCTAssertEqual(results.count, 47)
+        for (reference, want) in expected {
+            let fetched = try XCTUnwrap(try? results[reference]?.get(), "\(reference): \(String(describing: results[reference]))")
+            XCTAssertEqual(fetched.value.text, want.value)
+            XCTAssertEqual(fetched.version, want.version)
+            XCTAssertEqual(fetched.locator, want.arn)
+        }
+        XCTAssertEqual(try moto.received(), ["secretsmanager.BatchGetSecretValue": 1, "secretsmanager.GetSecretValue": 27])
+        let recorded = await waits.seconds
+        XCTAssertEqual(recorded, [])
+        assertNoCanary(results)
+    }
+
     func testBatchErrorsBelongToTheirOwnSecret() async throws {
         let present = try await createSecret("mixed-\(run)/present")
         let references = [reference("mixed-\(run)/present"), reference("mixed-\(run)/missing-a"), reference("mixed-\(run)/missing-b")]
@@ -319,6 +349,28 @@ final class SecretsManagerMotoTests: MotoTestCase {
         let statuses = try await provider().inspect(queries)
         for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present) }
         XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 1], "one prefix instead of three calls of 10 names")
+    }
+
+    /// 25 names with nothing in common are three ListSecrets calls of exact names, started as the
+    /// ListSecrets quota admits them (one at once, then 10 ms apart on a clock that stands still).
+    func testListingIsPacedToTheListSecretsQuota() async throws {
+        var queries: [VersionQuery] = []
+        for letter in "abcdefghijklmnopqrstuvwxy" {
+            let id = "\(letter)\(run)-listed"
+            queries.append(VersionQuery(reference: reference(id), lockedVersion: try await createSecret(id).version))
+        }
+        try moto.resetProxy()
+        let waits = WaitLog()
+        let base = try AWSSecretsManagerProvider(
+            moto.declaration(type: AWSSecretsManagerStore.typeName, environment: moto.identities.session.environment()))
+        let paced = AWSSecretsManagerProvider(
+            name: base.name, client: base.client,
+            listPacer: CallPacer(rate: 100, burst: 1, now: { 0 }, sleep: { await waits.add($0) }))
+        let statuses = await paced.inspect(queries)
+        for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present, "\(query.reference.id)") }
+        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 3])
+        let recorded = await waits.seconds
+        XCTAssertEqual(recorded.map { ($0 * 1000).rounded() }, [10, 20])
     }
 
     func testAPrefixCrowdedBySecretsOutsideTheManifestFallsBackToExactNames() async throws {

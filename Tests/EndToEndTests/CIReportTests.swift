@@ -65,6 +65,57 @@ final class CIReportTests: XCTestCase {
         XCTAssertFalse(plain.stdout.contains("::error"), plain.stdout)
     }
 
+    /// A fleet's worth of drift: GitHub shows 10 error annotations a step and drops a step summary over
+    /// 1 MiB, so the 10th annotation counts the rest and the table is cut with a line that says so,
+    /// while the JUnit report keeps every finding.
+    func testFleetDriftStaysWithinGitHubsAnnotationAndSummaryLimits() throws {
+        let secrets = 15
+        let functions = (0..<700).map { "fn-\($0)-" + String(repeating: "x", count: 50) }
+        var store = ""
+        var manifest = "version: 1\nproviders:\n  local: { type: file, path: store.yaml }\nsecrets:\n"
+        for index in 0..<secrets {
+            manifest += "  s\(index): { provider: local, id: fleet/s\(index) }\n"
+            store += "fleet/s\(index): { current: \"1\", versions: { \"1\": \"\(password)-\(index)\", \"2\": \"\(password)-\(index)b\" } }\n"
+        }
+        let env = (0..<secrets).map { "S\($0): \"${secrets.s\($0)}\"" }.joined(separator: ", ")
+        manifest += "functions:\n" + functions.map { "  \($0): { env: { \(env) } }\n" }.joined()
+        try workspace.write(["inject-secrets.yaml": manifest, "store.yaml": store])
+        XCTAssertEqual(try workspace.run(["render"]).status, 0)
+        try workspace.write(["store.yaml": store.replacingOccurrences(of: "current: \"1\"", with: "current: \"2\"")])
+
+        let report = workspace.url("fleet.xml")
+        let result = try workspace.run(["drift", "--report", "junit", report.path], environment: github)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let commands = result.stdout.split(separator: "\n").filter { $0.hasPrefix("::error ") }
+        XCTAssertEqual(commands.count, 10, result.stdout)
+        XCTAssertEqual(commands.prefix(9).filter { $0.contains("title=inject-secrets%3A rotated::") }.count, 9)
+        XCTAssertTrue(commands[9].hasPrefix(
+            "::error title=inject-secrets::6 more findings not annotated (GitHub shows 10 a step); all 15 are in the command's output"),
+            String(commands[9]))
+
+        let summaryData = try Data(contentsOf: summary)
+        XCTAssertLessThan(summaryData.count, 1024 * 1024)
+        let table = String(decoding: summaryData, as: UTF8.self)
+        let rows = table.split(separator: "\n").filter { $0.hasPrefix("| rotated | ") }.count
+        XCTAssertGreaterThan(rows, 0)
+        XCTAssertLessThan(rows, secrets, "700 functions of about 56 characters in each of 15 rows pass the cap")
+        XCTAssertTrue(table.contains("**Cut here: \(secrets - rows) more rows would pass GitHub's 1 MiB step summary limit;**"), String(table.suffix(400)))
+        XCTAssertFalse(table.contains(password))
+
+        let (tests, failures, cases) = try parseJUnit(report)
+        XCTAssertEqual(failures, secrets, "JUnit keeps every finding")
+        XCTAssertGreaterThanOrEqual(tests, secrets)
+        for index in 0..<secrets { XCTAssertEqual(cases["s\(index)"], ["rotated"]) }
+        XCTAssertFalse(try String(contentsOf: report, encoding: .utf8).contains(password))
+
+        // A second run in the same step appends, and the file as a whole stays under 1 MiB.
+        XCTAssertEqual(try workspace.run(["drift"], environment: github).status, 1)
+        let both = try Data(contentsOf: summary)
+        XCTAssertGreaterThan(both.count, summaryData.count)
+        XCTAssertLessThan(both.count, 1024 * 1024)
+        XCTAssertEqual(String(decoding: both, as: UTF8.self).components(separatedBy: "**Cut here: ").count, 3)
+    }
+
     func testGitHubAnnotationsForManifestErrors() throws {
         try workspace.write(["inject-secrets.yaml": workspace.read("inject-secrets.yaml")!.replacingOccurrences(of: "provider: local", with: "provider: lokal")])
         let result = try workspace.run(["validate"], environment: github)

@@ -1,5 +1,6 @@
-"""What the benchmark's loopback proxies share: a quiet HTTP/1.1 handler that answers without Nagle
-delays, and one keep-alive connection upstream per thread."""
+"""What the benchmark's loopback servers (latency_proxy.py, fast_store.py, lambda_standin.py) share: a
+quiet HTTP/1.1 keep-alive handler that answers without Nagle delays, and one keep-alive connection
+upstream per thread."""
 import http.client
 import http.server
 import socket

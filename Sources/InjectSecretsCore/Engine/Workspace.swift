@@ -138,7 +138,7 @@ struct Workspace {
         var results = await fanOut(references) { provider, unique in
             await provider.fetch(unique)
         }
-        for case .success(let secret) in results.values { redactor.remember(value: secret.value) }
+        redactor.remember(values: results.values.compactMap { try? $0.get().value })
         results = await redacted(results)
         try audit?.append(results.keys.sorted().map { name in
             let reference = references[name]!

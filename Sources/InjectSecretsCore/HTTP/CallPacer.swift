@@ -38,4 +38,15 @@ public actor CallPacer {
         tokens -= 1
         if tokens < 0 { await sleep(-tokens / rate) }
     }
+
+    /// Takes a token only if one is there now, without waiting: for a caller that has another way to
+    /// do the work when this quota is spent (Secrets Manager reads the overflow with GetSecretValue).
+    public func tryAdmit() -> Bool {
+        let time = now()
+        tokens = min(burst, tokens + (time - last) * rate)
+        last = time
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
 }

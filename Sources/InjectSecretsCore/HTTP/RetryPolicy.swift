@@ -176,9 +176,12 @@ extension HTTPResponse {
     }
 }
 
-/// Runs `operation` over `items` with at most `limit` at a time, keeping the order of `items`.
+/// Runs `operation` over `items` with at most `limit` at a time, keeping the order of `items`. With a
+/// `pacer`, each start waits for its quota before it takes a slot: callers asleep on the quota inside
+/// their slots would keep a whole slot-count's queue of waits ahead of every call, so fewer calls were
+/// in flight than the quota allows.
 public func boundedConcurrentMap<Item: Sendable, Output: Sendable>(
-    _ items: [Item], limit: Int, _ operation: @escaping @Sendable (Item) async -> Output
+    _ items: [Item], limit: Int, pacer: CallPacer? = nil, _ operation: @escaping @Sendable (Item) async -> Output
 ) async -> [Output] {
     guard !items.isEmpty else { return [] }
     return await withTaskGroup(of: (Int, Output).self) { group in
@@ -189,12 +192,14 @@ public func boundedConcurrentMap<Item: Sendable, Output: Sendable>(
             group.addTask { (index, await operation(item)) }
         }
         while next < min(limit, items.count) {
+            await pacer?.admit()
             start(next)
             next += 1
         }
         for await (index, output) in group {
             results[index] = output
             if next < items.count {
+                await pacer?.admit()
                 start(next)
                 next += 1
             }

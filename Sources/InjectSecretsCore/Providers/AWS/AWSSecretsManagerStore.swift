@@ -1,9 +1,10 @@
 import Foundation
 
-/// `type: aws-secrets-manager`: AWS Secrets Manager, with the settings `region`, `endpoint` and `profile`.
+/// `type: aws-secrets-manager`: AWS Secrets Manager, with the settings `region`, `endpoint`, `profile` and
+/// `batch-overflow`.
 public enum AWSSecretsManagerStore: SecretProviderKind {
     public static let typeName = "aws-secrets-manager"
-    public static let settingKeys = AWSStoreConfiguration.settingKeys
+    public static let settingKeys = AWSStoreConfiguration.settingKeys + [AWSSecretsManagerProvider.overflowKey]
 
     public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
         try AWSSecretsManagerProvider(declaration)
@@ -24,24 +25,82 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     /// BatchGetSecretValue's quota is 100 calls a second: more secrets than 100 batches' worth are paced
     /// to it rather than throttled.
     let batchPacer: CallPacer
+    /// GetSecretValue's own quota (10,000 calls a second, shared with every other reader in the account
+    /// and region, such as functions reading their secrets at run time): paced well under it.
+    let getPacer: CallPacer
+    /// ListSecrets' quota is 100 calls a second: `inspect`'s listing plan is paced to it.
+    let listPacer: CallPacer
+    let overflow: BatchOverflow
+
+    /// What a render does with current values once BatchGetSecretValue's quota is spent
+    /// (`batch-overflow:`): wait for it, or read them one by one through GetSecretValue meanwhile, at
+    /// up to 20 times the calls for those values.
+    public enum BatchOverflow: String, Sendable, CaseIterable {
+        case none
+        case getSecretValue = "get-secret-value"
+    }
 
     static let batchLimit = 20
     static let batchCallsPerSecond = 100.0
+    static let getCallsPerSecond = 2_000.0
+    static let listCallsPerSecond = 100.0
+    /// The burst the pacers allow, short of the quota's own burst of a second's calls: calls started on
+    /// time do not arrive on time (connection set-up, a loaded host), and a quota counts arrivals, so
+    /// with no slack a call that arrives a millisecond early is throttled, and its retries, which no
+    /// pacer sees, are too.
+    static let burstShare = 0.9
+    static let overflowKey = "batch-overflow"
 
-    public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared, batchPacer: CallPacer? = nil) throws {
+    public init(
+        _ declaration: ProviderDeclaration, http: HTTPClient = .shared, batchPacer: CallPacer? = nil,
+        getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
+    ) throws {
         let configuration = try AWSStoreConfiguration(
             declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
             targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
-            hostPrefix: "secretsmanager", http: http)
-        name = declaration.name
-        client = configuration.client
-        self.batchPacer = batchPacer ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond)
+            hostPrefix: "secretsmanager", extraSettingKeys: [Self.overflowKey], http: http)
+        let settings = try ProviderSettings(declaration, allowed: AWSSecretsManagerStore.settingKeys)
+        let overflow = try settings.string(Self.overflowKey) ?? BatchOverflow.none.rawValue
+        guard let choice = BatchOverflow(rawValue: overflow) else {
+            throw InjectSecretsError.badInput(
+                "setting '\(Self.overflowKey)' of provider '\(declaration.name)' must be "
+                    + BatchOverflow.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+                    + ", found '\(overflow.controlCharactersEscaped)'",
+                at: settings.location(of: Self.overflowKey))
+        }
+        self.init(
+            name: declaration.name, client: configuration.client, overflow: choice, batchPacer: batchPacer,
+            getPacer: getPacer, listPacer: listPacer)
     }
 
-    init(name: String, client: AWSJSONClient, batchPacer: CallPacer? = nil) {
+    init(
+        name: String, client: AWSJSONClient, overflow: BatchOverflow = .none, batchPacer: CallPacer? = nil,
+        getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
+    ) {
         self.name = name
         self.client = client
-        self.batchPacer = batchPacer ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond)
+        self.overflow = overflow
+        self.batchPacer = batchPacer
+            ?? CallPacer(rate: Self.batchCallsPerSecond, burst: Self.batchCallsPerSecond * Self.burstShare)
+        self.getPacer = getPacer ?? CallPacer(rate: Self.getCallsPerSecond, burst: Self.getCallsPerSecond / 10)
+        self.listPacer = listPacer
+            ?? CallPacer(rate: Self.listCallsPerSecond, burst: Self.listCallsPerSecond * Self.burstShare)
+    }
+
+    /// The next read of `pending` current values, admitted by its pacer: a batch of up to 20 while the
+    /// batch quota has room; once it has none, one value through GetSecretValue with
+    /// `batch-overflow: get-secret-value`, else a batch that waits for the quota.
+    enum Read: Equatable { case batch(Int), single }
+
+    func nextRead(_ pending: Int) async -> Read {
+        let batch = Read.batch(min(pending, Self.batchLimit))
+        if await batchPacer.tryAdmit() { return batch }
+        if overflow == .getSecretValue {
+            await getPacer.admit()
+            return .single
+        }
+        await batchPacer.admit()
+        return batch
     }
 
     // MARK: fetch
@@ -58,26 +117,44 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         var seenIds = Set<String>()
         for reference in current where seenIds.insert(reference.id).inserted { currentIds.append(reference.id) }
 
-        enum Job: Sendable {
-            case batch([String])
-            case single(SecretReference)
-        }
         /// Current values are answered per id (one batch entry serves every reference to it), the others
         /// per reference.
         enum Answer: Hashable, Sendable {
             case id(String)
             case reference(SecretReference)
         }
-        let jobs = chunked(currentIds, size: Self.batchLimit).map(Job.batch) + others.map(Job.single)
-        let outcomes = await boundedConcurrentMap(jobs, limit: concurrency) { job -> [Answer: Result<FetchedSecret, ProviderFailure>] in
-            switch job {
-            case .batch(let ids):
-                var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
-                for (id, result) in await batchGet(ids) { answers[.id(id)] = result }
-                return answers
-            case .single(let reference):
-                return [.reference(reference): await getOne(reference)]
+        let outcomes = await withTaskGroup(of: [Answer: Result<FetchedSecret, ProviderFailure>].self) { group in
+            var outcomes: [[Answer: Result<FetchedSecret, ProviderFailure>]] = []
+            var singles = others[...]
+            var pending = currentIds[...]
+            var inFlight = 0
+            while !singles.isEmpty || !pending.isEmpty {
+                if inFlight == concurrency, let outcome = await group.next() {
+                    outcomes.append(outcome)
+                    inFlight -= 1
+                }
+                inFlight += 1
+                if let reference = singles.popFirst() {
+                    await getPacer.admit()
+                    group.addTask { [.reference(reference): await getOne(reference)] }
+                    continue
+                }
+                switch await nextRead(pending.count) {
+                case .batch(let count):
+                    let ids = Array(pending.prefix(count))
+                    pending.removeFirst(count)
+                    group.addTask {
+                        var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
+                        for (id, result) in await batchGet(ids) { answers[.id(id)] = result }
+                        return answers
+                    }
+                case .single:
+                    let id = pending.removeFirst()
+                    group.addTask { [.id(id): await getOne(SecretReference(name: id, id: id, policy: .current))] }
+                }
             }
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
         }
 
         var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
@@ -149,7 +226,8 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         repeat {
             pages += 1
             let output: BatchGetOutput
-            await batchPacer.admit()
+            // The first page was admitted when the call was planned (nextRead).
+            if pages > 1 { await batchPacer.admit() }
             do {
                 output = try await client.call(
                     "BatchGetSecretValue", BatchGetInput(secretIdList: ids, nextToken: nextToken), as: BatchGetOutput.self)
@@ -158,7 +236,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                 let unanswered = ids.filter { results[$0] == nil }
                 if failure.kind == .accessDenied {
                     // Many policies grant GetSecretValue but not BatchGetSecretValue: read these one by one.
-                    let single = await boundedConcurrentMap(unanswered, limit: concurrency) { id in
+                    let single = await boundedConcurrentMap(unanswered, limit: concurrency, pacer: getPacer) { id in
                         (id, await getOne(SecretReference(name: id, id: id, policy: .current)))
                     }
                     for (id, result) in single {
@@ -354,7 +432,9 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         _ calls: [SecretsManagerListPlan.Call], into metadata: inout [String: Result<SecretMetadata, ProviderFailure>]
     ) async -> [String] {
         var crowded: [String] = []
-        let listed = await boundedConcurrentMap(calls, limit: concurrency) { call in await listSecrets(call) }
+        let listed = await boundedConcurrentMap(calls, limit: concurrency, pacer: listPacer) { call in
+            await listSecrets(call)
+        }
         for (call, page) in zip(calls, listed) {
             switch page {
             case .success(let listing):
@@ -383,6 +463,8 @@ public struct AWSSecretsManagerProvider: SecretProvider {
             let input = ListSecretsInput(
                 filters: [.init(key: "name", values: call.values)], includePlannedDeletion: true, maxResults: 100,
                 nextToken: nextToken)
+            // The first page was admitted when the call was started (`list`).
+            if pages > 1 { await listPacer.admit() }
             do {
                 let output = try await client.call("ListSecrets", input, as: ListSecretsOutput.self)
                 for entry in output.secretList ?? [] {

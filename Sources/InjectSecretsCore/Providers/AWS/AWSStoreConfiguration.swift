@@ -15,11 +15,13 @@ struct AWSStoreConfiguration: Sendable {
     ///   - serviceID: the `AWS_ENDPOINT_URL_<ID>` suffix (`SECRETS_MANAGER`, `SSM`).
     ///   - configKey: the `[services]` key in the AWS config file (`secrets_manager`, `ssm`).
     ///   - hostPrefix: the regional endpoint's first label (`secretsmanager`, `ssm`).
+    ///   - extraSettingKeys: the store's own settings, which it reads itself.
     init(
         _ declaration: ProviderDeclaration, serviceName: String, signingName: String, targetPrefix: String,
-        serviceID: String, configKey: String, hostPrefix: String, http: HTTPClient = .shared
+        serviceID: String, configKey: String, hostPrefix: String, extraSettingKeys: [String] = [],
+        http: HTTPClient = .shared
     ) throws {
-        let settings = try ProviderSettings(declaration, allowed: Self.settingKeys)
+        let settings = try ProviderSettings(declaration, allowed: Self.settingKeys + extraSettingKeys)
         let profile = try settings.string("profile").flatMap { $0.isEmpty ? nil : $0 }
         let environment = AWSEnvironment(variables: declaration.environment, profile: profile)
 
