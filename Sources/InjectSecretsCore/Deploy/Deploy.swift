@@ -104,7 +104,7 @@ extension InjectSecrets {
             let region = try region(of: target, environment: options.processEnvironment)
             return LambdaDeployJob(
                 function: function.name, target: target, region: region, client: clients[region]!,
-                variables: resolution.environments[function.name] ?? [:],
+                variables: resolution.environments[function.name] ?? [:], redactor: workspace.redactor,
                 digest: DeploymentTag.digest(function: function.name, environment: workspace.manifest.environment, section: section))
         }
         let outcomes = await LambdaDeployJob.runAll(jobs, concurrency: pacing.concurrency, waitLimit: waitLimit)

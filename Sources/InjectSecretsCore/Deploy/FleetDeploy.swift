@@ -31,6 +31,8 @@ struct LambdaDeployJob: Sendable {
     var region: String
     var client: LambdaClient
     var variables: [String: String]
+    /// The run's redactor: the variables already on a function (`variables: merge`) may be secrets too.
+    var redactor: RunRedactor
     var digest: String
 
     enum Outcome: Sendable {
@@ -46,6 +48,7 @@ struct LambdaDeployJob: Sendable {
             var variables = self.variables
             if target.variables == .merge {
                 let existing = try await client.configuration(of: target.name, withVariables: true).variables ?? [:]
+                redactor.remember(existing.values)
                 variables = existing.merging(variables) { _, rendered in rendered }
                 if let problem = LambdaEnvironmentRules.sizeProblem(variables, function: function) {
                     throw LambdaClient.Failure(code: nil, status: nil, message: problem + " (merged with the variables already set)", kind: .configuration, unwritable: true)
