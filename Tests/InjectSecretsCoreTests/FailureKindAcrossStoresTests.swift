@@ -4,7 +4,7 @@ import XCTest
 @testable import InjectSecretsCore
 
 /// The audit log records a failure's kind (`error`) and its outcome: the same event must read the same
-/// whichever store answered it. Each store gets the event in its own wire form (PROTOCOLS.md §2, §4, §5)
+/// whichever store answered it. Each store gets the event in its own wire form (the documents StatusTable cites)
 /// on a scripted transport, and must give the kind the one rule gives.
 final class FailureKindAcrossStoresTests: XCTestCase {
     enum Event: String, CaseIterable {

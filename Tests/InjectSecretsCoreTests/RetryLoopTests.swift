@@ -35,7 +35,7 @@ final class RetryLoopTests: XCTestCase {
     }
 
     func testDocumentedCodesDecideBeforeTheStatus() {
-        // AWS answers these with 400 (PROTOCOLS.md §2), and InvalidClientTokenId with 403.
+        // AWS answers these with 400 (Secrets Manager's CommonErrors page), and InvalidClientTokenId with 403.
         XCTAssertEqual(StatusTable.kind(status: 400, codes: ["ThrottlingException"], asking: .endpoint), .throttled)
         XCTAssertEqual(StatusTable.kind(status: 400, codes: ["AccessDeniedException"], asking: .endpoint), .accessDenied)
         XCTAssertEqual(StatusTable.kind(status: 400, codes: ["UnrecognizedClientException"], asking: .endpoint), .authentication)

@@ -12,18 +12,20 @@ import Foundation
 /// - anything else: an invalid response (an answer the tool cannot use).
 ///
 /// A code the store documents decides before the status, because not every store says it with the
-/// status (PROTOCOLS.md): AWS answers most errors with 400 and names them by code, and answers
-/// `InvalidClientTokenId` with 403 though it is a credential failure (§2 "Errors"); STS names its
-/// refusals by code too (§3 "Web identity"); Vault has no codes but fixed `errors` texts, and its 503
-/// means sealed or standby, not busy (§4 "Error shape"); Key Vault's 403 `SecretDisabled` is a version
-/// that cannot be read (§5 "Errors").
+/// status: AWS answers most errors with 400 and names them by code, and answers `InvalidClientTokenId`
+/// with 403 though it is a credential failure (Secrets Manager's CommonErrors page,
+/// docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html, and botocore's error parser);
+/// STS names its refusals by code too (botocore's sts/2011-06-15 service model); Vault has no codes but
+/// fixed `errors` texts, and its 503 means sealed or standby, not busy (the Vault HTTP API overview,
+/// developer.hashicorp.com/vault/api-docs); Key Vault's 403 `SecretDisabled` is a version that cannot be
+/// read (learn.microsoft.com/azure/key-vault/general/rest-error-codes).
 public enum StatusTable {
     /// What the request asked for, which decides what a 404 and other 4xx mean.
     public enum Subject: Sendable {
         /// A path that names the secret (Vault, Key Vault): a 404 is the secret's.
         case path
         /// One endpoint for every call (the AWS JSON protocol): the code names the error; a 404 with no
-        /// code did not come from the service ("Don't key on the status", PROTOCOLS.md §2).
+        /// code did not come from the service (moto answers ResourceNotFoundException with 404 where AWS uses 400).
         case endpoint
         /// A token (Entra, managed identity, STS, a Vault login): a 4xx other than 403 and 429 means no
         /// credential was given, which is an authentication failure whatever the status.
@@ -50,7 +52,7 @@ public enum StatusTable {
     /// The kind when no HTTP answer came back (refused, reset, timed out).
     public static let noAnswer: ProviderFailure.Kind = .unreachable
 
-    /// The codes that decide before the status, each store's as PROTOCOLS.md documents them.
+    /// The codes that decide before the status, each store's as its documents above name them.
     static let byCode: [String: ProviderFailure.Kind] = {
         var table: [String: ProviderFailure.Kind] = [:]
         func add(_ codes: Set<String>, _ kind: ProviderFailure.Kind) {

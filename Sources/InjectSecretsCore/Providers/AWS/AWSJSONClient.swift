@@ -70,7 +70,7 @@ enum AWSErrorCodes {
         "SlowDown", "EC2ThrottledException",
     ]
     /// Transient errors the standard mode retries besides throttling and 5xx; STS models
-    /// `IDPCommunicationError` as retryable (PROTOCOLS.md §2).
+    /// `IDPCommunicationError` as retryable (botocore's sts/2011-06-15 service model).
     static let transient: Set<String> = [
         "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "IDPCommunicationError",
     ]
@@ -185,7 +185,8 @@ public struct AWSJSONClient: Sendable {
         return try await http.send(request)
     }
 
-    /// The standard retry mode's answers (PROTOCOLS.md §2 "Retry: standard mode"): by code first, since
+    /// The standard retry mode's answers (docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+    /// and botocore/retries/standard.py): by code first, since
     /// AWS throttles with 400.
     static let retryable = RetryPolicy.Retryable { response in
         AWSErrorCodes.isRetryable(code: errorParts(response).code, status: response.status)

@@ -83,7 +83,7 @@ struct KeyVaultClient: Sendable {
         }
     }
 
-    /// Throttling (429, which Key Vault sends with `Retry-After`, PROTOCOLS.md §5) and any 5xx.
+    /// Throttling (429, which Key Vault sends with `Retry-After`: learn.microsoft.com/azure/key-vault/general/rest-error-codes) and any 5xx.
     static let retryable = RetryPolicy.Retryable { $0.status == 429 || (500...599).contains($0.status) }
 
     /// One GET with the challenge flow: the first request to a vault goes without a token (Key Vault

@@ -75,7 +75,7 @@ struct VaultConnection: Sendable {
     }
 
     /// Answers worth another attempt: the standard ones and 412, which Vault sends while a replica has
-    /// not yet caught up with a write (PROTOCOLS.md §4).
+    /// not yet caught up with a write (the Vault HTTP API overview, developer.hashicorp.com/vault/api-docs).
     static let retryable = RetryPolicy.Retryable(statuses: [412, 429, 500, 502, 503, 504])
 
     func send(_ request: HTTPRequest, what: String) async throws -> VaultResponse {
@@ -112,7 +112,7 @@ struct VaultConnection: Sendable {
 
     /// The failure for an answer that is not a success, its kind from `StatusTable` (Vault's `errors`
     /// text standing in for the code it does not have). `asking: .credential` for a login, whose
-    /// refusals are 400s (PROTOCOLS.md §4).
+    /// refusals are 400s (the Vault HTTP API overview, developer.hashicorp.com/vault/api-docs).
     func failure(
         for response: VaultResponse, what: String, notFound: ProviderFailure.Kind = .notFound,
         asking subject: StatusTable.Subject = .path, attemptsNote: String = ""

@@ -65,7 +65,8 @@ struct STSClient: Sendable {
             secrets: [credentials.secretAccessKey, credentials.sessionToken])
     }
 
-    /// The standard mode's retries (PROTOCOLS.md §2), as the AWS JSON client makes them.
+    /// The standard mode's retries, as the AWS JSON client makes them (the SDKs' standard retry mode:
+    /// docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html, botocore/retries/standard.py).
     static let retryable = RetryPolicy.Retryable { response in
         AWSErrorCodes.isRetryable(code: STSXMLFields.parse(response.body)["Code"], status: response.status)
     }

@@ -248,7 +248,7 @@ func formEncoded(_ fields: [(String, String)]) -> Data {
 }
 
 /// Token endpoints' answers worth another attempt: throttled, 5xx, and (`startingUp`, IMDS) 404 and 410
-/// while the endpoint is starting or upgrading (PROTOCOLS.md §5 "Managed identity").
+/// while the endpoint is starting or upgrading (as azure-identity's managed identity credentials retry it: azure/identity/_credentials in azure-sdk-for-python).
 func identityRetryable(startingUp: Bool, transportFailures: Bool = true) -> RetryPolicy.Retryable {
     RetryPolicy.Retryable(transportFailures: transportFailures) { response in
         response.status == 429 || (500...599).contains(response.status) || (startingUp && [404, 410].contains(response.status))
