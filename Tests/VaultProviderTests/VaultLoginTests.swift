@@ -161,6 +161,32 @@ final class VaultLoginTests: XCTestCase {
         await provider.finish()  // twice is harmless
     }
 
+    /// A secret-id file that is a FIFO, or larger than any credential, is refused by name before it is
+    /// read: the run neither waits on a writer nor reads the whole file.
+    func testASecretIDFileThatIsAFIFOOrHugeIsRefusedUnread() async throws {
+        let setup = try fixture()
+        let fifo = setup.directory.appendingPathComponent("secret-id-fifo-\(UUID().uuidString.prefix(6))")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        let huge = setup.directory.appendingPathComponent("secret-id-huge-\(UUID().uuidString.prefix(6))")
+        XCTAssertTrue(FileManager.default.createFile(atPath: huge.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: 2 << 30)  // sparse: 2 GiB that cost no disk
+        try handle.close()
+        for (file, expected) in [(fifo, "FIFO"), (huge, "more than the limit")] {
+            let provider = try makeVaultProvider(
+                """
+                type: vault
+                address: '\(setup.bao.address)'
+                auth: {method: approle, role-id-env: CI_ROLE_ID, secret-id-file: \(file.lastPathComponent)}
+                """,
+                environment: ["CI_ROLE_ID": setup.roleID], baseDirectory: setup.directory)
+            let failure = try expectFailure(await provider.fetchOne(reference("db", setup.path)))
+            XCTAssertEqual(failure.kind, .authentication)
+            XCTAssertTrue(failure.message.contains(file.path) && failure.message.contains(expected), failure.message)
+            await provider.finish()
+        }
+    }
+
     func testAppRoleWithABadSecretIDFailsToAuthenticate() async throws {
         let setup = try fixture()
         let badSecretID = "bad-secret-id-\(UUID().uuidString)"

@@ -8,10 +8,12 @@ import Darwin
 /// Reads a whole file only after its descriptor says it is a regular file within a size limit, so a 2 GiB
 /// sparse file costs one `fstat`, a FIFO never blocks the run (`O_NONBLOCK`), and a directory, socket or
 /// device is named as such. Used for every file the tool reads whole: manifest, file store, lock, render
-/// record, commit journal.
+/// record, commit journal, and the credential files (tokens, AWS shared files).
 enum BoundedFile {
     /// The limit for files the tool reads whole, the same as the YAML reader's.
     static let defaultLimit = YAMLLimits().maxBytes
+    /// The limit for a credential file: a token or JWT is a few KiB, an AWS config file rarely more.
+    static let credentialLimit = 1 << 20
 
     /// The file's bytes; nil when it does not exist. `followLink: false` refuses a symbolic link at `path`.
     static func read(_ path: String, limit: Int = defaultLimit, followLink: Bool = true) throws -> Data? {

@@ -63,7 +63,7 @@ actor VaultSession {
             if let text = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
                 return VaultToken(text)
             }
-            if let file, let data = FileManager.default.contents(atPath: file.path) {
+            if let file, let data = try Self.readCredentialFile(file, provider: provider, what: "token") {
                 let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if !text.isEmpty { return VaultToken(text) }
             }
@@ -130,13 +130,9 @@ actor VaultSession {
             }
             return text
         case .file(let url):
-            let data: Data
-            do {
-                data = try Data(contentsOf: url)
-            } catch {
-                let reason = FileManager.default.fileExists(atPath: url.path) ? "it cannot be read" : "it does not exist"
+            guard let data = try Self.readCredentialFile(url, provider: provider, what: what) else {
                 throw ProviderFailure(
-                    .authentication, "vault provider '\(provider)': \(what) is expected in file \(url.path), but \(reason)")
+                    .authentication, "vault provider '\(provider)': \(what) is expected in file \(url.path), but it does not exist")
             }
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else {
@@ -183,5 +179,16 @@ actor VaultSession {
             throw ProviderFailure(.invalidResponse, "vault provider '\(provider)': \(what): the answer holds no 'value'")
         }
         return value
+    }
+
+    /// A token or secret-id file's bytes, nil when it does not exist; read through `BoundedFile`, so a FIFO,
+    /// a folder or a huge file is refused by name instead of hanging the run or filling its memory.
+    private static func readCredentialFile(_ url: URL, provider: String, what: String) throws -> Data? {
+        do {
+            return try BoundedFile.read(url.path, limit: BoundedFile.credentialLimit)
+        } catch let error as FilesystemError {
+            throw ProviderFailure(
+                .authentication, "vault provider '\(provider)': \(what) is expected in file \(url.path), but \(error.clause)")
+        }
     }
 }

@@ -208,9 +208,11 @@ struct ProfileCredentials: Sendable {
         let source = "web identity (token file \(tokenFile.value) from \(tokenFile.origin), role \(roleArn.value))"
         return RefreshingCredentials(name: source) {
             // Read on every refresh: the platform rotates the token in place.
-            guard let data = FileManager.default.contents(atPath: tokenFile.value) else {
-                throw ProviderFailure(.configuration, "\(source): cannot read the token file")
+            let read: Data?
+            do { read = try BoundedFile.read(tokenFile.value, limit: BoundedFile.credentialLimit) } catch let error as FilesystemError {
+                throw ProviderFailure(.configuration, "\(source): cannot read the token file: \(error.clause)")
             }
+            guard let data = read else { throw ProviderFailure(.configuration, "\(source): cannot read the token file") }
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw ProviderFailure(.configuration, "\(source): the token file is empty") }
             return try await sts.assumeRoleWithWebIdentity(

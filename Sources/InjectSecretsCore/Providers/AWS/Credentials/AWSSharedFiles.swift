@@ -168,9 +168,11 @@ struct AWSSharedFiles: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProviderFailure(.configuration, "cannot read the \(what) \(path)")
+        let read: Data?
+        do { read = try BoundedFile.read(path, limit: BoundedFile.credentialLimit) } catch let error as FilesystemError {
+            throw ProviderFailure(.configuration, "cannot read the \(what) \(path): \(error.clause)")
         }
+        guard let data = read else { return nil }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ProviderFailure(.configuration, "the \(what) \(path) is not UTF-8 text")
         }

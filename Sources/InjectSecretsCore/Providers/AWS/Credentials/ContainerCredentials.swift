@@ -54,7 +54,11 @@ struct ContainerCredentials: Sendable {
         var token: String
         var from: String
         if let path = variables[fileVariable] {
-            guard let data = FileManager.default.contents(atPath: path) else {
+            let read: Data?
+            do { read = try BoundedFile.read(path, limit: BoundedFile.credentialLimit) } catch let error as FilesystemError {
+                throw ProviderFailure(.configuration, "\(source): cannot read the token file \(path) named by \(fileVariable): \(error.clause)")
+            }
+            guard let data = read else {
                 throw ProviderFailure(.configuration, "\(source): cannot read the token file \(path) named by \(fileVariable)")
             }
             token = String(decoding: data, as: UTF8.self)

@@ -40,9 +40,12 @@ struct EntraClientCredential: AzureTokenSource {
         case .federatedTokenFile(let path):
             let assertion: String
             do {
-                assertion = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            } catch {
-                throw ProviderFailure(.authentication, "cannot read the federated token file \(path) (AZURE_FEDERATED_TOKEN_FILE): \(error.localizedDescription)")
+                guard let data = try BoundedFile.read(path, limit: BoundedFile.credentialLimit) else {
+                    throw FilesystemError(path: path, reason: "it does not exist")
+                }
+                assertion = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch let error as FilesystemError {
+                throw ProviderFailure(.authentication, "cannot read the federated token file \(path) (AZURE_FEDERATED_TOKEN_FILE): \(error.clause)")
             }
             guard !assertion.isEmpty else {
                 throw ProviderFailure(.authentication, "the federated token file \(path) (AZURE_FEDERATED_TOKEN_FILE) is empty")
