@@ -21,15 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-from run import HERE, by_kind, free_port, release_binary, timed, wait_for
-
-
-def counts(port, reset=False):
-    url = f"http://127.0.0.1:{port}/" + ("__reset" if reset else "__counts")
-    with urllib.request.urlopen(urllib.request.Request(url, method="POST" if reset else "GET", data=b"" if reset else None)) as r:
-        return json.load(r)
+from run import HERE, by_kind, counts, free_port, release_binary, timed, wait_for
 
 
 def floor(calls, rate=100.0, burst=100, delay=0.020):

@@ -73,9 +73,10 @@ def by_kind(counted):
     return ", ".join(f"{target.split('.')[-1]} {n}" for target, n in sorted(counted.items()))
 
 
-def counts(proxy_port, reset=False):
-    url = f"http://127.0.0.1:{proxy_port}/" + ("__reset" if reset else "__counts")
-    with urllib.request.urlopen(urllib.request.Request(url, method="POST" if reset else "GET")) as r:
+def counts(port, reset=False):
+    """The calls a counting server (latency_proxy.py, fast_store.py) has seen; `reset` clears them."""
+    url = f"http://127.0.0.1:{port}/" + ("__reset" if reset else "__counts")
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST" if reset else "GET", data=b"" if reset else None)) as r:
         return json.load(r)
 
 
