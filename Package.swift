@@ -72,8 +72,9 @@ let package = Package(
             ),
             dependencies: ["inject-secrets"]
         ),
-        // Process, port and canary helpers shared by the test targets (no XCTest inside).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The test-support layer every test target shares: processes, loopback servers (OpenBao among
+        // them), `runTool` with its canary checks, provider declarations. It imports XCTest to assert.
+        .target(name: "TestSupport", dependencies: ["InjectSecretsCore"], path: "Tests/TestSupport"),
         .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"]),
         .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport"]),

@@ -8,14 +8,7 @@ final class AWSConfigurationTests: XCTestCase {
     let credentials = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-not-shown"]
 
     func declaration(_ yaml: String, environment: [String: String]) throws -> ProviderDeclaration {
-        let pairs = yaml.split(separator: "\n").map { line -> (String, String) in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
-        }
-        let node = manifestNode(pairs)
-        return ProviderDeclaration(
-            name: "aws", type: node["type"]?.scalar ?? "", node: node,
-            baseDirectory: URL(fileURLWithPath: "/tmp"), environment: environment)
+        try providerDeclaration(yaml, name: "aws", baseDirectory: URL(fileURLWithPath: "/tmp"), environment: environment)
     }
 
     func makeError(_ kind: SecretProviderKind.Type, _ yaml: String, environment: [String: String]? = nil) -> InjectSecretsError? {

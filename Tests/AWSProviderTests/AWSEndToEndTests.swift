@@ -52,30 +52,14 @@ final class AWSEndToEndTests: MotoTestCase {
         ], in: directory)
     }
 
-    /// Runs the executable with only the given AWS variables; checks that no canary and no credential
-    /// reached stdout, stderr or the lock.
+    /// Runs the executable with only the given AWS variables; no canary and no credential may leak.
     @discardableResult
     func runTool(_ arguments: [String], identity: TestIdentity?, extra: [String: String] = [:],
                  file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        if let identity { environment.merge(identity.environment(region: nil)) { $1 } }
-        environment.merge(extra) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        places["lock"] = (try? String(contentsOf: lock, encoding: .utf8)) ?? ""
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
-        }
-        for identity in [moto.identities.admin, moto.identities.session, moto.identities.metadata] {
-            for secret in [identity.SecretAccessKey, identity.SessionToken].compactMap({ $0 }) {
-                XCTAssertFalse(places.values.contains { $0.contains(secret) }, "a credential leaked", file: file, line: line)
-            }
-        }
-        return result
+        let environment = (identity?.environment(region: nil) ?? [:]).merging(extra) { $1 }
+        return try TestSupport.runTool(
+            arguments, in: directory, environment: environment, canaries: watched, valuesOnlyIn: [".build/inject-secrets/"],
+            file: file, line: line)
     }
 
     func seed() async throws -> (dbVersion: String, dbARN: String, password: String, token: String) {

@@ -26,23 +26,12 @@ final class AWSPolicyEndToEndTests: MotoTestCase {
         return canary.value
     }
 
+    /// Runs the executable with only `identity`'s AWS variables; no canary and no credential may leak.
     @discardableResult
     func runTool(_ arguments: [String], identity: TestIdentity?, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        if let identity { environment.merge(identity.environment(region: nil)) { $1 } }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        for (path, text) in filesBelow(directory) where !path.contains("/.build/inject-secrets/") || path.hasSuffix("state.json") {
-            places[path] = text
-        }
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
-        }
-        return result
+        try TestSupport.runTool(
+            arguments, in: directory, environment: identity?.environment(region: nil) ?? [:], canaries: watched,
+            valuesOnlyIn: [".build/inject-secrets/"], file: file, line: line)
     }
 
     func statements(_ document: Any?) -> [[String: Any]] {

@@ -57,23 +57,12 @@ final class LambdaDeployTests: XCTestCase {
         return canary.value
     }
 
-    /// Runs the executable against this moto; no canary may reach stdout, stderr or the lock.
+    /// Runs the executable against this moto; no canary and not the secret key may leak.
     @discardableResult
     func runTool(_ arguments: [String], endpoint: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        environment.merge(keys) { $1 }
-        environment["AWS_ENDPOINT_URL"] = endpoint ?? moto.baseURL
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        places["lock"] = (try? String(contentsOf: directory.appendingPathComponent("inject-secrets.lock"), encoding: .utf8)) ?? ""
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
-        }
-        return result
+        try TestSupport.runTool(
+            arguments, in: directory, environment: keys.merging(["AWS_ENDPOINT_URL": endpoint ?? moto.baseURL]) { $1 },
+            canaries: canaries.map(\.value) + [keys["AWS_SECRET_ACCESS_KEY"]!], file: file, line: line)
     }
 
     /// Runs boto3 against moto; returns its stdout parsed as JSON.

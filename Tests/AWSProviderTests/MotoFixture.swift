@@ -173,9 +173,9 @@ final class MotoFixture {
     ) throws -> ProviderDeclaration {
         var all = settings
         if all["endpoint"] == nil { all["endpoint"] = endpoint ?? proxy.baseURL }
-        let node = manifestNode([("type", type)] + all.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
-        return ProviderDeclaration(
-            name: "aws", type: type, node: node, baseDirectory: temporaryDirectory, environment: environment)
+        return try providerDeclaration(
+            [("type", type)] + all.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }, name: "aws",
+            baseDirectory: temporaryDirectory, environment: environment)
     }
 
     // MARK: proxy control
@@ -257,19 +257,4 @@ extension Result {
         if case .failure(let failure) = self { return failure }
         return nil
     }
-}
-
-/// A provider declaration's mapping as the manifest reader would give it: one `key: value` a line,
-/// starting at line 1 of `inject-secrets.yaml` (the YAML reader is another helper's work).
-func manifestNode(_ pairs: [(String, String)]) -> YAMLNode {
-    func place(_ line: Int, _ column: Int) -> SourceLocation {
-        SourceLocation(path: "inject-secrets.yaml", line: line, column: column)
-    }
-    var yamlPairs: [YAMLPair] = []
-    for (index, (key, value)) in pairs.enumerated() {
-        yamlPairs.append(YAMLPair(
-            key: YAMLNode(.scalar(key, .plain), at: place(index + 1, 1)),
-            value: YAMLNode(.scalar(value, .plain), at: place(index + 1, key.count + 3))))
-    }
-    return YAMLNode(.mapping(yamlPairs), at: place(1, 1))
 }

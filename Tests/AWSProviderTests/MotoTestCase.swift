@@ -30,6 +30,12 @@ class MotoTestCase: XCTestCase {
     var moto: MotoFixture!
     /// Every canary planted by this test; none may appear in any message.
     var canaries: [Canary] = []
+    /// What no run of the tool may print or write outside its rendered outputs: the canaries and the
+    /// secret parts of every identity moto knows.
+    var watched: [String] {
+        let identities = [moto.identities.admin, moto.identities.session, moto.identities.metadata, moto.identities.getSecretValueOnly]
+        return canaries.map(\.value) + identities.flatMap { [$0.SecretAccessKey, $0.SessionToken].compactMap { $0 } }
+    }
     let run = UUID().uuidString.prefix(8).lowercased()
 
     override func setUpWithError() throws {

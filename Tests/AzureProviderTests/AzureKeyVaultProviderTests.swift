@@ -54,9 +54,9 @@ final class AzureKeyVaultProviderTests: XCTestCase {
     }
 
     func makeProvider(_ environment: [String: String], settings: [(String, String)] = []) throws -> any SecretProvider {
-        let node = declarationNode([("type", AzureKeyVaultStore.typeName), ("vault-url", fake.baseURL)] + settings)
-        return try AzureKeyVaultStore.make(ProviderDeclaration(
-            name: "azure", type: AzureKeyVaultStore.typeName, node: node, baseDirectory: directory, environment: environment))
+        try AzureKeyVaultStore.make(providerDeclaration(
+            [("type", AzureKeyVaultStore.typeName), ("vault-url", fake.baseURL)] + settings, name: "azure", path: "m.yaml",
+            baseDirectory: directory, environment: environment))
     }
 
     func reference(_ id: String, _ policy: VersionPolicy = .current, name: String? = nil) -> SecretReference {
@@ -443,10 +443,8 @@ final class AzureKeyVaultProviderTests: XCTestCase {
 
     func testSettingsAreCheckedWithTheirPlace() throws {
         func make(_ pairs: [(String, String)]) throws {
-            _ = try AzureKeyVaultStore.make(ProviderDeclaration(
-                name: "azure", type: AzureKeyVaultStore.typeName,
-                node: declarationNode([("type", AzureKeyVaultStore.typeName)] + pairs), baseDirectory: directory,
-                environment: [:]))
+            _ = try AzureKeyVaultStore.make(providerDeclaration(
+                [("type", AzureKeyVaultStore.typeName)] + pairs, name: "azure", path: "m.yaml", baseDirectory: directory))
         }
         func error(_ pairs: [(String, String)]) -> String {
             do { try make(pairs); return "" } catch { return "\(error)" }
@@ -469,15 +467,6 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         let counters = try await fake.counters()
         XCTAssertEqual(counters.tokenRequests["client_secret"], 0)
     }
-}
-
-/// A provider declaration as the manifest reader would give it: one `key: value` per line of m.yaml.
-func declarationNode(_ pairs: [(String, String)]) -> YAMLNode {
-    YAMLNode(.mapping(pairs.enumerated().map { index, pair in
-        YAMLPair(
-            key: YAMLNode(.scalar(pair.0, .plain), at: SourceLocation(path: "m.yaml", line: index + 1, column: 3)),
-            value: YAMLNode(.scalar(pair.1, .plain), at: SourceLocation(path: "m.yaml", line: index + 1, column: pair.0.count + 5)))
-    }), at: SourceLocation(path: "m.yaml", line: 1, column: 1))
 }
 
 /// The pieces that need no server.

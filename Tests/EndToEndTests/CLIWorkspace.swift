@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// A temporary project folder with a manifest and a file store, and a way to run the built
-/// `inject-secrets` in it. Every run is checked for canary leaks in stdout, stderr, the lock and the
-/// render record, so no test can let a secret value slip into them unnoticed.
+/// `inject-secrets` in it. Every run is checked for canary leaks (`runTool`), so no test can let a
+/// secret value slip into a message or a written file unnoticed.
 final class CLIWorkspace {
     let directory: URL
     /// Values planted in the store that must never appear outside rendered outputs.
@@ -49,36 +49,15 @@ final class CLIWorkspace {
 
     var lock: String? { read("inject-secrets.lock") }
 
-    /// Runs `inject-secrets ARGS` in the workspace and asserts that no canary leaked.
+    /// Runs `inject-secrets ARGS` in the workspace (see `runTool`): no canary may leak.
     @discardableResult
     func run(_ arguments: [String], environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: env,
-            currentDirectory: directory, timeout: 300)
-        assertNoLeaks(in: ["stdout": result.stdout, "stderr": result.stderr], file: file, line: line)
-        return result
+        try runTool(arguments, in: directory, environment: environment, canaries: canaries, file: file, line: line)
     }
 
     /// Asserts that no canary is in `texts`, nor in the lock or any render record below the workspace.
     func assertNoLeaks(in texts: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) {
-        var places = texts
-        // Only what the tool writes is scanned, and only at a size it writes: a test's 2 GiB sparse file
-        // read here would swell this process (and, through fork, the rusage of every later child).
-        func scan(_ path: String) -> String? {
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 64 << 20 else { return nil }
-            return (try? Data(contentsOf: URL(fileURLWithPath: path))).map { String(decoding: $0, as: UTF8.self) }
-        }
-        if let lock = scan(url("inject-secrets.lock").path) { places["inject-secrets.lock"] = lock }
-        let names = (FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String]) ?? []
-        for name in names where name.hasSuffix(".inject-secrets-state.json") {
-            if let text = scan(url(name).path) { places[name] = text }
-        }
-        for canary in canaries {
-            let leaks = places.filter { $0.value.contains(canary) }.map(\.key).sorted()
-            XCTAssertEqual(leaks, [], "a canary value leaked into \(leaks)", file: file, line: line)
-        }
+        assertNoCanaries(canaries, afterRunIn: directory, output: texts, file: file, line: line)
     }
 }
 

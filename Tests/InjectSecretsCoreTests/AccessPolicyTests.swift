@@ -1,13 +1,11 @@
 import XCTest
 @testable import InjectSecretsCore
+import TestSupport
 
 /// Each store's policy builder against a lock with locators (and without), offline.
 final class AccessPolicyTests: XCTestCase {
     func declaration(_ yaml: String, name: String = "p", environment: [String: String] = [:]) throws -> ProviderDeclaration {
-        let node = try XCTUnwrap(try YAMLReader.read(Data(yaml.utf8), path: "inject-secrets.yaml"))
-        return ProviderDeclaration(
-            name: name, type: node["type"]?.scalar ?? "", node: node, baseDirectory: URL(fileURLWithPath: "/project"),
-            environment: environment)
+        try providerDeclaration(yaml, name: name, baseDirectory: URL(fileURLWithPath: "/project"), environment: environment)
     }
 
     func secret(_ name: String, _ id: String, _ policy: VersionPolicy = .current, type: String, locator: String? = nil) -> PolicySecret {

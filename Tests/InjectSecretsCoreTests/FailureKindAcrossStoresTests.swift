@@ -65,13 +65,6 @@ final class FailureKindAcrossStoresTests: XCTestCase {
         }
     }
 
-    func declaration(_ yaml: String, environment: [String: String]) throws -> ProviderDeclaration {
-        let node = try XCTUnwrap(try YAMLReader.read(Data(yaml.utf8), path: "inject-secrets.yaml"))
-        return ProviderDeclaration(
-            name: "store", type: "", node: node, baseDirectory: URL(fileURLWithPath: NSTemporaryDirectory()),
-            environment: environment)
-    }
-
     func fetchFailure(_ provider: any SecretProvider, _ reference: SecretReference) async throws -> ProviderFailure {
         switch await provider.fetch([reference])[reference] {
         case .failure(let failure)?: return failure
@@ -96,7 +89,7 @@ final class FailureKindAcrossStoresTests: XCTestCase {
 
             let vaultScript = ScriptedTransport([Self.vault(event)])
             let vault = try VaultStore.makeVault(
-                declaration("{type: vault, address: 'http://127.0.0.1:8200'}", environment: ["VAULT_TOKEN": "t"]),
+                providerDeclaration("{type: vault, address: 'http://127.0.0.1:8200'}", environment: ["VAULT_TOKEN": "t"]),
                 client: HTTPClient(transport: vaultScript, proxyEnvironment: [:]), retry: fast)
             kinds["vault"] = try await fetchFailure(vault, SecretReference(name: "db", id: "app/db", policy: .current)).kind
 
@@ -107,12 +100,12 @@ final class FailureKindAcrossStoresTests: XCTestCase {
             kinds["azure-key-vault"] = try await fetchFailure(keyVault, SecretReference(name: "db", id: "app-db", policy: .current)).kind
 
             let secretsManager = try AWSSecretsManagerProvider(
-                declaration("{type: aws-secrets-manager, region: us-east-1, endpoint: 'http://127.0.0.1:4566'}", environment: awsEnvironment),
+                providerDeclaration("{type: aws-secrets-manager, region: us-east-1, endpoint: 'http://127.0.0.1:4566'}", environment: awsEnvironment),
                 http: HTTPClient(transport: ScriptedTransport([Self.aws(event)]), proxyEnvironment: [:]))
             kinds["aws-secrets-manager"] = try await fetchFailure(secretsManager, pinned).kind
 
             let parameterStore = try AWSParameterStoreProvider(
-                declaration("{type: aws-ssm, region: us-east-1, endpoint: 'http://127.0.0.1:4566'}", environment: awsEnvironment),
+                providerDeclaration("{type: aws-ssm, region: us-east-1, endpoint: 'http://127.0.0.1:4566'}", environment: awsEnvironment),
                 http: HTTPClient(transport: ScriptedTransport([Self.aws(event)]), proxyEnvironment: [:]))
             kinds["aws-ssm"] = try await fetchFailure(
                 parameterStore, SecretReference(name: "db", id: "/app/db", policy: .current)).kind

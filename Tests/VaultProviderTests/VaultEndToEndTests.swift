@@ -3,35 +3,13 @@ import XCTest
 import TestSupport
 
 /// render, drift and validate through the built `inject-secrets` executable against a real OpenBao.
-final class VaultEndToEndTests: XCTestCase {
-    static var bao: Result<OpenBao, Error>?
-
-    override class func setUp() {
-        super.setUp()
-        bao = OpenBao.start()
-    }
-
-    override class func tearDown() {
-        if case .success(let bao) = bao { bao.stop() }
-        super.tearDown()
-    }
-
+final class VaultEndToEndTests: OpenBaoTestCase {
     var directory: URL!
     var canaries: [Canary] = []
 
     override func tearDown() {
         if let directory { try? FileManager.default.removeItem(at: directory) }
         super.tearDown()
-    }
-
-    func server() throws -> OpenBao {
-        switch Self.bao {
-        case .success(let bao): return bao
-        case .failure(let error):
-            if isCI { throw error }
-            throw XCTSkip("\(error)")
-        case nil: throw XCTSkip("no server")
-        }
     }
 
     func canary(_ label: String) -> String {
@@ -64,23 +42,12 @@ final class VaultEndToEndTests: XCTestCase {
     var output: URL { directory.appendingPathComponent(".build/inject-secrets/checkout.env") }
     var lock: URL { directory.appendingPathComponent("inject-secrets.lock") }
 
-    /// Runs the executable in the project with only the Vault variables given; checks no canary leaked
-    /// into stdout, stderr or the lock.
+    /// Runs the executable in the project with only the Vault variables given (see `runTool`).
     @discardableResult
     func run(_ arguments: [String], environment: [String: String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("VAULT_") { env[key] = nil }
-        env["HOME"] = directory.path
-        env.merge(environment) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: env,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        places["lock"] = (try? String(contentsOf: lock, encoding: .utf8)) ?? ""
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a canary leaked", file: file, line: line)
-        }
-        return result
+        try runTool(
+            arguments, in: directory, environment: environment, canaries: canaries.map(\.value),
+            valuesOnlyIn: [".build/inject-secrets/"], file: file, line: line)
     }
 
     func testRenderThenDriftAfterARotation() async throws {

@@ -17,12 +17,6 @@ extension VaultEndToEndTests {
         return (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any])?.count ?? 0
     }
 
-    /// Requests on `path` in the audit log.
-    func requests(_ bao: OpenBao, _ path: String) -> Int {
-        let log = (try? String(contentsOf: bao.auditLog, encoding: .utf8)) ?? ""
-        return log.split(separator: "\n").filter { $0.contains("\"type\":\"request\"") && $0.contains("\"path\":\"\(path)\"") }.count
-    }
-
     func testSIGTERMDuringAVaultRenderRevokesTheTokenOfItsLogin() async throws {
         let bao = try server()
         let directory = try makeTemporaryDirectory("vault-signal")
@@ -57,18 +51,13 @@ extension VaultEndToEndTests {
                 """,
         ], in: directory)
 
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("VAULT_") || key.hasPrefix("BAO_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        environment["ROLE_ID"] = roleID
-        environment["SECRET_ID"] = secretID
-        environment["INJECT_SECRETS_NO_PROGRESS"] = "1"
-        let executable = productsDirectory.appendingPathComponent("inject-secrets")
+        let login = ["ROLE_ID": roleID, "SECRET_ID": secretID, "INJECT_SECRETS_NO_PROGRESS": "1"]
+        let environment = scrubbedEnvironment(home: directory, login)
 
         let tokensBefore = try liveTokens(bao)
-        let loginsBefore = requests(bao, "auth/approle/login"), revocationsBefore = requests(bao, "auth/token/revoke-self")
+        let loginsBefore = bao.auditedRequests(on: "auth/approle/login"), revocationsBefore = bao.auditedRequests(on: "auth/token/revoke-self")
         let started = Date()
-        let first = try runProcess(executable.path, ["render"], environment: environment, currentDirectory: directory, timeout: 300)
+        let first = try runTool(["render"], in: directory, environment: login, canaries: canaries + [secretID])
         XCTAssertEqual(first.status, 0, first.stderr)
         let duration = Date().timeIntervalSince(started)
 
@@ -76,7 +65,7 @@ extension VaultEndToEndTests {
         for _ in 0..<10 {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent("out"))
             let process = Process()
-            process.executableURL = executable
+            process.executableURL = toolExecutable
             process.arguments = ["render"]
             process.environment = environment
             process.currentDirectoryURL = directory
@@ -91,17 +80,14 @@ extension VaultEndToEndTests {
             process.waitUntilExit()
             XCTAssertTrue([0, 128 + SIGTERM].contains(process.terminationStatus) || process.terminationReason == .uncaughtSignal, stderr)
             if process.terminationStatus == 128 + SIGTERM { stopped += 1 }
-            for canary in canaries { XCTAssertFalse(stderr.contains(canary), "a value reached stderr") }
-            XCTAssertFalse(stderr.contains(secretID), "the secret id reached stderr")
+            assertNoCanaries(canaries + [secretID], afterRunIn: directory, output: ["stderr": stderr])
         }
 
-        let logins = requests(bao, "auth/approle/login") - loginsBefore
-        let revocations = requests(bao, "auth/token/revoke-self") - revocationsBefore
+        let logins = bao.auditedRequests(on: "auth/approle/login") - loginsBefore
+        let revocations = bao.auditedRequests(on: "auth/token/revoke-self") - revocationsBefore
         print("vault SIGTERM: \(stopped) of 10 runs stopped; \(logins) logins, \(revocations) revocations")
         XCTAssertGreaterThan(logins, 1, "the runs logged in")
         XCTAssertEqual(revocations, logins, "every login's token is revoked, stopped or not")
         XCTAssertEqual(try liveTokens(bao), tokensBefore, "no token of these runs is left alive")
-        let lock = (try? String(contentsOf: directory.appendingPathComponent("inject-secrets.lock"), encoding: .utf8)) ?? ""
-        for canary in canaries { XCTAssertFalse(lock.contains(canary)) }
     }
 }

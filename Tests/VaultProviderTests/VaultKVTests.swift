@@ -4,29 +4,7 @@ import XCTest
 import TestSupport
 
 /// KV v2 reads, versions, metadata-only inspection and error reporting against a real OpenBao.
-final class VaultKVTests: XCTestCase {
-    static var bao: Result<OpenBao, Error>?
-
-    override class func setUp() {
-        super.setUp()
-        bao = OpenBao.start()
-    }
-
-    override class func tearDown() {
-        if case .success(let bao) = bao { bao.stop() }
-        super.tearDown()
-    }
-
-    func server() throws -> OpenBao {
-        switch Self.bao {
-        case .success(let bao): return bao
-        case .failure(let error):
-            if isCI { throw error }
-            throw XCTSkip("\(error)")
-        case nil: throw XCTSkip("no server")
-        }
-    }
-
+final class VaultKVTests: OpenBaoTestCase {
     func rootProvider(_ bao: OpenBao, extra: String = "") throws -> VaultProvider {
         try makeVaultProvider("{type: vault, address: '\(bao.address)'\(extra)}", environment: ["VAULT_TOKEN": "root"])
     }

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Token, AppRole, JWT (file and GitHub Actions OIDC) and Kubernetes logins against a real OpenBao:
 /// one login per run, and the token a login created is revoked at the end of the run.
-final class VaultLoginTests: XCTestCase {
+final class VaultLoginTests: OpenBaoTestCase {
     struct Setup {
         var bao: OpenBao
         var directory: URL
@@ -16,31 +16,25 @@ final class VaultLoginTests: XCTestCase {
         var canary: Canary
     }
 
-    static var setup: Result<Setup, Error>?
+    static var setup: Setup?
     static let bearer = "request-token-\(UUID().uuidString)"
     static let audience = "inject-secrets-test"
     static let issuer = "https://issuer.inject-secrets.test"
 
-    override class func setUp() {
-        super.setUp()
-        setup = OpenBao.start().flatMap { bao in
-            Result { try configure(bao) }.mapError { error -> Error in
-                bao.stop()
-                return error
-            }
-        }
+    override class func configure(_ bao: OpenBao) throws {
+        setup = try makeSetup(bao)
     }
 
     override class func tearDown() {
-        if case .success(let setup) = setup {
-            setup.bao.stop()
+        if let setup {
             setup.fake.server.stop()
             try? FileManager.default.removeItem(at: setup.directory)
         }
+        setup = nil
         super.tearDown()
     }
 
-    static func configure(_ bao: OpenBao) throws -> Setup {
+    static func makeSetup(_ bao: OpenBao) throws -> Setup {
         let directory = try makeTemporaryDirectory("vault-login")
         let signer = try JWTSigner(directory: directory)
         let fake = try FakeIdentityEndpoints(directory: directory, bearer: bearer)
@@ -84,13 +78,9 @@ final class VaultLoginTests: XCTestCase {
     }
 
     func fixture() throws -> Setup {
-        switch Self.setup {
-        case .success(let setup): return setup
-        case .failure(let error):
-            if isCI { throw error }
-            throw XCTSkip("\(error)")
-        case nil: throw XCTSkip("no server")
-        }
+        _ = try server()
+        guard let setup = Self.setup else { throw TestSupportError("the login setup did not run") }
+        return setup
     }
 
     /// Fetches two references (so two reads share the login) and checks the canary came back.

@@ -5,29 +5,7 @@ import TestSupport
 
 /// `rotate` against a real OpenBao: a KV write with check-and-set makes a new version, and drift then
 /// names the functions rendered from the old one.
-final class VaultRotateTests: XCTestCase {
-    static var bao: Result<OpenBao, Error>?
-
-    override class func setUp() {
-        super.setUp()
-        bao = OpenBao.start()
-    }
-
-    override class func tearDown() {
-        if case .success(let bao) = bao { bao.stop() }
-        super.tearDown()
-    }
-
-    func server() throws -> OpenBao {
-        switch Self.bao {
-        case .success(let bao): return bao
-        case .failure(let error):
-            if isCI { throw error }
-            throw XCTSkip("\(error)")
-        case nil: throw XCTSkip("no server")
-        }
-    }
-
+final class VaultRotateTests: OpenBaoTestCase {
     func testRotateOneFieldMakesANewVersionAndDriftNamesTheFunction() async throws {
         let bao = try server()
         let path = "rotate-\(UUID().uuidString.prefix(8))/db"
@@ -47,16 +25,9 @@ final class VaultRotateTests: XCTestCase {
                 """,
             "new-password": new.value + "\n",
         ], in: directory)
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("VAULT_") { environment[key] = nil }
-        environment["VAULT_TOKEN"] = "root"
-        func run(_ arguments: [String]) throws -> ProcessResult {
-            let result = try runProcess(
-                productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-                currentDirectory: directory, timeout: 300)
-            XCTAssertEqual(old.leaks(in: ["stdout": result.stdout, "stderr": result.stderr]), [])
-            XCTAssertEqual(new.leaks(in: ["stdout": result.stdout, "stderr": result.stderr]), [])
-            return result
+        func run(_ arguments: [String], line: UInt = #line) throws -> ProcessResult {
+            try runTool(arguments, in: directory, environment: ["VAULT_TOKEN": "root"], canaries: [old.value, new.value],
+                valuesOnlyIn: [".build/inject-secrets/", "new-password"], line: line)
         }
 
         XCTAssertEqual(try run(["render"]).status, 0)
