@@ -76,7 +76,8 @@ let package = Package(
         // them), `runTool` with its canary checks, provider declarations. It imports XCTest to assert.
         .target(name: "TestSupport", dependencies: ["InjectSecretsCore"], path: "Tests/TestSupport"),
         .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
         // The Azure Key Vault provider against a loopback stand-in of Key Vault, Entra ID and the managed
         // identity endpoints (fake_key_vault.py, Python standard library only).

@@ -58,7 +58,8 @@ final class AWSEndToEndTests: MotoTestCase {
                  file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
         let environment = (identity?.environment(region: nil) ?? [:]).merging(extra) { $1 }
         return try TestSupport.runTool(
-            arguments, in: directory, environment: environment, canaries: watched, valuesOnlyIn: [".build/inject-secrets/"],
+            arguments, in: directory, environment: environment, canaries: watched,
+            valuesOnlyIn: [".build/inject-secrets/", "new-password"],
             file: file, line: line)
     }
 

@@ -12,34 +12,10 @@ final class AuditAndHardeningTests: XCTestCase {
         workspace = try CLIWorkspace("audit")
         dbPassword = workspace.canary("db")
         apiToken = workspace.canary("token")
-        try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  local: { type: file, path: store.yaml }
-                secrets:
-                  db: { provider: local, id: prod/db }
-                  token: { provider: local, id: api-token }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db.password}" }
-                  mailer:
-                    env: { TOKEN: "${secrets.token}" }
-                """,
-            "store.yaml": """
-                prod/db:
-                  current: "2"
-                  versions:
-                    "2": { password: \(dbPassword) }
-                api-token:
-                  current: v1
-                  versions:
-                    v1: \(apiToken)
-                """,
-        ])
+        try workspace.copyFixture("shop", values: ["DB_PASSWORD": dbPassword, "API_TOKEN": apiToken])
     }
 
-    /// Adds a line under the last function (mailer), at line 12 of the manifest.
+    /// Adds a line under the last function (mailer), at line 14 of the manifest.
     func appendToManifest(_ line: String) throws {
         var manifest = workspace.read("inject-secrets.yaml")!
         if !manifest.hasSuffix("\n") { manifest += "\n" }
@@ -74,7 +50,7 @@ final class AuditAndHardeningTests: XCTestCase {
         XCTAssertEqual(db["provider"] as? String, "local")
         XCTAssertEqual(db["id"] as? String, "prod/db")
         XCTAssertEqual(db["version"] as? String, "2")
-        XCTAssertEqual(db["functions"] as? [String], ["checkout"])
+        XCTAssertEqual(db["functions"] as? [String], ["checkout", "worker"])
         XCTAssertEqual(db["outcome"] as? String, "ok")
         XCTAssertNotNil(db["time"] as? String)
         XCTAssertEqual((db["pipeline"] as? [String: String])?["GITHUB_RUN_ID"], "42")
@@ -227,7 +203,7 @@ final class AuditAndHardeningTests: XCTestCase {
         try appendToManifest("    outputs: [{ format: json, path: \(outside.appendingPathComponent("deep/er/mailer.json").path) }]")
         let refused = try workspace.run(["render"])
         XCTAssertEqual(refused.status, 2)
-        XCTAssertTrue(refused.stderr.contains("inject-secrets.yaml:12:"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("inject-secrets.yaml:14:"), refused.stderr)
         XCTAssertTrue(refused.stderr.contains("pass --allow-outside-output-paths"), refused.stderr)
         XCTAssertEqual(try workspace.run(["validate", "--allow-outside-output-paths"]).status, 0)
         let allowed = try workspace.run(["render", "--allow-outside-output-paths"])
@@ -276,7 +252,7 @@ final class AuditAndHardeningTests: XCTestCase {
         try git(["add", "-f", "config/mailer.env"])
         let tracked = try workspace.run(["render"])
         XCTAssertEqual(tracked.status, 2, tracked.stderr)
-        XCTAssertTrue(tracked.stderr.contains("inject-secrets.yaml:12:"), tracked.stderr)
+        XCTAssertTrue(tracked.stderr.contains("inject-secrets.yaml:14:"), tracked.stderr)
         XCTAssertTrue(tracked.stderr.contains("git tracks it"), tracked.stderr)
         XCTAssertTrue(tracked.stderr.contains("git rm --cached config/mailer.env"), tracked.stderr)
         XCTAssertEqual(workspace.read("config/mailer.env"), "TOKEN=placeholder\n")

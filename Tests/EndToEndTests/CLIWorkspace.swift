@@ -35,6 +35,19 @@ final class CLIWorkspace {
             + ["functions:"] + functions.map { "  " + $0 }).joined(separator: "\n") + "\n"
     }
 
+    /// Copies the project `Fixtures/NAME` into the workspace, each `@KEY@` replaced by `values[KEY]`.
+    func copyFixture(_ name: String, values: [String: String]) throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            var text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for (key, value) in values { text = text.replacingOccurrences(of: "@\(key)@", with: value) }
+            guard text.range(of: "@[A-Z_]+@", options: .regularExpression) == nil else {
+                throw TestSupportError("Fixtures/\(name)/\(file) has a placeholder with no value")
+            }
+            try write([file: text])
+        }
+    }
+
     func write(_ files: [String: String]) throws {
         try writeFiles(files, in: directory)
     }

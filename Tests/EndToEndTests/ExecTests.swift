@@ -83,19 +83,12 @@ final class ExecTests: XCTestCase {
     }
 
     func assertForwards(_ signal: Int32, _ name: String, line: UInt = #line) throws {
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("inject-secrets")
-        process.currentDirectoryURL = workspace.directory
         let ready = seen.deletingLastPathComponent().appendingPathComponent("ready")
-        process.arguments = [
-            "exec", "--function", "mailer", "--", "sh", "-c",
-            "trap 'echo forwarded > \"$SEEN\"; exit 5' \(name); touch \"$READY\"; while :; do sleep 0.1; done",
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["SEEN"] = seen.path
-        environment["READY"] = ready.path
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
+        let process = toolProcess(
+            [
+                "exec", "--function", "mailer", "--", "sh", "-c",
+                "trap 'echo forwarded > \"$SEEN\"; exit 5' \(name); touch \"$READY\"; while :; do sleep 0.1; done",
+            ], in: workspace.directory, environment: ["SEEN": seen.path, "READY": ready.path])
         try process.run()
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: ready.path) && Date() < deadline { usleep(20_000) }

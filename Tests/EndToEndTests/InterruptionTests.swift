@@ -46,13 +46,7 @@ final class InterruptionTests: XCTestCase {
     }
 
     func launch(_ arguments: [String]) throws -> Running {
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("inject-secrets")
-        process.arguments = arguments
-        process.currentDirectoryURL = workspace.directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["INJECT_SECRETS_NO_PROGRESS"] = "1"
-        process.environment = environment
+        let process = toolProcess(arguments, in: workspace.directory, environment: ["INJECT_SECRETS_NO_PROGRESS": "1"])
         let id = UUID().uuidString.prefix(8)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("is-\(id).out")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("is-\(id).err")
@@ -60,7 +54,6 @@ final class InterruptionTests: XCTestCase {
         FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
         try process.run()
         return Running(process: process, stdout: out, stderr: err)
     }

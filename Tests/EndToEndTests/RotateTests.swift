@@ -12,35 +12,7 @@ final class RotateTests: XCTestCase {
         workspace = try CLIWorkspace("rotate")
         oldPassword = workspace.canary("rot-db")
         oldToken = workspace.canary("rot-token")
-        try workspace.write([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  local: { type: file, path: store.yaml }
-                secrets:
-                  db: { provider: local, id: prod/db }
-                  token: { provider: local, id: api-token }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db.password}", DB_USER: "${secrets.db.user}" }
-                  worker:
-                    env: { DB_PASSWORD: "${secrets.db.password}" }
-                  mailer:
-                    env: { TOKEN: "${secrets.token}" }
-                """,
-            "store.yaml": """
-                # the demo store
-                prod/db:
-                  current: "2"
-                  versions:
-                    "1": { user: app, password: old }
-                    "2": { user: app, password: "\(oldPassword)" }
-                api-token:
-                  current: v1
-                  versions:
-                    v1: "\(oldToken)"
-                """,
-        ])
+        try workspace.copyFixture("shop", values: ["DB_PASSWORD": oldPassword, "API_TOKEN": oldToken])
         XCTAssertEqual(try workspace.run(["render"]).status, 0)
     }
 
@@ -102,12 +74,12 @@ final class RotateTests: XCTestCase {
 
     func testStdinAndItsRefusals() throws {
         let newToken = workspace.canary("rot-stdin")
-        let path = productsDirectory.appendingPathComponent("inject-secrets").path
-        let piped = try runProcess("/bin/sh", ["-c", "printf %s \"$VALUE\" | \"$TOOL\" rotate token --value-from-file -"],
-                                   environment: ProcessInfo.processInfo.environment.merging(["VALUE": newToken, "TOOL": path]) { $1 },
-                                   currentDirectory: workspace.directory)
+        let piped = try runProcess(
+            "/bin/sh", ["-c", "printf %s \"$VALUE\" | \"$TOOL\" rotate token --value-from-file -"],
+            environment: scrubbedEnvironment(home: workspace.directory, ["VALUE": newToken, "TOOL": toolExecutable.path]),
+            currentDirectory: workspace.directory)
         XCTAssertEqual(piped.status, 0, piped.stderr)
-        XCTAssertFalse(piped.allOutput.contains(newToken))
+        workspace.assertNoLeaks(in: ["stdout": piped.stdout, "stderr": piped.stderr])
         XCTAssertTrue(workspace.read("store.yaml")!.contains("\"v2\": \"\(newToken)\""))
 
         // stdin is /dev/null in these runs, as under the plugin.

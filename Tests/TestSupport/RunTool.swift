@@ -42,6 +42,19 @@ public func runTool(
     return result
 }
 
+/// The built tool set up to run `arguments` in `directory` as `runTool` would (scrubbed environment plus
+/// `environment`, stdin closed), for a test that signals it or reads its output itself. Check the run
+/// with `assertNoCanaries` afterwards.
+public func toolProcess(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) -> Process {
+    let process = Process()
+    process.executableURL = toolExecutable
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    process.environment = scrubbedEnvironment(home: directory, environment)
+    process.standardInput = FileHandle.nullDevice
+    return process
+}
+
 /// Fails the test if a canary is in `output` (a run's stdout, stderr, or other texts) or in a place a run
 /// in `directory` with `arguments` and `environment` writes: every lock and render record below
 /// `directory`, the audit log (`--audit-log` or `$INJECT_SECRETS_AUDIT_LOG`), the JUnit report
@@ -53,15 +66,30 @@ public func assertNoCanaries(
     _ canaries: [String], afterRunIn directory: URL, arguments: [String] = [], environment: [String: String] = [:],
     output: [String: String] = [:], valuesOnlyIn: [String]? = nil, file: StaticString = #filePath, line: UInt = #line
 ) {
-    guard !canaries.isEmpty else { return }
+    let leaks = canaryLeaks(
+        canaries, afterRunIn: directory, arguments: arguments, environment: environment, output: output,
+        valuesOnlyIn: valuesOnlyIn)
+    for (canary, places) in leaks.sorted(by: { $0.key < $1.key }) {
+        XCTFail("the canary \(canary) leaked into \(places)", file: file, line: line)
+    }
+}
+
+/// What `assertNoCanaries` checks: each leaked canary with the places it is in.
+public func canaryLeaks(
+    _ canaries: [String], afterRunIn directory: URL, arguments: [String] = [], environment: [String: String] = [:],
+    output: [String: String] = [:], valuesOnlyIn: [String]? = nil
+) -> [String: [String]] {
+    guard !canaries.isEmpty else { return [:] }
     var places = output
     places.merge(
         writtenChannels(in: directory, arguments: arguments, environment: environment, valuesOnlyIn: valuesOnlyIn)
     ) { $1 }
+    var leaks: [String: [String]] = [:]
     for canary in canaries {
-        let leaks = places.filter { $0.value.contains(canary) }.map(\.key).sorted()
-        XCTAssertEqual(leaks, [], "the canary \(canary) leaked into \(leaks)", file: file, line: line)
+        let found = places.filter { $0.value.contains(canary) }.map(\.key).sorted()
+        if !found.isEmpty { leaks[canary] = found }
     }
+    return leaks
 }
 
 /// The texts of the files a run writes that hold no secret value, keyed by a path for the message.

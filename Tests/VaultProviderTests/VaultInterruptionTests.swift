@@ -52,7 +52,6 @@ extension VaultEndToEndTests {
         ], in: directory)
 
         let login = ["ROLE_ID": roleID, "SECRET_ID": secretID, "INJECT_SECRETS_NO_PROGRESS": "1"]
-        let environment = scrubbedEnvironment(home: directory, login)
 
         let tokensBefore = try liveTokens(bao)
         let loginsBefore = bao.auditedRequests(on: "auth/approle/login"), revocationsBefore = bao.auditedRequests(on: "auth/token/revoke-self")
@@ -64,15 +63,10 @@ extension VaultEndToEndTests {
         var stopped = 0
         for _ in 0..<10 {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent("out"))
-            let process = Process()
-            process.executableURL = toolExecutable
-            process.arguments = ["render"]
-            process.environment = environment
-            process.currentDirectoryURL = directory
+            let process = toolProcess(["render"], in: directory, environment: login)
             let errors = Pipe()
             process.standardOutput = FileHandle.nullDevice
             process.standardError = errors
-            process.standardInput = FileHandle.nullDevice
             try process.run()
             usleep(UInt32(Double.random(in: 0.02...max(0.05, duration)) * 1_000_000))
             kill(process.processIdentifier, SIGTERM)
