@@ -247,14 +247,5 @@ func texts(_ results: [VersionQuery: Result<VersionStatus, ProviderFailure>]) ->
 
 /// Inspects one query and returns its status, or throws its failure.
 func inspectOne(_ provider: any SecretProvider, _ query: VersionQuery) async throws -> VersionStatus {
-    let results = await provider.inspect([query])
-    guard let result = results[query] else { throw TestFailure("no answer for \(query.reference)") }
-    return try result.get()
-}
-
-extension Result {
-    var failure: Failure? {
-        if case .failure(let failure) = self { return failure }
-        return nil
-    }
+    try await provider.inspectOne(query).get()
 }

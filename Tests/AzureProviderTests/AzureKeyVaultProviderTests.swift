@@ -65,13 +65,11 @@ final class AzureKeyVaultProviderTests: XCTestCase {
 
     /// Fetches one reference and returns its result.
     func fetch(_ provider: any SecretProvider, _ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
-        let results = await provider.fetch([reference])
-        return results[reference] ?? .failure(ProviderFailure(.invalidResponse, "no result for \(reference)"))
+        await provider.fetchOne(reference)
     }
 
     func inspect(_ provider: any SecretProvider, _ reference: SecretReference, locked: String?) async -> Result<VersionStatus, ProviderFailure> {
-        let query = VersionQuery(reference: reference, lockedVersion: locked)
-        return await provider.inspect([query])[query] ?? .failure(ProviderFailure(.invalidResponse, "no result"))
+        await provider.inspectOne(VersionQuery(reference: reference, lockedVersion: locked))
     }
 
     /// Asserts that a failure carries none of the planted values and credentials, nor a token.

@@ -66,11 +66,7 @@ final class FailureKindAcrossStoresTests: XCTestCase {
     }
 
     func fetchFailure(_ provider: any SecretProvider, _ reference: SecretReference) async throws -> ProviderFailure {
-        switch await provider.fetch([reference])[reference] {
-        case .failure(let failure)?: return failure
-        case .success?: throw TestSupportError("read a value from an error answer")
-        case nil: throw TestSupportError("no answer for \(reference)")
-        }
+        try expectFailure(await provider.fetchOne(reference))
     }
 
     func testTheSameEventHasTheSameKindInEveryStore() async throws {

@@ -25,31 +25,6 @@ func fields(_ fetched: FetchedSecret) throws -> [String: Any] {
     return fields
 }
 
-extension VaultProvider {
-    func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
-        await fetch([reference])[reference] ?? .failure(ProviderFailure(.invalidResponse, "no answer for \(reference)"))
-    }
-
-    func inspectOne(_ query: VersionQuery) async -> Result<VersionStatus, ProviderFailure> {
-        await inspect([query])[query] ?? .failure(ProviderFailure(.invalidResponse, "no answer for \(query.reference)"))
-    }
-}
-
-/// The failure of a result that must have failed.
-func expectFailure<T>(_ result: Result<T, ProviderFailure>, file: StaticString = #filePath, line: UInt = #line) throws -> ProviderFailure {
-    switch result {
-    case .failure(let failure): return failure
-    case .success: throw TestSupportError("expected a failure, got a success (\(file):\(line))")
-    }
-}
-
-extension Result {
-    var failure: Failure? {
-        if case .failure(let failure) = self { return failure }
-        return nil
-    }
-}
-
 /// base64url without padding, as JWTs use it.
 func base64URL(_ data: Data) -> String {
     data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
