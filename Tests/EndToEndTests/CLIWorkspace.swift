@@ -68,9 +68,12 @@ final class CLIWorkspace {
         try runTool(arguments, in: directory, environment: environment, canaries: canaries, file: file, line: line)
     }
 
-    /// Asserts that no canary is in `texts`, nor in the lock or any render record below the workspace.
-    func assertNoLeaks(in texts: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) {
-        assertNoCanaries(canaries, afterRunIn: directory, output: texts, file: file, line: line)
+    /// Asserts that no canary is in `texts`, nor in the lock or any render record below the workspace
+    /// (nor, with `valuesOnlyIn`, in any other file: see `assertNoCanaries`).
+    func assertNoLeaks(
+        in texts: [String: String] = [:], valuesOnlyIn: [String]? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        assertNoCanaries(canaries, afterRunIn: directory, output: texts, valuesOnlyIn: valuesOnlyIn, file: file, line: line)
     }
 }
 
