@@ -106,19 +106,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     // MARK: fetch
 
     public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
-        var unique: [SecretReference] = []
-        var seen = Set<SecretReference>()
-        for reference in references where seen.insert(reference).inserted { unique.append(reference) }
+        // References are distinct by (id, policy), so current values are distinct by id.
+        let currentIds = references.filter { $0.policy == .current }.map(\.id)
+        let others = references.filter { $0.policy != .current }
 
-        let current = unique.filter { $0.policy == .current }
-        let others = unique.filter { $0.policy != .current }
-        // One batch entry per distinct id; several references may name the same id.
-        var currentIds: [String] = []
-        var seenIds = Set<String>()
-        for reference in current where seenIds.insert(reference.id).inserted { currentIds.append(reference.id) }
-
-        /// Current values are answered per id (one batch entry serves every reference to it), the others
-        /// per reference.
+        /// Current values are answered per id (a batch answers ids), the others per reference.
         enum Answer: Hashable, Sendable {
             case id(String)
             case reference(SecretReference)
@@ -160,12 +152,10 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
         for outcome in outcomes { answers.merge(outcome) { first, _ in first } }
         var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
-        for reference in unique {
+        for reference in references {
             let key: Answer = reference.policy == .current ? .id(reference.id) : .reference(reference)
             let result = answers[key] ?? .failure(ProviderFailure(.invalidResponse, "no answer"))
-            results[reference] = result.mapError { failure in
-                ProviderFailure(failure.kind, "secret \(reference) from provider '\(name)': \(failure.message)")
-            }
+            results[reference] = result.mapError { $0.during(.read, of: reference.id) }
         }
         return results
     }
@@ -241,7 +231,9 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                     }
                     for (id, result) in single {
                         results[id] = result.mapError { single in
-                            ProviderFailure(single.kind, single.message + " (BatchGetSecretValue was denied too)")
+                            var single = single
+                            single.detail += " (BatchGetSecretValue was denied too)"
+                            return single
                         }
                     }
                 } else {
@@ -313,7 +305,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                 failure.kind = .versionNotFound
             }
             if failure.kind == .notFound, case .stage(let label) = reference.policy {
-                failure.message += " (no version holds the staging label \(label), or the secret does not exist)"
+                failure.detail += " (no version holds the staging label \(label), or the secret does not exist)"
             }
             return .failure(failure)
         }
@@ -407,9 +399,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         }
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for (query, result) in statuses {
-            results[query] = result.mapError { failure in
-                ProviderFailure(failure.kind, "secret \(query.reference) from provider '\(name)': \(failure.message)")
-            }
+            results[query] = result.mapError { $0.during(.inspect, of: query.reference.id) }
         }
         return results
     }
