@@ -269,6 +269,9 @@ public struct ProviderDeclaration: Sendable {
     /// The folder of the manifest: relative paths are relative to it.
     public var baseDirectory: URL
     public var environment: [String: String]
+    /// The kind's `Settings`, once the manifest loader has read and checked them (what `validate`
+    /// does): `make` and the access policy then use them as they are.
+    public internal(set) var settings: (any Sendable)?
 
     public init(name: String, type: String, node: YAMLNode, baseDirectory: URL, environment: [String: String]) {
         self.name = name
@@ -279,15 +282,23 @@ public struct ProviderDeclaration: Sendable {
     }
 }
 
-/// One kind of store: knows its `type:` name, checks its settings offline and makes a provider.
+/// One kind of store: knows its `type:` name, reads and checks its settings offline, and makes a
+/// provider from them. `settings` is the only step that reads the declaration (through
+/// `ProviderSettings`, the one reader of provider YAML), so `make`, the access policy and `validate` see
+/// the same trimmed, checked values; `validate` builds no provider, actor or credential chain.
 public protocol SecretProviderKind: Sendable {
+    /// The declaration's settings, typed, trimmed and checked.
+    associatedtype Settings: Sendable
+
     /// The `type:` value in the manifest.
     static var typeName: String { get }
     /// Settings keys besides `type`; anything else is an error with "did you mean".
     static var settingKeys: [String] { get }
-    /// Checks the settings and builds the provider, contacting nothing. Errors carry the place of the
-    /// offending setting.
-    static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider
+    /// Reads and checks the settings, contacting nothing and building nothing. Errors carry the place
+    /// of the offending setting.
+    static func settings(_ declaration: ProviderDeclaration) throws -> Settings
+    /// Builds the provider from checked settings, contacting nothing.
+    static func make(_ settings: Settings) -> any SecretProvider
 
     /// Why this store cannot serve `reference`: an id it cannot name, a staging label where the store has
     /// none, a version id of the wrong shape. Checked offline, before any store is contacted, so these
@@ -297,4 +308,15 @@ public protocol SecretProviderKind: Sendable {
 
 extension SecretProviderKind {
     public static func problems(with reference: SecretReference) -> [String] { [] }
+
+    /// The declaration's settings: the ones the manifest loader read and checked, else read now.
+    public static func checkedSettings(_ declaration: ProviderDeclaration) throws -> Settings {
+        if let settings = declaration.settings as? Settings { return settings }
+        return try settings(declaration)
+    }
+
+    /// The provider of a declaration: its settings, then `make`.
+    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+        make(try checkedSettings(declaration))
+    }
 }

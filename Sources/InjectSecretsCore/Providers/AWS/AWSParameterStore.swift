@@ -5,8 +5,16 @@ public enum AWSParameterStore: SecretProviderKind {
     public static let typeName = "aws-ssm"
     public static let settingKeys = AWSStoreConfiguration.settingKeys
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
-        try AWSParameterStoreProvider(declaration)
+    public typealias Settings = AWSStoreConfiguration
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+        try AWSStoreConfiguration(
+            declaration, serviceName: "AWS Systems Manager Parameter Store", signingName: "ssm",
+            targetPrefix: "AmazonSSM", serviceID: "SSM", configKey: "ssm", hostPrefix: "ssm")
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        AWSParameterStoreProvider(name: settings.providerName, client: settings.client())
     }
 }
 
@@ -23,11 +31,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
     static let batchLimit = 10
 
     public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
-        let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Systems Manager Parameter Store", signingName: "ssm",
-            targetPrefix: "AmazonSSM", serviceID: "SSM", configKey: "ssm", hostPrefix: "ssm", http: http)
-        name = declaration.name
-        client = configuration.client
+        let settings = try AWSParameterStore.settings(declaration)
+        self.init(name: settings.providerName, client: settings.client(http: http))
     }
 
     init(name: String, client: AWSJSONClient) {

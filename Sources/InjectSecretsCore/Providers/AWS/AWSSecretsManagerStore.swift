@@ -6,8 +6,32 @@ public enum AWSSecretsManagerStore: SecretProviderKind {
     public static let typeName = "aws-secrets-manager"
     public static let settingKeys = AWSStoreConfiguration.settingKeys + [AWSSecretsManagerProvider.overflowKey]
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
-        try AWSSecretsManagerProvider(declaration)
+    /// The shared AWS settings and `batch-overflow`.
+    public struct Settings: Sendable {
+        var aws: AWSStoreConfiguration
+        var overflow: AWSSecretsManagerProvider.BatchOverflow
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+        let configuration = try AWSStoreConfiguration(
+            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
+            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
+            hostPrefix: "secretsmanager", extraSettingKeys: [AWSSecretsManagerProvider.overflowKey])
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        let key = AWSSecretsManagerProvider.overflowKey
+        let overflow = try settings.string(key) ?? AWSSecretsManagerProvider.BatchOverflow.none.rawValue
+        guard let choice = AWSSecretsManagerProvider.BatchOverflow(rawValue: overflow) else {
+            throw InjectSecretsError.badInput(
+                "setting '\(key)' of provider '\(declaration.name)' must be "
+                    + AWSSecretsManagerProvider.BatchOverflow.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+                    + ", found '\(overflow.controlCharactersEscaped)'",
+                at: settings.location(of: key))
+        }
+        return Settings(aws: configuration, overflow: choice)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        AWSSecretsManagerProvider(settings: settings)
     }
 }
 
@@ -55,22 +79,18 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         _ declaration: ProviderDeclaration, http: HTTPClient = .shared, batchPacer: CallPacer? = nil,
         getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
     ) throws {
-        let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
-            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
-            hostPrefix: "secretsmanager", extraSettingKeys: [Self.overflowKey], http: http)
-        let settings = try ProviderSettings(declaration, allowed: AWSSecretsManagerStore.settingKeys)
-        let overflow = try settings.string(Self.overflowKey) ?? BatchOverflow.none.rawValue
-        guard let choice = BatchOverflow(rawValue: overflow) else {
-            throw InjectSecretsError.badInput(
-                "setting '\(Self.overflowKey)' of provider '\(declaration.name)' must be "
-                    + BatchOverflow.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
-                    + ", found '\(overflow.controlCharactersEscaped)'",
-                at: settings.location(of: Self.overflowKey))
-        }
         self.init(
-            name: declaration.name, client: configuration.client, overflow: choice, batchPacer: batchPacer,
+            settings: try AWSSecretsManagerStore.settings(declaration), http: http, batchPacer: batchPacer,
             getPacer: getPacer, listPacer: listPacer)
+    }
+
+    init(
+        settings: AWSSecretsManagerStore.Settings, http: HTTPClient = .shared, batchPacer: CallPacer? = nil,
+        getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
+    ) {
+        self.init(
+            name: settings.aws.providerName, client: settings.aws.client(http: http), overflow: settings.overflow,
+            batchPacer: batchPacer, getPacer: getPacer, listPacer: listPacer)
     }
 
     init(

@@ -28,7 +28,16 @@ public struct AzureKeyVaultStore: SecretProviderKind {
     /// is the safer default for sovereign clouds and private endpoints.
     public static let defaultAPIVersion = "2025-07-01"
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+    /// A declaration's settings: the vault's base URL (no trailing slash), the api-version, the CAs.
+    public struct Settings: Sendable {
+        public var name: String
+        public var vaultURL: URL
+        public var apiVersion: String
+        public var trust: TLSTrust
+        public var environment: [String: String]
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
         let settings = try ProviderSettings(declaration, allowed: settingKeys)
         guard let vaultURL = try settings.endpointURL("vault-url") else {
             _ = try settings.requiredString("vault-url")
@@ -51,9 +60,16 @@ public struct AzureKeyVaultStore: SecretProviderKind {
         // As the Azure CLI (Python requests): REQUESTS_CA_BUNDLE replaces the system's CAs.
         let trust = try TLSTrust.fromEnvironment(
             declaration.environment, fileVariables: ["REQUESTS_CA_BUNDLE"], at: declaration.node.location)
-        return AzureKeyVaultProvider(
-            name: declaration.name, vaultURL: URL(string: base)!, apiVersion: apiVersion,
-            environment: declaration.environment, http: HTTPClient.shared.trusting(trust).proxying(from: declaration.environment))
+        return Settings(
+            name: declaration.name, vaultURL: URL(string: base)!, apiVersion: apiVersion, trust: trust,
+            environment: declaration.environment)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        AzureKeyVaultProvider(
+            name: settings.name, vaultURL: settings.vaultURL, apiVersion: settings.apiVersion,
+            environment: settings.environment,
+            http: HTTPClient.shared.trusting(settings.trust).proxying(from: settings.environment))
     }
 
     /// What is wrong with a reference before any request: a name Key Vault cannot hold (1 to 127 of

@@ -23,10 +23,21 @@ public struct FileStore: SecretProvider, SecretProviderKind {
     /// The path as written in the manifest, for messages.
     public let displayPath: String
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+    /// `path`, as written (for messages) and resolved against the manifest's folder.
+    public struct Settings: Sendable {
+        public var name: String
+        public var url: URL
+        public var displayPath: String
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
         let settings = try ProviderSettings(declaration, allowed: settingKeys)
         let path = try settings.requiredString("path")
-        return FileStore(name: declaration.name, url: try settings.path("path")!, displayPath: path)
+        return Settings(name: declaration.name, url: try settings.path("path")!, displayPath: path)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        FileStore(name: settings.name, url: settings.url, displayPath: settings.displayPath)
     }
 
     public static func problems(with reference: SecretReference) -> [String] {

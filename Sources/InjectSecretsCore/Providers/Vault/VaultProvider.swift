@@ -16,12 +16,52 @@ import Foundation
 /// ~/.vault-token), `approle` (`role-id-env`|`role-id-file`, `secret-id-env`|`secret-id-file`, `mount`),
 /// `jwt` (`role`, `jwt-file`|`jwt-env`, else the GitHub Actions OIDC token with an optional `audience`,
 /// `mount`), `kubernetes` (`role`, `token-file`, `mount`). Credentials are never written inline.
-public enum VaultStore: SecretProviderKind {
+public enum VaultKind: SecretProviderKind {
     public static let typeName = "vault"
     public static let settingKeys = ["address", "mount", "namespace", "auth", "ca-file"]
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
-        try makeVault(declaration)
+    /// A declaration's settings, with the environment's fallbacks applied: what is sent is what is
+    /// printed (a `namespace: team-a/` is `team-a` in the header and in the policy alike).
+    public struct Settings: Sendable {
+        public var name: String
+        public var address: URL
+        /// The KV v2 mount, without slashes at either end.
+        public var mount: String
+        /// The namespace, without slashes at either end; nil when none.
+        public var namespace: String?
+        public var auth: VaultAuthMethod
+        public var trust: TLSTrust
+        public var environment: [String: String]
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        let environment = declaration.environment
+        let fallbackAddress = environment["VAULT_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let address = try settings.endpointURL("address", fallback: fallbackAddress) else {
+            throw InjectSecretsError.badInput(
+                "provider '\(declaration.name)' of type 'vault' needs 'address' (or VAULT_ADDR in the environment)",
+                at: declaration.node.location)
+        }
+        let slashes = CharacterSet(charactersIn: "/")
+        let mount = (try settings.string("mount") ?? "secret").trimmingCharacters(in: slashes)
+        guard !mount.isEmpty else {
+            throw InjectSecretsError.badInput(
+                "'mount' of provider '\(declaration.name)' is empty", at: settings.location(of: "mount"))
+        }
+        let namespace = (try settings.string("namespace") ?? environment["VAULT_NAMESPACE"] ?? "").trimmingCharacters(in: slashes)
+        let auth = try VaultAuthSettings.parse(settings.node("auth"), declaration: declaration)
+        // As the Vault CLI: VAULT_CACERT (a PEM bundle) before VAULT_CAPATH (a folder of hashed certificates).
+        let trust = try settings.caBundle("ca-file")
+            ?? TLSTrust.fromEnvironment(
+                environment, fileVariables: ["VAULT_CACERT"], folderVariables: ["VAULT_CAPATH"], at: declaration.node.location)
+        return Settings(
+            name: declaration.name, address: address, mount: mount, namespace: namespace.isEmpty ? nil : namespace,
+            auth: auth, trust: trust, environment: environment)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        makeVault(settings)
     }
 
     public static func problems(with reference: SecretReference) -> [String] {
@@ -36,31 +76,12 @@ public enum VaultStore: SecretProviderKind {
 
     /// `make`, typed: for callers that need `finish()`.
     public static func makeVault(
-        _ declaration: ProviderDeclaration, client: HTTPClient = .shared, retry: RetryPolicy = .standard
-    ) throws -> VaultProvider {
-        let settings = try ProviderSettings(declaration, allowed: settingKeys)
-        let environment = declaration.environment
-        let fallbackAddress = environment["VAULT_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let address = try settings.endpointURL("address", fallback: fallbackAddress) else {
-            throw InjectSecretsError.badInput(
-                "provider '\(declaration.name)' of type 'vault' needs 'address' (or VAULT_ADDR in the environment)",
-                at: declaration.node.location)
-        }
-        let mount = (try settings.string("mount") ?? "secret").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        guard !mount.isEmpty else {
-            throw InjectSecretsError.badInput(
-                "'mount' of provider '\(declaration.name)' is empty", at: settings.location(of: "mount"))
-        }
-        let namespaceText = try settings.string("namespace") ?? environment["VAULT_NAMESPACE"] ?? ""
-        let namespace = namespaceText.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let auth = try VaultAuthSettings.parse(settings.node("auth"), declaration: declaration)
-        // As the Vault CLI: VAULT_CACERT (a PEM bundle) before VAULT_CAPATH (a folder of hashed certificates).
-        let trust = try settings.caBundle("ca-file")
-            ?? TLSTrust.fromEnvironment(
-                environment, fileVariables: ["VAULT_CACERT"], folderVariables: ["VAULT_CAPATH"], at: declaration.node.location)
-        return VaultProvider(
-            name: declaration.name, address: address, mount: mount, namespace: namespace.isEmpty ? nil : namespace,
-            auth: auth, environment: environment, client: client.trusting(trust).proxying(from: environment), retry: retry)
+        _ settings: Settings, client: HTTPClient = .shared, retry: RetryPolicy = .standard
+    ) -> VaultProvider {
+        VaultProvider(
+            name: settings.name, address: settings.address, mount: settings.mount, namespace: settings.namespace,
+            auth: settings.auth, environment: settings.environment,
+            client: client.trusting(settings.trust).proxying(from: settings.environment), retry: retry)
     }
 }
 
