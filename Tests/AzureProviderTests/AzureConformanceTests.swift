@@ -28,8 +28,8 @@ final class AzureConformanceTests: XCTestCase {
         func provider() throws -> any SecretProvider {
             let node = try YAMLReader.read(
                 Data("{type: azure-key-vault, vault-url: '\(fake.baseURL)'}".utf8), path: "inject-secrets.yaml")!
-            return try AzureKeyVaultStore.make(ProviderDeclaration(
-                name: "azure", type: AzureKeyVaultStore.typeName, node: node,
+            return try AzureKeyVaultKind.make(ProviderDeclaration(
+                name: "azure", type: AzureKeyVaultKind.typeName, node: node,
                 baseDirectory: URL(fileURLWithPath: NSTemporaryDirectory()),
                 environment: [
                     "AZURE_TENANT_ID": tenant, "AZURE_CLIENT_ID": clientID, "AZURE_CLIENT_SECRET": clientSecret.value,

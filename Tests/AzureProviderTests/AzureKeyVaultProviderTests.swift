@@ -54,9 +54,9 @@ final class AzureKeyVaultProviderTests: XCTestCase {
     }
 
     func makeProvider(_ environment: [String: String], settings: [(String, String)] = []) throws -> any SecretProvider {
-        let node = declarationNode([("type", AzureKeyVaultStore.typeName), ("vault-url", fake.baseURL)] + settings)
-        return try AzureKeyVaultStore.make(ProviderDeclaration(
-            name: "azure", type: AzureKeyVaultStore.typeName, node: node, baseDirectory: directory, environment: environment))
+        let node = declarationNode([("type", AzureKeyVaultKind.typeName), ("vault-url", fake.baseURL)] + settings)
+        return try AzureKeyVaultKind.make(ProviderDeclaration(
+            name: "azure", type: AzureKeyVaultKind.typeName, node: node, baseDirectory: directory, environment: environment))
     }
 
     func reference(_ id: String, _ policy: VersionPolicy = .current, name: String? = nil) -> SecretReference {
@@ -123,7 +123,7 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         let counters = try await fake.counters()
         XCTAssertEqual(counters.valueReads["prod-db"], 2, "each (secret, version) is read once")
         XCTAssertEqual(counters.tokenRequests["client_secret"], 1, "one token for the run")
-        XCTAssertEqual(Set(counters.apiVersions), [AzureKeyVaultStore.defaultAPIVersion])
+        XCTAssertEqual(Set(counters.apiVersions), [AzureKeyVaultKind.defaultAPIVersion])
         XCTAssertEqual(counters.missingAPIVersion, 0)
     }
 
@@ -415,20 +415,20 @@ final class AzureKeyVaultProviderTests: XCTestCase {
                     reference("db", .version("7")), reference("db", .stage("AWSPREVIOUS"))] {
             let refused = try await fetchFailure(provider, bad)
             XCTAssertEqual(refused.kind, .configuration, refused.message)
-            XCTAssertFalse(AzureKeyVaultStore.problems(with: bad).isEmpty)
+            XCTAssertFalse(AzureKeyVaultKind.problems(with: bad).isEmpty)
         }
-        XCTAssertTrue(AzureKeyVaultStore.problems(with: reference("prod/db"))[0].contains("perhaps 'prod-db'"))
-        XCTAssertTrue(AzureKeyVaultStore.problems(with: reference("db", .stage("X")))[0].contains("no staging labels"))
-        XCTAssertEqual(AzureKeyVaultStore.problems(with: reference("Prod-DB-2", .version(String(repeating: "a", count: 32)))), [])
+        XCTAssertTrue(AzureKeyVaultKind.problems(with: reference("prod/db"))[0].contains("perhaps 'prod-db'"))
+        XCTAssertTrue(AzureKeyVaultKind.problems(with: reference("db", .stage("X")))[0].contains("no staging labels"))
+        XCTAssertEqual(AzureKeyVaultKind.problems(with: reference("Prod-DB-2", .version(String(repeating: "a", count: 32)))), [])
         let counters = try await fake.counters()
         XCTAssertEqual(counters.requests, 0, "nothing was sent")
     }
 
     func testSettingsAreCheckedWithTheirPlace() throws {
         func make(_ pairs: [(String, String)]) throws {
-            _ = try AzureKeyVaultStore.make(ProviderDeclaration(
-                name: "azure", type: AzureKeyVaultStore.typeName,
-                node: declarationNode([("type", AzureKeyVaultStore.typeName)] + pairs), baseDirectory: directory,
+            _ = try AzureKeyVaultKind.make(ProviderDeclaration(
+                name: "azure", type: AzureKeyVaultKind.typeName,
+                node: declarationNode([("type", AzureKeyVaultKind.typeName)] + pairs), baseDirectory: directory,
                 environment: [:]))
         }
         func error(_ pairs: [(String, String)]) -> String {

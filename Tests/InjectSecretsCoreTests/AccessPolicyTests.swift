@@ -164,13 +164,13 @@ final class AccessPolicyTests: XCTestCase {
     func testAzureRoleAssignmentsPerSecret() throws {
         let provider = try declaration("type: azure-key-vault\nvault-url: https://shop-prod.vault.azure.net\n")
         let secrets = [secret("db", "db-password", type: "azure-key-vault")]
-        let render = try AzureKeyVaultStore.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "f"))
+        let render = try AzureKeyVaultKind.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "f"))
         let assignment = try XCTUnwrap(render.document.array?.first?.object)
         XCTAssertEqual(assignment["role"]?.string, "Key Vault Secrets User")
         XCTAssertEqual(assignment["scope"]?.string, "{vault resource id}/secrets/db-password")
         XCTAssertEqual(assignment["roleDefinitionId"]?.string, "/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6")
         XCTAssertTrue(render.text.contains("az keyvault show --name shop-prod"), render.text)
-        let drift = try AzureKeyVaultStore.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
+        let drift = try AzureKeyVaultKind.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
         XCTAssertEqual(drift.document.array?.first?.object?["role"]?.string, "Key Vault Reader")
     }
 }

@@ -14,7 +14,7 @@ extension AzureKeyVaultProvider: SecretWriting {
     }
 
     private func setSecret(_ reference: SecretReference, value: SecretValue) async throws -> String {
-        let problems = AzureKeyVaultStore.problems(with: reference)
+        let problems = AzureKeyVaultKind.problems(with: reference)
         if !problems.isEmpty { throw ProviderFailure(.configuration, problems.joined(separator: "; ")) }
         var components = URLComponents(url: vault.vaultURL, resolvingAgainstBaseURL: false)!
         components.percentEncodedPath = "/secrets/\(reference.id)"

@@ -17,7 +17,7 @@ import Foundation
 /// Versions: `current` is the newest enabled version; a version id is the 32-hex last segment of the
 /// secret's `id`; Key Vault has no staging labels. The locator is the secret's id without its version,
 /// `{vault-url}/secrets/{name}`.
-public struct AzureKeyVaultStore: SecretProviderKind {
+public struct AzureKeyVaultKind: SecretProviderKind {
     public static let typeName = "azure-key-vault"
     public static let settingKeys = ["vault-url", "api-version"]
 
@@ -140,7 +140,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     }
 
     private func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
-        let problems = AzureKeyVaultStore.problems(with: reference)
+        let problems = AzureKeyVaultKind.problems(with: reference)
         if !problems.isEmpty {
             return .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
         }
@@ -240,7 +240,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         var byID: [String: [VersionQuery]] = [:]
         var answer: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for query in queries {
-            let problems = AzureKeyVaultStore.problems(with: query.reference)
+            let problems = AzureKeyVaultKind.problems(with: query.reference)
             if !problems.isEmpty {
                 answer[query] = .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
             } else {

@@ -10,7 +10,7 @@ public enum KeyVaultPolicy {
     public static let reader = (name: "Key Vault Reader", id: "21090545-7ca7-4776-b22c-e363652d74d2")
     public static let vaultPlaceholder = "{vault resource id}"
 
-    public static func describe(_ request: AccessPolicyRequest, settings: AzureKeyVaultStore.Settings) throws -> AccessPolicy {
+    public static func describe(_ request: AccessPolicyRequest, settings: AzureKeyVaultKind.Settings) throws -> AccessPolicy {
         let vaultURL = settings.vaultURL.absoluteString
         let vaultName = settings.vaultURL.host?.split(separator: ".").first.map(String.init) ?? vaultURL
         let role = request.purpose == .render ? secretsUser : reader
@@ -41,7 +41,7 @@ public enum KeyVaultPolicy {
     }
 }
 
-extension AzureKeyVaultStore: AccessPolicyDescribing {
+extension AzureKeyVaultKind: AccessPolicyDescribing {
     public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
         try KeyVaultPolicy.describe(request, settings: settings)
     }
