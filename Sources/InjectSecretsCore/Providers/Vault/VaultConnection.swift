@@ -34,7 +34,6 @@ struct VaultResponse: Sendable {
 
 /// One Vault server as the provider talks to it: address, namespace, retries. Knows nothing of KV.
 struct VaultConnection: Sendable {
-    var provider: String
     var address: URL
     var namespace: String?
     var client: HTTPClient

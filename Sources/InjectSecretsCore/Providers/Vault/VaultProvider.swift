@@ -102,8 +102,7 @@ public struct VaultProvider: SecretProvider {
     ) {
         self.name = name
         self.mount = mount
-        let connection = VaultConnection(
-            provider: name, address: address, namespace: namespace, client: client, retry: retry)
+        let connection = VaultConnection(address: address, namespace: namespace, client: client, retry: retry)
         self.connection = connection
         self.session = VaultSession(connection: connection, method: auth, environment: environment)
     }
