@@ -75,21 +75,23 @@ let package = Package(
         // The test-support layer every test target shares: processes, loopback servers (OpenBao among
         // them), `runTool` with its canary checks, provider declarations. It imports XCTest to assert.
         .target(name: "TestSupport", dependencies: ["InjectSecretsCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        // The SecretProvider contract as checks, run by each store's test target against its server.
+        .target(name: "ProviderConformance", dependencies: ["InjectSecretsCore"], path: "Tests/ProviderConformance"),
+        .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport", "ProviderConformance"]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport", "ProviderConformance"]),
         // The Azure Key Vault provider against a loopback stand-in of Key Vault, Entra ID and the managed
         // identity endpoints (fake_key_vault.py, Python standard library only).
         .testTarget(
             name: "AzureProviderTests",
-            dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"],
+            dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport", "ProviderConformance"],
             resources: [.copy("fake_key_vault.py")]
         ),
         // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
         .testTarget(
             name: "AWSProviderTests",
-            dependencies: ["inject-secrets", "InjectSecretsCore", "InjectSecretsRuntime", "TestSupport"],
+            dependencies: ["inject-secrets", "InjectSecretsCore", "InjectSecretsRuntime", "TestSupport", "ProviderConformance"],
             exclude: ["Fixtures"]),
         // The reference grammar and the runtime's field and error rules, with no server.
         .testTarget(name: "InjectSecretsRuntimeTests", dependencies: ["InjectSecretsRuntime", "TestSupport"]),

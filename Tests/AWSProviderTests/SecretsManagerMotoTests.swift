@@ -142,7 +142,8 @@ final class SecretsManagerMotoTests: MotoTestCase {
             XCTAssertEqual(failure.kind, .notFound)
             XCTAssertTrue(failure.message.contains(missing.id), failure.message)
             XCTAssertTrue(failure.message.contains("ResourceNotFoundException"), failure.message)
-            XCTAssertTrue(failure.message.contains("provider 'aws'"), failure.message)
+            XCTAssertEqual(failure.operation, .read)
+            XCTAssertEqual(failure.path, missing.id)
         }
         XCTAssertEqual(try moto.received(), ["secretsmanager.BatchGetSecretValue": 1])
         assertNoCanary(results)

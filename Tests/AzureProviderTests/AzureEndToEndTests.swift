@@ -116,7 +116,7 @@ final class AzureEndToEndTests: XCTestCase {
         let result = try run(["render"], secret: wrong.value)
         XCTAssertEqual(result.status, 3, result.stderr)
         XCTAssertTrue(result.stderr.contains("AADSTS7000215"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("error: secret db (prod-db)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("error: secret 'db' (provider 'azure'): reading \(fake.baseURL)/secrets/prod-db: "), result.stderr)
         XCTAssertFalse(result.stderr.contains(wrong.value))
         XCTAssertNil(read("inject-secrets.lock"), "no lock written")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent(".build").path), "no output written")

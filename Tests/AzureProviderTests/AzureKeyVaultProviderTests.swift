@@ -54,8 +54,8 @@ final class AzureKeyVaultProviderTests: XCTestCase {
     }
 
     func makeProvider(_ environment: [String: String], settings: [(String, String)] = []) throws -> any SecretProvider {
-        try AzureKeyVaultStore.make(providerDeclaration(
-            [("type", AzureKeyVaultStore.typeName), ("vault-url", fake.baseURL)] + settings, name: "azure", path: "m.yaml",
+        try AzureKeyVaultKind.make(providerDeclaration(
+            [("type", AzureKeyVaultKind.typeName), ("vault-url", fake.baseURL)] + settings, name: "azure", path: "m.yaml",
             baseDirectory: directory, environment: environment))
     }
 
@@ -121,26 +121,8 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         let counters = try await fake.counters()
         XCTAssertEqual(counters.valueReads["prod-db"], 2, "each (secret, version) is read once")
         XCTAssertEqual(counters.tokenRequests["client_secret"], 1, "one token for the run")
-        XCTAssertEqual(Set(counters.apiVersions), [AzureKeyVaultStore.defaultAPIVersion])
+        XCTAssertEqual(Set(counters.apiVersions), [AzureKeyVaultKind.defaultAPIVersion])
         XCTAssertEqual(counters.missingAPIVersion, 0)
-    }
-
-    func testTwoNamesForOneSecretReadItOnceAndFailEachInItsOwnName() async throws {
-        let value = Canary("shared")
-        _ = try await fake.seed("prod-db", value.value)
-        let provider = try makeProvider(clientSecretEnvironment)
-        let a = reference("prod-db", name: "db"), b = reference("prod-db", name: "db-alias")
-        let results = await provider.fetch([a, b])
-        XCTAssertEqual(try results[a]?.get().value.text, value.value)
-        XCTAssertEqual(try results[b]?.get().value.text, value.value)
-        let counters = try await fake.counters()
-        XCTAssertEqual(counters.valueReads["prod-db"], 1)
-
-        let x = reference("gone", name: "first"), y = reference("gone", name: "second")
-        let failures = await provider.fetch([x, y])
-        guard case .failure(let fx) = failures[x], case .failure(let fy) = failures[y] else { return XCTFail("expected failures") }
-        XCTAssertTrue(fx.message.contains("secret first (gone)"), fx.message)
-        XCTAssertTrue(fy.message.contains("secret second (gone)"), fy.message)
     }
 
     func testWorkloadIdentityFederatedTokenFile() async throws {
@@ -235,8 +217,8 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         XCTAssertEqual(failure.kind, .authentication)
         XCTAssertTrue(failure.message.contains("AADSTS7000215: Invalid client secret provided"), failure.message)
         XCTAssertTrue(failure.message.contains("invalid_client"), failure.message)
-        XCTAssertTrue(failure.message.contains("secret db (prod-db) in Azure Key Vault"), failure.message)
-        XCTAssertTrue(failure.message.contains(fake.baseURL), "names the vault: \(failure.message)")
+        XCTAssertEqual(failure.operation, .read)
+        XCTAssertEqual(failure.path, "\(fake.baseURL)/secrets/prod-db", "names the vault and the secret")
         XCTAssertFalse(failure.message.contains("Trace ID"), "only Entra's first line: \(failure.message)")
         assertClean(failure.message, [value, wrong])
         let counters = try await fake.counters()
@@ -372,7 +354,8 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         let provider = try makeProvider(clientSecretEnvironment)
         let missing = try await fetchFailure(provider, reference("no-such-secret", name: "ghost"))
         XCTAssertEqual(missing.kind, .notFound)
-        XCTAssertTrue(missing.message.contains("SecretNotFound") && missing.message.contains("secret ghost (no-such-secret)"), missing.message)
+        XCTAssertTrue(missing.relayed?.contains("SecretNotFound") == true, missing.message)
+        XCTAssertEqual(missing.path, "\(fake.baseURL)/secrets/no-such-secret")
         let version = String(repeating: "0", count: 32)
         let missingVersion = try await fetchFailure(provider, reference("prod-db", .version(version)))
         XCTAssertEqual(missingVersion.kind, .versionNotFound)
@@ -430,19 +413,19 @@ final class AzureKeyVaultProviderTests: XCTestCase {
                     reference("db", .version("7")), reference("db", .stage("AWSPREVIOUS"))] {
             let refused = try await fetchFailure(provider, bad)
             XCTAssertEqual(refused.kind, .configuration, refused.message)
-            XCTAssertFalse(AzureKeyVaultStore.problems(with: bad).isEmpty)
+            XCTAssertFalse(AzureKeyVaultKind.problems(with: bad).isEmpty)
         }
-        XCTAssertTrue(AzureKeyVaultStore.problems(with: reference("prod/db"))[0].contains("perhaps 'prod-db'"))
-        XCTAssertTrue(AzureKeyVaultStore.problems(with: reference("db", .stage("X")))[0].contains("no staging labels"))
-        XCTAssertEqual(AzureKeyVaultStore.problems(with: reference("Prod-DB-2", .version(String(repeating: "a", count: 32)))), [])
+        XCTAssertTrue(AzureKeyVaultKind.problems(with: reference("prod/db"))[0].contains("perhaps 'prod-db'"))
+        XCTAssertTrue(AzureKeyVaultKind.problems(with: reference("db", .stage("X")))[0].contains("no staging labels"))
+        XCTAssertEqual(AzureKeyVaultKind.problems(with: reference("Prod-DB-2", .version(String(repeating: "a", count: 32)))), [])
         let counters = try await fake.counters()
         XCTAssertEqual(counters.requests, 0, "nothing was sent")
     }
 
     func testSettingsAreCheckedWithTheirPlace() throws {
         func make(_ pairs: [(String, String)]) throws {
-            _ = try AzureKeyVaultStore.make(providerDeclaration(
-                [("type", AzureKeyVaultStore.typeName)] + pairs, name: "azure", path: "m.yaml", baseDirectory: directory))
+            _ = try AzureKeyVaultKind.make(providerDeclaration(
+                [("type", AzureKeyVaultKind.typeName)] + pairs, name: "azure", path: "m.yaml", baseDirectory: directory))
         }
         func error(_ pairs: [(String, String)]) -> String {
             do { try make(pairs); return "" } catch { return "\(error)" }

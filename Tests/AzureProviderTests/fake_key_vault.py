@@ -23,7 +23,8 @@ Key Vault behaviour modelled (https://learn.microsoft.com/rest/api/keyvault/secr
   - listing returns ids and attributes only, never a value; `nextLink` is an absolute URL with a
     $skiptoken. Real Key Vault also repeats api-version in nextLink; this stand-in leaves it out on
     purpose, so a client that does not set its api-version on nextLink fails here;
-  - faults: the next N requests under a path prefix answer a given status (429 with Retry-After).
+  - faults: the next N requests under a path prefix answer a given status (429 with Retry-After, 403
+    as a denial by access policy).
 Error message texts are modelled on the documented shapes; they are not byte-for-byte Azure's.
 """
 import argparse
@@ -188,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
                 headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
                 if fault["status"] == 429:
                     self.kv_error(429, "Throttled", "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached", headers=headers)
+                elif fault["status"] == 403:
+                    self.kv_error(403, "Forbidden", "The user, group or application does not have secrets get permission on key vault.", inner="ForbiddenByPolicy")
                 else:
                     self.kv_error(fault["status"], "InternalServerError", "The service is unavailable.", headers=headers)
                 return True

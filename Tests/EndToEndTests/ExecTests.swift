@@ -105,7 +105,7 @@ final class ExecTests: XCTestCase {
         try workspace.write(["store.yaml": "prod/db: { current: \"9\", versions: {} }\napi-token: { current: v1, versions: { v1: x } }\n"])
         let store = try workspace.run(["exec", "--function", "checkout", "--", "sh", "-c", marker], environment: ["SEEN": seen.path])
         XCTAssertEqual(store.status, 3, store.stderr)
-        XCTAssertTrue(store.stderr.contains("version '9' of secret db (prod/db) not found"), store.stderr)
+        XCTAssertTrue(store.stderr.contains("secret 'db' (provider 'local'): reading prod/db in store.yaml: version '9' not found"), store.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: seen.path))
 
         // Bad input: exit 2.

@@ -199,7 +199,7 @@ final class RenderDriftTests: XCTestCase {
         let storeText = workspace.read("store.yaml")!
         let result = try workspace.run(["render"])
         XCTAssertEqual(result.status, 3, result.stderr)
-        XCTAssertTrue(result.stderr.contains("error: version '9' of secret db (prod/db) not found in file store 'local' (store.yaml)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("error: secret 'db' (provider 'local'): reading prod/db in store.yaml: version '9' not found"), result.stderr)
         var after = filesBelow(workspace.directory)
         XCTAssertEqual(after.removeValue(forKey: workspace.url("store.yaml").path), storeText)
         var expected = before

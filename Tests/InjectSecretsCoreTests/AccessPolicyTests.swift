@@ -44,7 +44,7 @@ final class AccessPolicyTests: XCTestCase {
         let request = AccessPolicyRequest(
             declaration: provider,
             secrets: [secret("db", "prod/db", type: "aws-secrets-manager", locator: dbARN)], purpose: .render, function: "checkout")
-        let policy = SecretsManagerPolicy.describe(request)
+        let policy = try AWSSecretsManagerStore.accessPolicy(request)
         XCTAssertFalse(policy.approximate)
         XCTAssertEqual(resources(policy, action: "secretsmanager:GetSecretValue"), [dbARN])
         XCTAssertEqual(resources(policy, action: "secretsmanager:DescribeSecret"), [dbARN])
@@ -57,7 +57,7 @@ final class AccessPolicyTests: XCTestCase {
         XCTAssertEqual(strings(condition["kms:EncryptionContext:SecretARN"]), [dbARN])
 
         // A pinned secret is read with GetSecretValue only: no batch action.
-        let pinned = SecretsManagerPolicy.describe(AccessPolicyRequest(
+        let pinned = try AWSSecretsManagerStore.accessPolicy(AccessPolicyRequest(
             declaration: provider, secrets: [secret("db", "prod/db", .version("v7"), type: "aws-secrets-manager", locator: dbARN)],
             purpose: .render, function: "checkout"))
         XCTAssertFalse(actions(pinned).contains("secretsmanager:BatchGetSecretValue"))
@@ -65,7 +65,7 @@ final class AccessPolicyTests: XCTestCase {
 
     func testSecretsManagerDriftReadsNoValue() throws {
         let provider = try declaration("type: aws-secrets-manager\nregion: eu-west-1\n")
-        let policy = SecretsManagerPolicy.describe(AccessPolicyRequest(
+        let policy = try AWSSecretsManagerStore.accessPolicy(AccessPolicyRequest(
             declaration: provider,
             secrets: [secret("db", "prod/db", type: "aws-secrets-manager", locator: dbARN), secret("stripe", "prod/stripe", type: "aws-secrets-manager", locator: stripeARN)],
             purpose: .drift, function: nil))
@@ -77,7 +77,7 @@ final class AccessPolicyTests: XCTestCase {
 
     func testSecretsManagerWithoutALockIsApproximateWithTheSuffixWildcard() throws {
         let provider = try declaration("type: aws-secrets-manager\nregion: us-east-1\n", environment: ["AWS_ACCOUNT_ID": "111122223333"])
-        let policy = SecretsManagerPolicy.describe(AccessPolicyRequest(
+        let policy = try AWSSecretsManagerStore.accessPolicy(AccessPolicyRequest(
             declaration: provider, secrets: [secret("db", "prod/db", type: "aws-secrets-manager")], purpose: .render, function: "f"))
         XCTAssertTrue(policy.approximate)
         XCTAssertEqual(resources(policy, action: "secretsmanager:GetSecretValue"), ["arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-??????"])
@@ -85,11 +85,11 @@ final class AccessPolicyTests: XCTestCase {
         let kms = try XCTUnwrap(statements(policy).first { strings($0["Action"]) == ["kms:Decrypt"] })
         XCTAssertNotNil((kms["Condition"] as? [String: Any])?["StringLike"], "a wildcard ARN needs StringLike")
 
-        // No region, no account: wildcards, and the notes say what to set.
-        let bare = SecretsManagerPolicy.describe(AccessPolicyRequest(
-            declaration: try declaration("type: aws-secrets-manager\n"), secrets: [secret("db", "prod/db", type: "aws-secrets-manager")],
+        // No account: a wildcard, and the notes say what to set.
+        let bare = try AWSSecretsManagerStore.accessPolicy(AccessPolicyRequest(
+            declaration: try declaration("type: aws-secrets-manager\nregion: us-east-1\n"), secrets: [secret("db", "prod/db", type: "aws-secrets-manager")],
             purpose: .drift, function: nil))
-        XCTAssertEqual(resources(bare, action: "secretsmanager:DescribeSecret"), ["arn:aws:secretsmanager:*:*:secret:prod/db-??????"])
+        XCTAssertEqual(resources(bare, action: "secretsmanager:DescribeSecret"), ["arn:aws:secretsmanager:us-east-1:*:secret:prod/db-??????"])
         XCTAssertTrue(bare.notes.contains { $0.contains("AWS_ACCOUNT_ID") })
     }
 
@@ -102,7 +102,7 @@ final class AccessPolicyTests: XCTestCase {
         let provider = try declaration(
             "type: aws-secrets-manager\nprofile: ci\n",
             environment: ["AWS_CONFIG_FILE": config.path, "AWS_SHARED_CREDENTIALS_FILE": folder.appendingPathComponent("none").path, "AWS_ACCOUNT_ID": "123456789012"])
-        let policy = SecretsManagerPolicy.describe(AccessPolicyRequest(
+        let policy = try AWSSecretsManagerStore.accessPolicy(AccessPolicyRequest(
             declaration: provider, secrets: [secret("db", "prod/db", type: "aws-secrets-manager")], purpose: .drift, function: nil))
         XCTAssertEqual(resources(policy, action: "secretsmanager:DescribeSecret"), ["arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/db-??????"])
     }
@@ -113,7 +113,7 @@ final class AccessPolicyTests: XCTestCase {
         let provider = try declaration("type: aws-ssm\nregion: eu-west-1\n")
         let arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db/password"
         let secrets = [secret("db", "/prod/db/password", type: "aws-ssm", locator: arn)]
-        let render = ParameterStorePolicy.describe(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "f"))
+        let render = try AWSParameterStore.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "f"))
         XCTAssertEqual(actions(render), ["ssm:GetParameters", "kms:Decrypt"])
         XCTAssertEqual(resources(render, action: "ssm:GetParameters"), [arn])
         let kms = try XCTUnwrap(statements(render).first { strings($0["Action"]) == ["kms:Decrypt"] })
@@ -121,14 +121,14 @@ final class AccessPolicyTests: XCTestCase {
         XCTAssertEqual(strings(condition["kms:ViaService"]), ["ssm.eu-west-1.amazonaws.com"])
         XCTAssertEqual(strings(condition["kms:EncryptionContext:PARAMETER_ARN"]), [arn])
 
-        let drift = ParameterStorePolicy.describe(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
+        let drift = try AWSParameterStore.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
         XCTAssertTrue(actions(drift).isDisjoint(with: ParameterStorePolicy.valueActions), "\(actions(drift))")
         XCTAssertEqual(resources(drift, action: "ssm:GetParameterHistory"), [arn])
         XCTAssertEqual(resources(drift, action: "ssm:DescribeParameters"), ["*"])
         XCTAssertTrue(drift.notes.contains { $0.contains("GetParameterHistory") && $0.contains("Value") }, "the history's values are admitted")
 
         // Without a lock entry the ARN is built from the name (leading slash dropped).
-        let built = ParameterStorePolicy.describe(AccessPolicyRequest(
+        let built = try AWSParameterStore.accessPolicy(AccessPolicyRequest(
             declaration: try declaration("type: aws-ssm\nregion: eu-west-1\n", environment: ["AWS_ACCOUNT_ID": "123456789012"]),
             secrets: [secret("db", "/prod/db/password", type: "aws-ssm")], purpose: .render, function: "f"))
         XCTAssertEqual(resources(built, action: "ssm:GetParameters"), [arn])
@@ -140,18 +140,18 @@ final class AccessPolicyTests: XCTestCase {
     func testVaultPolicyReadsExactlyTheDataPathsAndDriftOnlyMetadata() throws {
         let provider = try declaration("type: vault\naddress: http://127.0.0.1:8200\nmount: kv/\n")
         let secrets = [secret("stripe", "payments/stripe", type: "vault"), secret("db", "/prod//db", type: "vault")]
-        let render = try VaultPolicy.describe(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "checkout"))
+        let render = try VaultKind.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "checkout"))
         let hcl = try XCTUnwrap(render.document.string)
         XCTAssertTrue(hcl.contains("path \"kv/data/payments/stripe\" {\n  capabilities = [\"read\"]\n}"), hcl)
         XCTAssertTrue(hcl.contains("path \"kv/data/prod/db\""), hcl)
         XCTAssertFalse(hcl.contains("metadata"), hcl)
         XCTAssertFalse(hcl.contains("*"), hcl)
-        let drift = try VaultPolicy.describe(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
+        let drift = try VaultKind.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
         let driftHCL = try XCTUnwrap(drift.document.string)
         XCTAssertTrue(driftHCL.contains("path \"kv/metadata/payments/stripe\""), driftHCL)
         XCTAssertFalse(driftHCL.contains("/data/"), driftHCL)
 
-        XCTAssertThrowsError(try VaultPolicy.describe(AccessPolicyRequest(
+        XCTAssertThrowsError(try VaultKind.accessPolicy(AccessPolicyRequest(
             declaration: provider, secrets: [secret("all", "payments/*", type: "vault")], purpose: .render, function: "f"))) { error in
             XCTAssertTrue("\(error)".contains("cannot be written as one exact Vault policy path"), "\(error)")
         }
@@ -162,13 +162,13 @@ final class AccessPolicyTests: XCTestCase {
     func testAzureRoleAssignmentsPerSecret() throws {
         let provider = try declaration("type: azure-key-vault\nvault-url: https://shop-prod.vault.azure.net\n")
         let secrets = [secret("db", "db-password", type: "azure-key-vault")]
-        let render = try KeyVaultPolicy.describe(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "f"))
+        let render = try AzureKeyVaultKind.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .render, function: "f"))
         let assignment = try XCTUnwrap(render.document.array?.first?.object)
         XCTAssertEqual(assignment["role"]?.string, "Key Vault Secrets User")
         XCTAssertEqual(assignment["scope"]?.string, "{vault resource id}/secrets/db-password")
         XCTAssertEqual(assignment["roleDefinitionId"]?.string, "/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6")
         XCTAssertTrue(render.text.contains("az keyvault show --name shop-prod"), render.text)
-        let drift = try KeyVaultPolicy.describe(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
+        let drift = try AzureKeyVaultKind.accessPolicy(AccessPolicyRequest(declaration: provider, secrets: secrets, purpose: .drift, function: nil))
         XCTAssertEqual(drift.document.array?.first?.object?["role"]?.string, "Key Vault Reader")
     }
 }

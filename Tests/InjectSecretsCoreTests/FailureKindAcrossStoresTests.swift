@@ -84,8 +84,8 @@ final class FailureKindAcrossStoresTests: XCTestCase {
             var kinds: [String: ProviderFailure.Kind] = [:]
 
             let vaultScript = ScriptedTransport([Self.vault(event)])
-            let vault = try VaultStore.makeVault(
-                providerDeclaration("{type: vault, address: 'http://127.0.0.1:8200'}", environment: ["VAULT_TOKEN": "t"]),
+            let vault = VaultKind.makeVault(try VaultKind.settings(
+                providerDeclaration("{type: vault, address: 'http://127.0.0.1:8200'}", environment: ["VAULT_TOKEN": "t"])),
                 client: HTTPClient(transport: vaultScript, proxyEnvironment: [:]), retry: fast)
             kinds["vault"] = try await fetchFailure(vault, SecretReference(name: "db", id: "app/db", policy: .current)).kind
 

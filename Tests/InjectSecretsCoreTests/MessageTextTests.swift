@@ -80,7 +80,8 @@ struct EchoingStore: SecretProvider, SecretProviderKind {
     static let field = Canary("echo-field").value
 
     let name: String
-    static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider { EchoingStore(name: declaration.name) }
+    static func settings(_ declaration: ProviderDeclaration) -> String { declaration.name }
+    static func make(_ name: String) -> any SecretProvider { EchoingStore(name: name) }
 
     func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
         var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
@@ -90,7 +91,8 @@ struct EchoingStore: SecretProvider, SecretProviderKind {
             case "json": results[reference] = .success(FetchedSecret(version: "1", value: SecretValue(#"{"password": "\#(Self.field)"}"#)))
             default:
                 results[reference] = .failure(ProviderFailure(
-                    .accessDenied, "denied; request was {\"value\": \"\(Self.value)\", \"password\": \"\(Self.field)\"} with token \(Self.token)"))
+                    .accessDenied, "denied; request was {\"value\": \"\(Self.value)\", \"password\": \"\(Self.field)\"}",
+                    relayed: "the token \(Self.token) may not read this"))
             }
         }
         return results
@@ -138,7 +140,7 @@ final class RunRedactionTests: XCTestCase {
                 XCTAssertFalse(audit.contains(canary), audit)
             }
             XCTAssertTrue(text.contains("secret 'c'") && text.contains("denied; request was {\"value\": \"<redacted>\""), text)
-            XCTAssertTrue(audit.contains("with token <redacted>"), audit)
+            XCTAssertTrue(audit.contains("the store said: the token <redacted> may not read this"), audit)
         }
     }
 }

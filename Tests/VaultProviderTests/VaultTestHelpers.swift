@@ -11,7 +11,7 @@ func makeVaultProvider(
     let declaration = try providerDeclaration(
         yaml, name: "vault", baseDirectory: baseDirectory ?? URL(fileURLWithPath: NSTemporaryDirectory()),
         environment: environment)
-    return try VaultStore.makeVault(declaration, client: client, retry: retry)
+    return VaultKind.makeVault(try VaultKind.settings(declaration), client: client, retry: retry)
 }
 
 func reference(_ name: String, _ id: String, _ policy: String = "current") -> SecretReference {

@@ -47,7 +47,8 @@ public struct AuditRecord: Sendable, Equatable {
     public var outcome: Outcome
     /// The failure's kind (`access denied`, `not found`, ...) when the outcome is not ok.
     public var errorKind: String?
-    /// The failure's message; provider messages name the secret and the cause, never a value.
+    /// The store part of the failure's message (`ProviderFailure.message`): what the store was doing
+    /// where and why, never a value; the record names the secret and the provider itself.
     public var message: String?
     public var environment: String?
     /// Who ran it: the CI system's identity variables, when there are any.

@@ -98,6 +98,15 @@ public final class RunRedactor: @unchecked Sendable {
         "AZURE_CLIENT_SECRET", "IDENTITY_HEADER", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     ]
 
+    /// A store failure with every remembered text removed from each of its parts.
+    public func scrub(_ failure: ProviderFailure) -> ProviderFailure {
+        var failure = failure
+        failure.detail = scrub(failure.detail)
+        failure.path = failure.path.map(scrub)
+        failure.relay(failure.relayed.map(scrub))
+        return failure
+    }
+
     public func scrub(_ text: String) -> String {
         lock.lock()
         let texts = self.texts

@@ -316,7 +316,9 @@ public struct InjectSecrets: Sendable {
                 let lockedVersion = queries[name]!.lockedVersion
                 if status.selected == nil {
                     failures.append(.storeFailure(
-                        ProviderFailure(.versionNotFound, "the policy '\(workspace.declaration(name).policy)' selects no version in the store"),
+                        ProviderFailure(
+                            .versionNotFound, "the policy '\(workspace.declaration(name).policy)' selects no version in the store",
+                            operation: .inspect, path: queries[name]!.reference.id),
                         secret: name, provider: workspace.declaration(name).providerName))
                     continue
                 }

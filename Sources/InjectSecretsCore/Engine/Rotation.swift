@@ -74,9 +74,7 @@ extension InjectSecrets {
         redactor.remember(credentialsIn: options.processEnvironment)
         func failed(_ failure: ProviderFailure) async -> InjectSecretsError {
             redactor.remember(await provider.credentialsInUse())
-            var failure = failure
-            failure.message = redactor.scrub(failure.message)
-            return InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+            return InjectSecretsError(.storeFailure, [.storeFailure(redactor.scrub(failure), secret: name, provider: declaration.providerName)])
         }
 
         do {
@@ -87,9 +85,9 @@ extension InjectSecrets {
             let current: FetchedSecret
             switch fetched[reference] {
             case .success(let secret)?: current = secret
-            case .failure(let failure)?: throw await failed(failure)
+            case .failure(let failure)?: throw await failed(failure.during(.read, of: id))
             case nil:
-                throw InjectSecretsError(.storeFailure, [.error("secret '\(name)' (provider '\(declaration.providerName)'): no answer from the store")])
+                throw await failed(ProviderFailure(.invalidResponse, "the store gave no answer", operation: .read, path: id))
             }
             redactor.remember(value: current.value)
             let value = try Self.newValue(newValue, key: key, replacing: current.value, secret: name, location: declaration.location)
@@ -98,7 +96,7 @@ extension InjectSecrets {
             do {
                 version = try await writer.write(reference, value: value, expectedCurrent: current.version)
             } catch let failure as ProviderFailure {
-                throw await failed(failure)
+                throw await failed(failure.during(.write, of: id))
             }
             await provider.finish()
 

@@ -135,7 +135,7 @@ struct Workspace {
     /// asked concurrently, each with all of its references in one call so it can batch.
     /// Every outcome is audited (when `--audit-log` is on) before it is returned, denials included.
     func fetch(_ references: [String: SecretReference], for operation: AuditRecord.Operation = .render) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
-        var results = await fanOut(references) { provider, unique in
+        var results = await fanOut(references, .read) { provider, unique in
             await provider.fetch(unique)
         }
         redactor.remember(values: results.values.compactMap { try? $0.get().value })
@@ -184,7 +184,7 @@ struct Workspace {
     private func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
         var lockedVersions: [SecretReference: String] = [:]
         for query in queries.values { lockedVersions[query.reference] = query.lockedVersion }
-        return await fanOut(queries.mapValues(\.reference)) { [lockedVersions] provider, unique in
+        return await fanOut(queries.mapValues(\.reference), .inspect) { [lockedVersions] provider, unique in
             let asked = unique.map { VersionQuery(reference: $0, lockedVersion: lockedVersions[$0]) }
             let answers = await provider.inspect(asked)
             var byReference: [SecretReference: Result<VersionStatus, ProviderFailure>] = [:]
@@ -194,7 +194,7 @@ struct Workspace {
     }
 
     private func fanOut<Answer: Sendable>(
-        _ references: [String: SecretReference],
+        _ references: [String: SecretReference], _ operation: ProviderFailure.Operation,
         _ call: @escaping @Sendable (any SecretProvider, [SecretReference]) async -> [SecretReference: Result<Answer, ProviderFailure>]
     ) async -> [String: Result<Answer, ProviderFailure>] {
         // One canonical reference per (provider, id, policy); names map onto it.
@@ -224,8 +224,9 @@ struct Workspace {
         }
         var results: [String: Result<Answer, ProviderFailure>] = [:]
         for (name, entry) in canonical {
-            results[name] = answers[entry.reference]
-                ?? .failure(ProviderFailure(.invalidResponse, "provider '\(entry.provider)' gave no answer for secret \(entry.reference)"))
+            // A store that left out the operation or path still gets a located message.
+            results[name] = (answers[entry.reference] ?? .failure(ProviderFailure(.invalidResponse, "the store gave no answer")))
+                .mapError { $0.during(operation, of: entry.reference.id) }
         }
         return results
     }
@@ -235,13 +236,7 @@ struct Workspace {
     /// diagnostic, so one scrub covers stderr, annotations, the step summary and JUnit.
     private func redacted<Answer>(_ results: [String: Result<Answer, ProviderFailure>]) async -> [String: Result<Answer, ProviderFailure>] {
         for provider in providers.values { redactor.remember(await provider.credentialsInUse()) }
-        return results.mapValues { result in
-            result.mapError { failure in
-                var failure = failure
-                failure.message = redactor.scrub(failure.message)
-                return failure
-            }
-        }
+        return results.mapValues { $0.mapError(redactor.scrub) }
     }
 
     /// Lets every provider clean up (revoke tokens it created), even when the run was cancelled: the
@@ -255,11 +250,9 @@ struct Workspace {
 }
 
 extension Diagnostic {
-    /// A store failure for one secret, naming the secret, the provider and the cause. Providers usually
-    /// name the secret themselves ("secret db (prod/db) ..."); the name is added only where they did not.
+    /// The one message of a store failure, for every store alike: the secret and the provider, then
+    /// what the store was doing where and why (`ProviderFailure.message`). Stores name neither.
     static func storeFailure(_ failure: ProviderFailure, secret: String, provider: String) -> Diagnostic {
-        let named = failure.message.contains("secret \(secret) (") || failure.message.contains("secret '\(secret)'")
-        let message = named ? failure.message : "secret '\(secret)' (provider '\(provider)'): \(failure.message)"
-        return .error(message, at: failure.location)
+        .error("secret '\(secret)' (provider '\(provider)'): \(failure.message)", at: failure.location)
     }
 }

@@ -179,9 +179,12 @@ struct ManifestDecoder {
                     + didYouMean(type, registry.typeNames), at: typeNode.location)
                 continue
             }
-            // Each kind checks its own settings offline; nothing is contacted here.
+            // Each kind reads and checks its own settings offline (this is `validate`); nothing is
+            // built or contacted here, and `make` and `policy` take the settings as read.
             do {
-                _ = try kind.make(declaration)
+                var checked = declaration
+                checked.settings = try kind.settings(declaration)
+                providers[name] = checked
             } catch let failure as InjectSecretsError {
                 diagnostics.append(contentsOf: failure.diagnostics)
             } catch {

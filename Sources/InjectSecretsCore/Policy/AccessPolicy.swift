@@ -70,9 +70,17 @@ public struct AccessPolicy: Sendable {
 /// A kind of store that can say which access its provider needs, and nothing more. Each store describes
 /// its own policy (in its own folder); the engine only groups secrets by function and provider.
 public protocol AccessPolicyDescribing: SecretProviderKind {
-    /// The least access that lets `request.purpose` succeed for exactly `request.secrets`. Contacts
-    /// nothing. Throws bad input (with a place) when a secret id cannot be expressed safely.
-    static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy
+    /// The least access that lets `request.purpose` succeed for exactly `request.secrets`, for the
+    /// provider of `settings` (the same values `make` gets). Contacts nothing. Throws bad input (with a
+    /// place) when a secret id cannot be expressed safely.
+    static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy
+}
+
+extension AccessPolicyDescribing {
+    /// The policy for the request's declaration, its settings read once.
+    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
+        try accessPolicy(request, settings: checkedSettings(request.declaration))
+    }
 }
 
 /// What `policy` found: per function and provider the render policy, per provider the drift policy.

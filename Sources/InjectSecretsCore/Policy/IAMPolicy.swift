@@ -36,7 +36,8 @@ struct IAMPolicy {
 }
 
 /// Where AWS resources of one provider live: partition, region and account, from the lock's ARNs when
-/// it has them, else from the settings and the environment, else a wildcard (and the policy says so).
+/// they have them, else from the provider's settings and the environment; an account known from
+/// neither is a wildcard (and the policy says so).
 struct AWSResourcePlace {
     var partition: String
     var region: String
@@ -59,20 +60,12 @@ struct AWSResourcePlace {
         return "aws"
     }
 
-    init(declaration: ProviderDeclaration, lockedARNs: [String]) {
+    /// `settings` are the provider's own, so the region is the one it reads from.
+    init(settings: AWSStoreConfiguration, lockedARNs: [String]) {
         let known = lockedARNs.compactMap(AWSResourcePlace.parts(of:)).first
-        // The region as the provider resolves it: the setting, AWS_REGION / AWS_DEFAULT_REGION, the profile.
-        let profile = declaration.node["profile"]?.scalar.flatMap { $0.isEmpty ? nil : $0 }
-        let configured = AWSEnvironment(variables: declaration.environment, profile: profile)
-            .region(manifestRegion: declaration.node["region"]?.scalar)
-        if let region = known?.region ?? configured, !region.isEmpty {
-            self.region = region
-        } else {
-            self.region = "*"
-            guessed.append("the region (set 'region' on the provider)")
-        }
-        partition = known?.partition ?? AWSResourcePlace.partition(for: region == "*" ? "" : region)
-        if let account = known?.account ?? declaration.environment["AWS_ACCOUNT_ID"], !account.isEmpty {
+        region = known?.region ?? settings.region
+        partition = known?.partition ?? AWSResourcePlace.partition(for: region)
+        if let account = known?.account ?? settings.environment.variables["AWS_ACCOUNT_ID"], !account.isEmpty {
             self.account = account
         } else {
             self.account = "*"

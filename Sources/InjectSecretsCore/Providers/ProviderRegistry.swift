@@ -8,7 +8,7 @@ public struct ProviderRegistry: Sendable {
 
     /// Every store this build knows.
     public static let standard = ProviderRegistry(kinds: [
-        FileStore.self, AWSSecretsManagerStore.self, AWSParameterStore.self, VaultStore.self, AzureKeyVaultStore.self,
+        FileStore.self, AWSSecretsManagerStore.self, AWSParameterStore.self, VaultKind.self, AzureKeyVaultKind.self,
     ])
 
     public var typeNames: [String] { kinds.map { $0.typeName } }

@@ -120,8 +120,10 @@ public struct VersionQuery: Hashable, Sendable {
     }
 }
 
-/// Why a store could not answer for one secret. The message names the secret, the store and the cause,
-/// and never holds a value.
+/// Why a store could not answer for one secret, in parts: what kind of failure, what the store was
+/// doing and where, why, and what the store itself said. It never holds a value. The engine composes
+/// the one message a user reads from these parts (`Diagnostic.storeFailure`), naming the secret and the
+/// provider itself, so a store names neither.
 public struct ProviderFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
         case notFound = "not found"
@@ -134,22 +136,106 @@ public struct ProviderFailure: Error, Sendable, Hashable, CustomStringConvertibl
         case configuration = "configuration"
     }
 
+    /// What the engine asked of the store when it failed.
+    public enum Operation: String, Sendable, Hashable {
+        /// `fetch`: reading a value.
+        case read
+        /// `inspect`: reading metadata only.
+        case inspect
+        /// `SecretWriting.write`: writing a new version.
+        case write
+
+        /// The words a message starts with: "reading secret/app/db".
+        public var verb: String {
+            switch self {
+            case .read: return "reading"
+            case .inspect: return "reading the metadata of"
+            case .write: return "writing"
+            }
+        }
+    }
+
     public var kind: Kind
-    public var message: String
+    /// Set by the store where it answers for a reference; nil only while a failure travels up from a
+    /// layer that does not know the operation (a credential, a transport).
+    public var operation: Operation?
+    /// The store's own name for what it was asked about: a KV path (`secret/app/db`), a secret id or
+    /// ARN, a parameter name, a Key Vault secret URL, an id in the file store's file.
+    public var path: String?
+    /// The cause, in this tool's words.
+    public var detail: String
+    /// What the store said (its error code and message), one bounded line (`RelayedText.line`); nil
+    /// when it said nothing useful.
+    public private(set) var relayed: String?
     /// The place in a file the failure is about (a malformed file store), if any.
     public var location: SourceLocation?
 
-    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil) {
+    public init(
+        _ kind: Kind, _ detail: String, relayed: String? = nil, operation: Operation? = nil, path: String? = nil,
+        at location: SourceLocation? = nil
+    ) {
         self.kind = kind
-        self.message = message
+        self.detail = detail
+        self.operation = operation
+        self.path = path
         self.location = location
+        relay(relayed)
+    }
+
+    /// Sets what the store said, bounded to one line; empty text is nothing said.
+    public mutating func relay(_ text: String?) {
+        let line = text.map(RelayedText.line) ?? ""
+        relayed = line.isEmpty ? nil : line
+    }
+
+    /// This failure as answered for a reference: the operation and path are filled in where the layer
+    /// that failed (a login, a credential source) did not know them; a path set deeper is kept, since
+    /// it is the more precise one (the metadata read that a value read fell back to).
+    public func during(_ operation: Operation, of path: String) -> ProviderFailure {
+        var failure = self
+        if failure.operation == nil { failure.operation = operation }
+        if failure.path == nil { failure.path = path }
+        return failure
+    }
+
+    /// The store's part of a message: "reading secret/app/db: permission denied (403); the store said:
+    /// ..." (`Diagnostic.storeFailure` puts the secret and the provider before it).
+    public var message: String {
+        var text = ""
+        if let operation {
+            text = operation.verb + (path.map { " \($0)" } ?? "") + ": "
+        } else if let path {
+            text = path + ": "
+        }
+        text += detail
+        if let relayed { text += "; the store said: \(relayed)" }
+        return text
     }
 
     public var description: String { message }
 }
 
-/// A secret store. Implementations read every reference they are given, batched and concurrently as the
-/// store allows, and answer per reference so that one failure names its own secret.
+/// A secret store, as the engine uses it. What follows is the contract every store is tested against
+/// (`ProviderConformance` in Tests, run by each store's test target on its real server).
+///
+/// A store may assume:
+/// - each call holds distinct references: no two share both `id` and `policy` (the engine reads
+///   each (provider, id, policy) once and hands the answer to every secret name that shares it), so a
+///   store does not de-duplicate again;
+/// - references already passed `SecretProviderKind.problems(with:)`, although a store still answers
+///   a bad one with a `.configuration` failure rather than trusting that.
+///
+/// A store must:
+/// - answer every reference it was given, with a value or a failure; a missing answer is reported as
+///   an invalid response of the store;
+/// - fail with a `ProviderFailure` whose `kind` says what happened (`.notFound` for a secret that does
+///   not exist, `.accessDenied` for a refusal of the credential), whose `operation` and `path` say what
+///   it was doing and where, and whose `detail` and `relayed` text hold no value and no credential: a
+///   store's answer echoing a request is relayed only through `RelayedText`;
+/// - not name the secret or the provider in its failures: the engine does, once, for every store
+///   alike;
+/// - batch and run reads concurrently as the store allows, and answer per reference so that one
+///   failure fails only its own secret.
 public protocol SecretProvider: Sendable {
     /// The provider's name in the manifest.
     var name: String { get }
@@ -183,6 +269,9 @@ public struct ProviderDeclaration: Sendable {
     /// The folder of the manifest: relative paths are relative to it.
     public var baseDirectory: URL
     public var environment: [String: String]
+    /// The kind's `Settings`, once the manifest loader has read and checked them (what `validate`
+    /// does): `make` and the access policy then use them as they are.
+    public internal(set) var settings: (any Sendable)?
 
     public init(name: String, type: String, node: YAMLNode, baseDirectory: URL, environment: [String: String]) {
         self.name = name
@@ -193,15 +282,23 @@ public struct ProviderDeclaration: Sendable {
     }
 }
 
-/// One kind of store: knows its `type:` name, checks its settings offline and makes a provider.
+/// One kind of store: knows its `type:` name, reads and checks its settings offline, and makes a
+/// provider from them. `settings` is the only step that reads the declaration (through
+/// `ProviderSettings`, the one reader of provider YAML), so `make`, the access policy and `validate` see
+/// the same trimmed, checked values; `validate` builds no provider, actor or credential chain.
 public protocol SecretProviderKind: Sendable {
+    /// The declaration's settings, typed, trimmed and checked.
+    associatedtype Settings: Sendable
+
     /// The `type:` value in the manifest.
     static var typeName: String { get }
     /// Settings keys besides `type`; anything else is an error with "did you mean".
     static var settingKeys: [String] { get }
-    /// Checks the settings and builds the provider, contacting nothing. Errors carry the place of the
-    /// offending setting.
-    static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider
+    /// Reads and checks the settings, contacting nothing and building nothing. Errors carry the place
+    /// of the offending setting.
+    static func settings(_ declaration: ProviderDeclaration) throws -> Settings
+    /// Builds the provider from checked settings, contacting nothing.
+    static func make(_ settings: Settings) -> any SecretProvider
 
     /// Why this store cannot serve `reference`: an id it cannot name, a staging label where the store has
     /// none, a version id of the wrong shape. Checked offline, before any store is contacted, so these
@@ -211,4 +308,15 @@ public protocol SecretProviderKind: Sendable {
 
 extension SecretProviderKind {
     public static func problems(with reference: SecretReference) -> [String] { [] }
+
+    /// The declaration's settings: the ones the manifest loader read and checked, else read now.
+    public static func checkedSettings(_ declaration: ProviderDeclaration) throws -> Settings {
+        if let settings = declaration.settings as? Settings { return settings }
+        return try settings(declaration)
+    }
+
+    /// The provider of a declaration: its settings, then `make`.
+    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+        make(try checkedSettings(declaration))
+    }
 }

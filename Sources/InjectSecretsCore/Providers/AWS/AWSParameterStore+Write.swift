@@ -50,24 +50,23 @@ extension AWSParameterStoreProvider: SecretWriting {
             let described = try await client.call(
                 "DescribeParameters", WriteDescribeInput(parameterFilters: [.init(values: [reference.id])]), as: WriteDescribeOutput.self)
             guard let parameter = described.parameters?.first(where: { $0.name == reference.id }) ?? described.parameters?.first else {
-                throw ProviderFailure(.notFound, "AWS Systems Manager Parameter Store: parameter \(reference) not found; create it first")
+                throw ProviderFailure(.notFound, "the parameter does not exist; create it first")
             }
             if let expectedCurrent, let version = parameter.version, String(version) != expectedCurrent {
                 throw ProviderFailure(
                     .configuration,
-                    "AWS Systems Manager Parameter Store: parameter \(reference) moved from version \(expectedCurrent) to \(version) while rotating; nothing was written, run rotate again")
+                    "the parameter moved from version \(expectedCurrent) to \(version) while rotating; nothing was written, run rotate again")
             }
             let input = PutParameterInput(
                 name: reference.id, value: value.text, type: parameter.type ?? "SecureString",
                 keyId: parameter.type == "SecureString" ? parameter.keyId : nil, dataType: parameter.dataType)
             let output = try await client.call("PutParameter", input, as: PutParameterOutput.self)
             guard let version = output.version else {
-                throw ProviderFailure(.invalidResponse, "AWS Systems Manager Parameter Store: PutParameter for \(reference) gave no Version")
+                throw ProviderFailure(.invalidResponse, "AWS Systems Manager Parameter Store PutParameter gave no Version")
             }
             return String(version)
         } catch {
-            let failure = Self.failure(error)
-            throw ProviderFailure(failure.kind, "writing parameter \(reference): \(failure.message)", at: failure.location)
+            throw Self.failure(error).during(.write, of: reference.id)
         }
     }
 }

@@ -5,8 +5,16 @@ public enum AWSParameterStore: SecretProviderKind {
     public static let typeName = "aws-ssm"
     public static let settingKeys = AWSStoreConfiguration.settingKeys
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
-        try AWSParameterStoreProvider(declaration)
+    public typealias Settings = AWSStoreConfiguration
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+        try AWSStoreConfiguration(
+            declaration, serviceName: "AWS Systems Manager Parameter Store", signingName: "ssm",
+            targetPrefix: "AmazonSSM", serviceID: "SSM", configKey: "ssm", hostPrefix: "ssm")
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        AWSParameterStoreProvider(name: settings.providerName, client: settings.client())
     }
 }
 
@@ -23,11 +31,8 @@ public struct AWSParameterStoreProvider: SecretProvider {
     static let batchLimit = 10
 
     public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
-        let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Systems Manager Parameter Store", signingName: "ssm",
-            targetPrefix: "AmazonSSM", serviceID: "SSM", configKey: "ssm", hostPrefix: "ssm", http: http)
-        name = declaration.name
-        client = configuration.client
+        let settings = try AWSParameterStore.settings(declaration)
+        self.init(name: settings.providerName, client: settings.client(http: http))
     }
 
     init(name: String, client: AWSJSONClient) {
@@ -88,23 +93,16 @@ public struct AWSParameterStoreProvider: SecretProvider {
     }
 
     public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
-        var unique: [SecretReference] = []
-        var seen = Set<String>()
-        var all = Set<SecretReference>()
-        for reference in references where all.insert(reference).inserted {
-            if seen.insert(Self.selector(for: reference)).inserted { unique.append(reference) }
-        }
-        let outcomes = await boundedConcurrentMap(Self.batches(unique), limit: concurrency) { batch in
+        // References are distinct by (id, policy), so their selectors are distinct too.
+        let outcomes = await boundedConcurrentMap(Self.batches(references), limit: concurrency) { batch in
             await getParameters(batch)
         }
         var bySelector: [String: Result<FetchedSecret, ProviderFailure>] = [:]
         for outcome in outcomes { bySelector.merge(outcome) { first, _ in first } }
         var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
-        for reference in all {
+        for reference in references {
             let result = bySelector[Self.selector(for: reference)] ?? .failure(ProviderFailure(.invalidResponse, "no answer"))
-            results[reference] = result.mapError { failure in
-                ProviderFailure(failure.kind, "secret \(reference) from provider '\(name)': \(failure.message)")
-            }
+            results[reference] = result.mapError { $0.during(.read, of: reference.id) }
         }
         return results
     }
@@ -242,9 +240,7 @@ public struct AWSParameterStoreProvider: SecretProvider {
         }
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for (query, result) in statuses {
-            results[query] = result.mapError { failure in
-                ProviderFailure(failure.kind, "secret \(query.reference) from provider '\(name)': \(failure.message)")
-            }
+            results[query] = result.mapError { $0.during(.inspect, of: query.reference.id) }
         }
         return results
     }

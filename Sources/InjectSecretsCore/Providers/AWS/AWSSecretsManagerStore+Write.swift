@@ -24,11 +24,10 @@ extension AWSSecretsManagerProvider: SecretWriting {
         do {
             output = try await client.call("PutSecretValue", input, as: PutSecretValueOutput.self)
         } catch {
-            let failure = Self.failure(error)
-            throw ProviderFailure(failure.kind, "writing secret \(reference): \(failure.message)", at: failure.location)
+            throw Self.failure(error).during(.write, of: reference.id)
         }
         guard let version = output.versionId, !version.isEmpty else {
-            throw ProviderFailure(.invalidResponse, "AWS Secrets Manager: PutSecretValue for secret \(reference) gave no VersionId")
+            throw ProviderFailure(.invalidResponse, "AWS Secrets Manager PutSecretValue gave no VersionId", operation: .write, path: reference.id)
         }
         return version
     }

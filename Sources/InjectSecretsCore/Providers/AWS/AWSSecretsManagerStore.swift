@@ -6,8 +6,32 @@ public enum AWSSecretsManagerStore: SecretProviderKind {
     public static let typeName = "aws-secrets-manager"
     public static let settingKeys = AWSStoreConfiguration.settingKeys + [AWSSecretsManagerProvider.overflowKey]
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
-        try AWSSecretsManagerProvider(declaration)
+    /// The shared AWS settings and `batch-overflow`.
+    public struct Settings: Sendable {
+        var aws: AWSStoreConfiguration
+        var overflow: AWSSecretsManagerProvider.BatchOverflow
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+        let configuration = try AWSStoreConfiguration(
+            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
+            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
+            hostPrefix: "secretsmanager", extraSettingKeys: [AWSSecretsManagerProvider.overflowKey])
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        let key = AWSSecretsManagerProvider.overflowKey
+        let overflow = try settings.string(key) ?? AWSSecretsManagerProvider.BatchOverflow.none.rawValue
+        guard let choice = AWSSecretsManagerProvider.BatchOverflow(rawValue: overflow) else {
+            throw InjectSecretsError.badInput(
+                "setting '\(key)' of provider '\(declaration.name)' must be "
+                    + AWSSecretsManagerProvider.BatchOverflow.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+                    + ", found '\(overflow.controlCharactersEscaped)'",
+                at: settings.location(of: key))
+        }
+        return Settings(aws: configuration, overflow: choice)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        AWSSecretsManagerProvider(settings: settings)
     }
 }
 
@@ -55,22 +79,18 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         _ declaration: ProviderDeclaration, http: HTTPClient = .shared, batchPacer: CallPacer? = nil,
         getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
     ) throws {
-        let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
-            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
-            hostPrefix: "secretsmanager", extraSettingKeys: [Self.overflowKey], http: http)
-        let settings = try ProviderSettings(declaration, allowed: AWSSecretsManagerStore.settingKeys)
-        let overflow = try settings.string(Self.overflowKey) ?? BatchOverflow.none.rawValue
-        guard let choice = BatchOverflow(rawValue: overflow) else {
-            throw InjectSecretsError.badInput(
-                "setting '\(Self.overflowKey)' of provider '\(declaration.name)' must be "
-                    + BatchOverflow.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
-                    + ", found '\(overflow.controlCharactersEscaped)'",
-                at: settings.location(of: Self.overflowKey))
-        }
         self.init(
-            name: declaration.name, client: configuration.client, overflow: choice, batchPacer: batchPacer,
+            settings: try AWSSecretsManagerStore.settings(declaration), http: http, batchPacer: batchPacer,
             getPacer: getPacer, listPacer: listPacer)
+    }
+
+    init(
+        settings: AWSSecretsManagerStore.Settings, http: HTTPClient = .shared, batchPacer: CallPacer? = nil,
+        getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
+    ) {
+        self.init(
+            name: settings.aws.providerName, client: settings.aws.client(http: http), overflow: settings.overflow,
+            batchPacer: batchPacer, getPacer: getPacer, listPacer: listPacer)
     }
 
     init(
@@ -106,19 +126,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     // MARK: fetch
 
     public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
-        var unique: [SecretReference] = []
-        var seen = Set<SecretReference>()
-        for reference in references where seen.insert(reference).inserted { unique.append(reference) }
+        // References are distinct by (id, policy), so current values are distinct by id.
+        let currentIds = references.filter { $0.policy == .current }.map(\.id)
+        let others = references.filter { $0.policy != .current }
 
-        let current = unique.filter { $0.policy == .current }
-        let others = unique.filter { $0.policy != .current }
-        // One batch entry per distinct id; several references may name the same id.
-        var currentIds: [String] = []
-        var seenIds = Set<String>()
-        for reference in current where seenIds.insert(reference.id).inserted { currentIds.append(reference.id) }
-
-        /// Current values are answered per id (one batch entry serves every reference to it), the others
-        /// per reference.
+        /// Current values are answered per id (a batch answers ids), the others per reference.
         enum Answer: Hashable, Sendable {
             case id(String)
             case reference(SecretReference)
@@ -160,12 +172,10 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         var answers: [Answer: Result<FetchedSecret, ProviderFailure>] = [:]
         for outcome in outcomes { answers.merge(outcome) { first, _ in first } }
         var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
-        for reference in unique {
+        for reference in references {
             let key: Answer = reference.policy == .current ? .id(reference.id) : .reference(reference)
             let result = answers[key] ?? .failure(ProviderFailure(.invalidResponse, "no answer"))
-            results[reference] = result.mapError { failure in
-                ProviderFailure(failure.kind, "secret \(reference) from provider '\(name)': \(failure.message)")
-            }
+            results[reference] = result.mapError { $0.during(.read, of: reference.id) }
         }
         return results
     }
@@ -241,7 +251,9 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                     }
                     for (id, result) in single {
                         results[id] = result.mapError { single in
-                            ProviderFailure(single.kind, single.message + " (BatchGetSecretValue was denied too)")
+                            var single = single
+                            single.detail += " (BatchGetSecretValue was denied too)"
+                            return single
                         }
                     }
                 } else {
@@ -313,7 +325,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                 failure.kind = .versionNotFound
             }
             if failure.kind == .notFound, case .stage(let label) = reference.policy {
-                failure.message += " (no version holds the staging label \(label), or the secret does not exist)"
+                failure.detail += " (no version holds the staging label \(label), or the secret does not exist)"
             }
             return .failure(failure)
         }
@@ -407,9 +419,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         }
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for (query, result) in statuses {
-            results[query] = result.mapError { failure in
-                ProviderFailure(failure.kind, "secret \(query.reference) from provider '\(name)': \(failure.message)")
-            }
+            results[query] = result.mapError { $0.during(.inspect, of: query.reference.id) }
         }
         return results
     }

@@ -2,14 +2,18 @@ import Foundation
 
 /// The settings both AWS stores share (`region`, `endpoint`, `profile`), checked offline when the
 /// manifest is loaded: a missing region or an endpoint that is plain HTTP off loopback is an error at the
-/// declaration, before any request.
-struct AWSStoreConfiguration: Sendable {
+/// declaration, before any request. Building the client (and its credential chain) waits for `client`.
+public struct AWSStoreConfiguration: Sendable {
     static let settingKeys = ["region", "endpoint", "profile"]
 
     var providerName: String
     var region: String
     var endpoint: URL
-    var client: AWSJSONClient
+    var environment: AWSEnvironment
+    var trust: TLSTrust
+    var serviceName: String
+    var signingName: String
+    var targetPrefix: String
 
     /// - Parameters:
     ///   - serviceID: the `AWS_ENDPOINT_URL_<ID>` suffix (`SECRETS_MANAGER`, `SSM`).
@@ -18,8 +22,7 @@ struct AWSStoreConfiguration: Sendable {
     ///   - extraSettingKeys: the store's own settings, which it reads itself.
     init(
         _ declaration: ProviderDeclaration, serviceName: String, signingName: String, targetPrefix: String,
-        serviceID: String, configKey: String, hostPrefix: String, extraSettingKeys: [String] = [],
-        http: HTTPClient = .shared
+        serviceID: String, configKey: String, hostPrefix: String, extraSettingKeys: [String] = []
     ) throws {
         let settings = try ProviderSettings(declaration, allowed: Self.settingKeys + extraSettingKeys)
         let profile = try settings.string("profile").flatMap { $0.isEmpty ? nil : $0 }
@@ -57,16 +60,24 @@ struct AWSStoreConfiguration: Sendable {
             endpoint = URL(string: "https://\(hostPrefix).\(region).\(suffix)/")!
         }
 
-        let http = http.trusting(try environment.caBundle(at: declaration.node.location))
-            .proxying(from: declaration.environment)
+        trust = try environment.caBundle(at: declaration.node.location)
         providerName = declaration.name
         self.region = region
         self.endpoint = endpoint
-        client = AWSJSONClient(
+        self.environment = environment
+        self.serviceName = serviceName
+        self.signingName = signingName
+        self.targetPrefix = targetPrefix
+    }
+
+    /// The store's client, with its credential chain; `http` for tests that script the transport.
+    func client(http: HTTPClient = .shared) -> AWSJSONClient {
+        let http = http.trusting(trust).proxying(from: environment.variables)
+        return AWSJSONClient(
             serviceName: serviceName, signingName: signingName, targetPrefix: targetPrefix,
             endpoint: Self.rootURL(endpoint), region: region,
             credentials: environment.credentialSource(client: http, region: region), http: http,
-            retry: AWSJSONClient.retryPolicy(environment: declaration.environment))
+            retry: AWSJSONClient.retryPolicy(environment: environment.variables))
     }
 
     static func isValidRegion(_ region: String) -> Bool {

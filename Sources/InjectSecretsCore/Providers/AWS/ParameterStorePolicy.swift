@@ -15,9 +15,9 @@ import Foundation
 public enum ParameterStorePolicy {
     public static let valueActions: Set<String> = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "kms:Decrypt"]
 
-    public static func describe(_ request: AccessPolicyRequest) -> AccessPolicy {
+    public static func describe(_ request: AccessPolicyRequest, settings: AWSParameterStore.Settings) -> AccessPolicy {
         let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
-        let place = AWSResourcePlace(declaration: request.declaration, lockedARNs: lockedARNs)
+        let place = AWSResourcePlace(settings: settings, lockedARNs: lockedARNs)
         var arns: [String] = []
         var approximate: [String] = []
         for secret in request.secrets {
@@ -60,7 +60,7 @@ public enum ParameterStorePolicy {
 }
 
 extension AWSParameterStore: AccessPolicyDescribing {
-    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        ParameterStorePolicy.describe(request)
+    public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+        ParameterStorePolicy.describe(request, settings: settings)
     }
 }

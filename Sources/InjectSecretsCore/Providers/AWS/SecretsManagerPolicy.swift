@@ -16,9 +16,9 @@ public enum SecretsManagerPolicy {
     /// Actions that return a secret value; a drift policy holds none of them.
     public static let valueActions: Set<String> = ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "kms:Decrypt"]
 
-    public static func describe(_ request: AccessPolicyRequest) -> AccessPolicy {
+    public static func describe(_ request: AccessPolicyRequest, settings: AWSSecretsManagerStore.Settings) -> AccessPolicy {
         let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
-        let place = AWSResourcePlace(declaration: request.declaration, lockedARNs: lockedARNs)
+        let place = AWSResourcePlace(settings: settings.aws, lockedARNs: lockedARNs)
         var arns: [String] = []
         var approximate: [String] = []
         for secret in request.secrets {
@@ -74,7 +74,7 @@ public enum SecretsManagerPolicy {
 }
 
 extension AWSSecretsManagerStore: AccessPolicyDescribing {
-    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        SecretsManagerPolicy.describe(request)
+    public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+        SecretsManagerPolicy.describe(request, settings: settings)
     }
 }

@@ -6,14 +6,21 @@ import Foundation
 /// without token or body, as the SDKs do, so the value only ever travels with a token.
 extension AzureKeyVaultProvider: SecretWriting {
     public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
-        let problems = AzureKeyVaultStore.problems(with: reference)
+        do {
+            return try await setSecret(reference, value: value)
+        } catch let failure as ProviderFailure {
+            throw failure.during(.write, of: locator(reference.id))
+        }
+    }
+
+    private func setSecret(_ reference: SecretReference, value: SecretValue) async throws -> String {
+        let problems = AzureKeyVaultKind.problems(with: reference)
         if !problems.isEmpty { throw ProviderFailure(.configuration, problems.joined(separator: "; ")) }
         var components = URLComponents(url: vault.vaultURL, resolvingAgainstBaseURL: false)!
         components.percentEncodedPath = "/secrets/\(reference.id)"
         components.queryItems = [URLQueryItem(name: "api-version", value: vault.apiVersion)]
         let url = components.url!
         let body = Data(JSONValue.object(["value": .string(value.text)]).serialized().utf8)
-        let what = "writing secret '\(reference.name)' (\(reference.id)) to Azure Key Vault \(vault.vaultName)"
         let vaultKey = "\(vault.vaultURL.scheme ?? "")://\(vault.vaultURL.host?.lowercased() ?? ""):\(vault.vaultURL.port ?? -1)"
 
         func put(_ token: AzureAccessToken?) async throws -> HTTPResponse {
@@ -26,7 +33,7 @@ extension AzureKeyVaultProvider: SecretWriting {
                 return response
             }
             if let reason = challenge.mismatch(vaultHost: url.host ?? "") {
-                throw ProviderFailure(.authentication, "\(what): \(reason)")
+                throw ProviderFailure(.authentication, reason)
             }
             await vault.challenges.store(challenge, for: vaultKey)
             let token = try await vault.credential.token(scope: challenge.scope, challengeTenant: challenge.tenantID, forceRefresh: forceRefresh)
@@ -43,20 +50,22 @@ extension AzureKeyVaultProvider: SecretWriting {
                 return try await answer(try await put(nil), forceRefresh: false)
             }, retrying: KeyVaultClient.retryable)
         } catch let failure as RetryFailure {
-            if let provider = failure.underlying as? ProviderFailure { throw ProviderFailure(provider.kind, "\(what): \(provider.message)") }
-            throw ProviderFailure(.unreachable, "\(what): \(failure.underlying)\(failure.attemptsNote)")
+            if let provider = failure.underlying as? ProviderFailure { throw provider }
+            throw ProviderFailure(.unreachable, "\(failure.underlying)\(failure.attemptsNote)")
         }
         let response = outcome.response
         guard response.status == 200 else {
             let error = KeyVaultError(response)
             let kind = StatusTable.kind(status: response.status, codes: [error.innerCode, error.code])
             let hint = response.status == 403 ? " (writing needs the 'Key Vault Secrets Officer' role or a 'set' access policy)" : ""
-            throw ProviderFailure(kind, "\(what): Key Vault answered \(error.summary(status: response.status))\(hint)\(outcome.attemptsNote)")
+            throw ProviderFailure(
+                kind, "Key Vault refused the write (\(response.status))\(hint)\(outcome.attemptsNote)",
+                relayed: error.summary(status: response.status))
         }
         guard let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any], let id = json["id"] as? String,
             let version = Self.version(ofID: id)
         else {
-            throw ProviderFailure(.invalidResponse, "\(what): the answer has no id with a version")
+            throw ProviderFailure(.invalidResponse, "the answer has no id with a version")
         }
         return version
     }

@@ -17,7 +17,7 @@ import Foundation
 /// Versions: `current` is the newest enabled version; a version id is the 32-hex last segment of the
 /// secret's `id`; Key Vault has no staging labels. The locator is the secret's id without its version,
 /// `{vault-url}/secrets/{name}`.
-public struct AzureKeyVaultStore: SecretProviderKind {
+public struct AzureKeyVaultKind: SecretProviderKind {
     public static let typeName = "azure-key-vault"
     public static let settingKeys = ["vault-url", "api-version"]
 
@@ -28,7 +28,16 @@ public struct AzureKeyVaultStore: SecretProviderKind {
     /// is the safer default for sovereign clouds and private endpoints.
     public static let defaultAPIVersion = "2025-07-01"
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+    /// A declaration's settings: the vault's base URL (no trailing slash), the api-version, the CAs.
+    public struct Settings: Sendable {
+        public var name: String
+        public var vaultURL: URL
+        public var apiVersion: String
+        public var trust: TLSTrust
+        public var environment: [String: String]
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
         let settings = try ProviderSettings(declaration, allowed: settingKeys)
         guard let vaultURL = try settings.endpointURL("vault-url") else {
             _ = try settings.requiredString("vault-url")
@@ -51,9 +60,16 @@ public struct AzureKeyVaultStore: SecretProviderKind {
         // As the Azure CLI (Python requests): REQUESTS_CA_BUNDLE replaces the system's CAs.
         let trust = try TLSTrust.fromEnvironment(
             declaration.environment, fileVariables: ["REQUESTS_CA_BUNDLE"], at: declaration.node.location)
-        return AzureKeyVaultProvider(
-            name: declaration.name, vaultURL: URL(string: base)!, apiVersion: apiVersion,
-            environment: declaration.environment, http: HTTPClient.shared.trusting(trust).proxying(from: declaration.environment))
+        return Settings(
+            name: declaration.name, vaultURL: URL(string: base)!, apiVersion: apiVersion, trust: trust,
+            environment: declaration.environment)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        AzureKeyVaultProvider(
+            name: settings.name, vaultURL: settings.vaultURL, apiVersion: settings.apiVersion,
+            environment: settings.environment,
+            http: HTTPClient.shared.trusting(settings.trust).proxying(from: settings.environment))
     }
 
     /// What is wrong with a reference before any request: a name Key Vault cannot hold (1 to 127 of
@@ -109,45 +125,22 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     var description: String { "AzureKeyVaultProvider(\(name), \(vault.vaultName))" }
     var customMirror: Mirror { Mirror(self, children: ["name": name, "vault": vault.vaultName]) }
 
-    private func locator(_ secretName: String) -> String {
+    func locator(_ secretName: String) -> String {
         "\(vault.vaultName)/secrets/\(secretName)"
-    }
-
-    private func subject(_ reference: SecretReference) -> String {
-        "secret \(reference) in Azure Key Vault \(vault.vaultName)"
     }
 
     // MARK: fetch
 
+    /// Each reference is read once (the engine sends distinct ones); failures carry the secret's URL.
     func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
-        // Each distinct (id, policy) is read once, whatever names the manifest gives it.
-        struct Key: Hashable { var id: String; var policy: VersionPolicy }
-        var byKey: [Key: [SecretReference]] = [:]
-        for reference in references { byKey[Key(id: reference.id, policy: reference.policy), default: []].append(reference) }
-        let keys = Array(byKey.keys).sorted { ($0.id, $0.policy.description) < ($1.id, $1.policy.description) }
-        let results = await boundedConcurrentMap(keys.map { byKey[$0]![0] }, limit: concurrency) { reference in
-            await self.fetchOne(reference)
+        let results = await boundedConcurrentMap(references, limit: concurrency) { reference in
+            await self.fetchOne(reference).mapError { $0.during(.read, of: self.locator(reference.id)) }
         }
-        var answer: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
-        for (key, result) in zip(keys, results) {
-            for reference in byKey[key]! {
-                answer[reference] = result.mapError { self.renamed($0, from: byKey[key]![0], to: reference) }
-            }
-        }
-        return answer
-    }
-
-    /// A failure of one reference, reworded for another name of the same (id, policy).
-    private func renamed(_ failure: ProviderFailure, from: SecretReference, to: SecretReference) -> ProviderFailure {
-        guard from != to else { return failure }
-        let message = failure.message
-            .replacingOccurrences(of: "secret \(from)", with: "secret \(to)")
-            .replacingOccurrences(of: "secret '\(from.name)'", with: "secret '\(to.name)'")
-        return ProviderFailure(failure.kind, message)
+        return Dictionary(uniqueKeysWithValues: zip(references, results))
     }
 
     private func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
-        let problems = AzureKeyVaultStore.problems(with: reference)
+        let problems = AzureKeyVaultKind.problems(with: reference)
         if !problems.isEmpty {
             return .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
         }
@@ -162,10 +155,10 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
             guard disabled else { return latest }
             switch await listVersions(reference.id) {
             case .failure(let failure):
-                return .failure(describe(failure, reference))
+                return .failure(describe(failure))
             case .success(let listing):
                 guard let newest = listing.newestEnabled else {
-                    return .failure(ProviderFailure(.versionNotFound, "\(subject(reference)) has no enabled version (the latest is disabled)"))
+                    return .failure(ProviderFailure(.versionNotFound, "no enabled version (the latest is disabled)"))
                 }
                 return await read(reference, version: newest.version)
             }
@@ -179,56 +172,54 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     /// GET one version (nil: the latest) and its value; `disabled` tells that the version exists but is
     /// disabled (Key Vault's 403 SecretDisabled).
     private func readNoting(_ reference: SecretReference, version: String?) async -> (result: Result<FetchedSecret, ProviderFailure>, disabled: Bool) {
-        let which = version.map { "version \($0) of " } ?? ""
+        let which = version.map { "version \($0): " } ?? ""
         switch await vault.get(vault.secretURL(reference.id, version: version)) {
         case .failure(let failure):
-            return (.failure(describe(failure, which + subject(reference), versionAsked: version != nil)), false)
+            return (.failure(describe(failure, lead: which, versionAsked: version != nil)), false)
         case .success(let response) where response.status == 200:
             guard let json = jsonObject(response.body), let value = json["value"] as? String,
                 let id = json["id"] as? String, let found = Self.version(ofID: id)
             else {
-                return (.failure(ProviderFailure(.invalidResponse, "Azure Key Vault answered \(which)\(subject(reference)) without a value and an id with a version")), false)
+                return (.failure(ProviderFailure(.invalidResponse, "\(which)Azure Key Vault answered without a value and an id with a version")), false)
             }
             if let version, found.lowercased() != version.lowercased() {
-                return (.failure(ProviderFailure(.invalidResponse, "Azure Key Vault answered \(which)\(subject(reference)) with version \(found)")), false)
+                return (.failure(ProviderFailure(.invalidResponse, "\(which)Azure Key Vault answered with version \(found)")), false)
             }
             if let attributes = json["attributes"] as? [String: Any], jsonBool(attributes["enabled"]) == false {
-                return (.failure(ProviderFailure(.versionNotFound, "version \(found) of \(subject(reference)) is disabled")), true)
+                return (.failure(ProviderFailure(.versionNotFound, "version \(found) is disabled")), true)
             }
             return (.success(FetchedSecret(version: found, locator: locator(reference.id), value: SecretValue(value))), false)
         case .success(let response):
             let disabled = response.status == 403 && KeyVaultError(response).innerCode == "SecretDisabled"
-            return (.failure(describe(.answer(response, attemptsNote: ""), which + subject(reference), versionAsked: version != nil)), disabled)
+            return (.failure(describe(.answer(response, attemptsNote: ""), lead: which, versionAsked: version != nil)), disabled)
         }
     }
 
-    /// A failure message naming the secret, the vault and Key Vault's own code and message.
-    private func describe(_ failure: KeyVaultClient.Failure, _ what: String, versionAsked: Bool) -> ProviderFailure {
+    /// A failure with Key Vault's own code and message relayed; `lead` names the version asked for.
+    private func describe(_ failure: KeyVaultClient.Failure, lead: String = "", versionAsked: Bool) -> ProviderFailure {
         switch failure {
-        case .provider(let failure):
-            return ProviderFailure(failure.kind, "\(what): \(failure.message)")
+        case .provider(var failure):
+            failure.detail = lead + failure.detail
+            return failure
         case .unreachable(let reason, let note):
-            return ProviderFailure(.unreachable, "\(what): cannot reach the vault: \(reason)\(note)")
+            return ProviderFailure(.unreachable, "\(lead)cannot reach the vault: \(reason)\(note)")
         case .answer(let response, let note):
             let error = KeyVaultError(response)
-            let summary = "Key Vault answered \(error.summary(status: response.status))\(note)"
+            let said = error.summary(status: response.status)
             let kind = StatusTable.kind(status: response.status, codes: [error.innerCode, error.code])
+            let text: String
             switch kind {
-            case .authentication:
-                return ProviderFailure(kind, "\(what): the vault refused the token of the \(credentialLabel): \(summary)")
-            case .versionNotFound:
-                return ProviderFailure(kind, "\(what) is disabled: \(summary)")
+            case .authentication: text = "the vault refused the token of the \(credentialLabel)"
+            case .versionNotFound: text = "the version is disabled"
             case .accessDenied:
-                return ProviderFailure(kind, "\(what): access denied to the \(credentialLabel) (it needs the 'Key Vault Secrets User' role or a 'get'/'list' access policy): \(summary)")
-            case .notFound:
-                return ProviderFailure(versionAsked ? .versionNotFound : .notFound, "\(what) was not found (deleted or never created): \(summary)")
-            case .throttled:
-                return ProviderFailure(kind, "\(what): throttled: \(summary)")
-            case .unreachable:
-                return ProviderFailure(kind, "\(what): \(summary)")
-            default:
-                return ProviderFailure(kind, "\(what): unexpected \(summary)")
+                text = "access denied to the \(credentialLabel) (it needs the 'Key Vault Secrets User' role or a 'get'/'list' access policy)"
+            case .notFound: text = "not found (deleted or never created)"
+            case .throttled: text = "throttled"
+            case .unreachable: text = "Key Vault answered \(response.status)"
+            default: text = "unexpected answer \(response.status)"
             }
+            let found = kind == .notFound && versionAsked ? ProviderFailure.Kind.versionNotFound : kind
+            return ProviderFailure(found, lead + text + note, relayed: said)
         }
     }
 
@@ -249,7 +240,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         var byID: [String: [VersionQuery]] = [:]
         var answer: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for query in queries {
-            let problems = AzureKeyVaultStore.problems(with: query.reference)
+            let problems = AzureKeyVaultKind.problems(with: query.reference)
             if !problems.isEmpty {
                 answer[query] = .failure(ProviderFailure(.configuration, problems.joined(separator: "; ")))
             } else {
@@ -265,6 +256,9 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
                 answer[query] = status(of: query, in: listing)
             }
         }
+        for query in queries {
+            answer[query] = answer[query]?.mapError { $0.during(.inspect, of: self.locator(query.reference.id)) }
+        }
         return answer
     }
 
@@ -275,7 +269,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         case .success(let found):
             listing = found
         case .failure(let failure):
-            let described = describe(failure, reference)
+            let described = describe(failure)
             // The whole secret is gone (Key Vault deletes secrets, not single versions): the locked
             // version went with it.
             guard described.kind == .notFound, query.lockedVersion != nil else { return .failure(described) }
@@ -308,18 +302,18 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         return .success(VersionStatus(selected: selected, locator: locator(reference.id), locked: locked, notes: notes))
     }
 
-    /// Why a listing failed; described per query, so each message names its own secret.
+    /// Why a listing failed.
     enum ListingFailure: Error {
         case vault(KeyVaultClient.Failure)
         case invalid(String)
     }
 
-    private func describe(_ failure: ListingFailure, _ reference: SecretReference) -> ProviderFailure {
+    private func describe(_ failure: ListingFailure) -> ProviderFailure {
         switch failure {
         case .vault(let failure):
-            return describe(failure, "the versions of " + subject(reference), versionAsked: false)
+            return describe(failure, lead: "listing the versions: ", versionAsked: false)
         case .invalid(let reason):
-            return ProviderFailure(.invalidResponse, "Azure Key Vault answered the versions of \(subject(reference)) \(reason)")
+            return ProviderFailure(.invalidResponse, "Azure Key Vault answered the listing of versions \(reason)")
         }
     }
 

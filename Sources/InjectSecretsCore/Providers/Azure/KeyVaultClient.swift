@@ -108,7 +108,7 @@ struct KeyVaultClient: Sendable {
             return response
         }
         if let reason = challenge.mismatch(vaultHost: url.host ?? "") {
-            throw ProviderFailure(.authentication, "Azure Key Vault \(vaultName): \(reason)")
+            throw ProviderFailure(.authentication, reason)
         }
         await challenges.store(challenge, for: vaultKey)
         let token = try await credential.token(

@@ -10,10 +10,9 @@ public enum KeyVaultPolicy {
     public static let reader = (name: "Key Vault Reader", id: "21090545-7ca7-4776-b22c-e363652d74d2")
     public static let vaultPlaceholder = "{vault resource id}"
 
-    public static func describe(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        let node = request.declaration.node
-        let vaultURL = node["vault-url"]?.scalar ?? ""
-        let vaultName = URL(string: vaultURL)?.host?.split(separator: ".").first.map(String.init) ?? vaultURL
+    public static func describe(_ request: AccessPolicyRequest, settings: AzureKeyVaultKind.Settings) throws -> AccessPolicy {
+        let vaultURL = settings.vaultURL.absoluteString
+        let vaultName = settings.vaultURL.host?.split(separator: ".").first.map(String.init) ?? vaultURL
         let role = request.purpose == .render ? secretsUser : reader
         let names = Array(Set(request.secrets.map { secret -> String in
             // A secret id is the secret's name (a `name/version` id names its secret all the same).
@@ -42,8 +41,8 @@ public enum KeyVaultPolicy {
     }
 }
 
-extension AzureKeyVaultStore: AccessPolicyDescribing {
-    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        try KeyVaultPolicy.describe(request)
+extension AzureKeyVaultKind: AccessPolicyDescribing {
+    public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+        try KeyVaultPolicy.describe(request, settings: settings)
     }
 }

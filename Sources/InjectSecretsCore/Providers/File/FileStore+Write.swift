@@ -13,20 +13,26 @@ import Darwin
 /// sequences are written in block style. Comments, anchors and tags are not kept.
 extension FileStore: SecretWriting {
     public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
-        _ = try load()  // the same checks, and the same messages, as a read
-        let data = try readFile()
-        guard let root = try? YAMLReader.read(data, path: displayPath), var secrets = root.mapping else {
-            throw ProviderFailure(.notFound, "secret \(reference) not found in file store '\(name)' (\(displayPath))")
+        let path = self.path(of: reference)
+        let data: Data
+        do {
+            _ = try load()  // the same checks, and the same messages, as a read
+            data = try readFile()
+        } catch let failure as ProviderFailure {
+            throw failure.during(.write, of: path)
         }
-        guard let index = secrets.firstIndex(where: { $0.key.scalar == reference.id }) else {
-            throw ProviderFailure(.notFound, "secret \(reference) not found in file store '\(name)' (\(displayPath)); add it to the file first")
+        guard let root = try? YAMLReader.read(data, path: displayPath), var secrets = root.mapping,
+            let index = secrets.firstIndex(where: { $0.key.scalar == reference.id })
+        else {
+            throw ProviderFailure(.notFound, "no such secret in the file; add it to the file first", operation: .write, path: path)
         }
         let entry = secrets[index].value
         let current = entry["current"]?.scalar
         if let expectedCurrent, current != expectedCurrent {
             throw ProviderFailure(
                 .configuration,
-                "secret \(reference) in file store '\(name)' moved from version \(expectedCurrent) to \(current ?? "none") while rotating; nothing was written, run rotate again")
+                "the secret moved from version \(expectedCurrent) to \(current ?? "none") while rotating; nothing was written, run rotate again",
+                operation: .write, path: path)
         }
         var versions = entry["versions"]?.mapping ?? []
         let keys = versions.compactMap(\.key.scalar)
@@ -57,7 +63,8 @@ extension FileStore: SecretWriting {
         do {
             try AtomicFile.write(Data(text.utf8), to: target, mode: mode)
         } catch let error as InjectSecretsError {
-            throw ProviderFailure(.unreachable, "file store '\(name)': \(error.diagnostics.first?.message ?? "cannot write \(displayPath)")")
+            throw ProviderFailure(
+                .unreachable, error.diagnostics.first?.message ?? "cannot write \(displayPath)", operation: .write, path: path)
         }
         return next
     }

@@ -23,10 +23,21 @@ public struct FileStore: SecretProvider, SecretProviderKind {
     /// The path as written in the manifest, for messages.
     public let displayPath: String
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
+    /// `path`, as written (for messages) and resolved against the manifest's folder.
+    public struct Settings: Sendable {
+        public var name: String
+        public var url: URL
+        public var displayPath: String
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
         let settings = try ProviderSettings(declaration, allowed: settingKeys)
         let path = try settings.requiredString("path")
-        return FileStore(name: declaration.name, url: try settings.path("path")!, displayPath: path)
+        return Settings(name: declaration.name, url: try settings.path("path")!, displayPath: path)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        FileStore(name: settings.name, url: settings.url, displayPath: settings.displayPath)
     }
 
     public static func problems(with reference: SecretReference) -> [String] {
@@ -48,15 +59,21 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         var location: SourceLocation
     }
 
+    /// Where a secret is, for messages: its id and the file.
+    func path(of reference: SecretReference) -> String {
+        "\(reference.id) in \(displayPath)"
+    }
+
     /// The store file's bytes, read only once `fstat` says it is a regular file within the size limit.
+    /// Failures of the whole file carry no path: each reference it fails gets its own.
     func readFile() throws -> Data {
         do {
             guard let data = try BoundedFile.read(url.path) else {
-                throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): no such file")
+                throw ProviderFailure(.unreachable, "cannot read \(displayPath): no such file")
             }
             return data
         } catch let error as FilesystemError {
-            throw ProviderFailure(.unreachable, "file store '\(name)': cannot read \(displayPath): \(error.clause)")
+            throw ProviderFailure(.unreachable, "cannot read \(displayPath): \(error.clause)")
         }
     }
 
@@ -69,28 +86,28 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         do {
             root = try YAMLReader.readWithholdingText(data, path: displayPath)
         } catch {
-            let entry = error.entry.map { " in the entry of secret '\($0)'" } ?? ""
-            throw ProviderFailure(.invalidResponse, "file store '\(name)'\(entry): \(error.message)", at: error.location)
+            let entry = error.entry.map { "in the entry of secret '\($0)': " } ?? ""
+            throw ProviderFailure(.invalidResponse, entry + error.message, at: error.location)
         }
         guard let root else { return [:] }
         guard let pairs = root.mapping else {
-            throw ProviderFailure(.invalidResponse, "file store '\(name)': expected a mapping of secret ids, found \(root.kindName)", at: root.location)
+            throw ProviderFailure(.invalidResponse, "expected a mapping of secret ids, found \(root.kindName)", at: root.location)
         }
         var entries: [String: Entry] = [:]
         for pair in pairs {
             let id = pair.key.scalar ?? ""
             guard let fields = pair.value.mapping else {
-                throw ProviderFailure(.invalidResponse, "file store '\(name)': secret '\(id)' must be a mapping with 'current' and 'versions'", at: pair.value.location)
+                throw ProviderFailure(.invalidResponse, "secret '\(id)' must be a mapping with 'current' and 'versions'", at: pair.value.location)
             }
             // The key is not quoted: a value indented one level too little lands here.
             for field in fields where !["current", "versions"].contains(field.key.scalar ?? "") {
-                throw ProviderFailure(.invalidResponse, "file store '\(name)': an unknown key in secret '\(id)'; expected 'current' and 'versions'", at: field.key.location)
+                throw ProviderFailure(.invalidResponse, "an unknown key in secret '\(id)'; expected 'current' and 'versions'", at: field.key.location)
             }
             let current = pair.value["current"]?.scalar
             var versions: [String: YAMLNode] = [:]
             if let versionsNode = pair.value["versions"] {
                 guard let versionPairs = versionsNode.mapping else {
-                    throw ProviderFailure(.invalidResponse, "file store '\(name)': 'versions' of secret '\(id)' must be a mapping", at: versionsNode.location)
+                    throw ProviderFailure(.invalidResponse, "'versions' of secret '\(id)' must be a mapping", at: versionsNode.location)
                 }
                 for version in versionPairs {
                     versions[version.key.scalar ?? ""] = version.value
@@ -104,37 +121,37 @@ public struct FileStore: SecretProvider, SecretProviderKind {
     /// The version a policy selects, or a failure naming the secret.
     func select(_ reference: SecretReference, in entries: [String: Entry]) -> Result<(String, YAMLNode?), ProviderFailure> {
         guard let entry = entries[reference.id] else {
-            return .failure(ProviderFailure(.notFound, "secret \(reference) not found in file store '\(name)' (\(displayPath))"))
+            return .failure(ProviderFailure(.notFound, "no such secret in the file"))
         }
         switch reference.policy {
         case .current:
             guard let current = entry.current else {
-                return .failure(ProviderFailure(.versionNotFound, "secret \(reference) in file store '\(name)' has no 'current' version", at: entry.location))
+                return .failure(ProviderFailure(.versionNotFound, "the secret has no 'current' version", at: entry.location))
             }
             return .success((current, entry.versions[current]))
         case .version(let version):
             return .success((version, entry.versions[version]))
         case .stage(let label):
-            return .failure(ProviderFailure(.configuration, "secret \(reference): the file store has no staging labels, so 'stage:\(label)' selects nothing; use a version key"))
+            return .failure(ProviderFailure(.configuration, "the file store has no staging labels, so 'stage:\(label)' selects nothing; use a version key"))
         }
     }
 
     public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
         let entries: [String: Entry]
         do { entries = try load() } catch let failure as ProviderFailure {
-            return Dictionary(uniqueKeysWithValues: references.map { ($0, .failure(failure)) })
+            return Dictionary(uniqueKeysWithValues: references.map { ($0, .failure(failure.during(.read, of: path(of: $0)))) })
         } catch { return [:] }
         var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
         for reference in references {
             results[reference] = select(reference, in: entries).flatMap { version, node in
                 guard let node else {
-                    return .failure(ProviderFailure(.versionNotFound, "version '\(version)' of secret \(reference) not found in file store '\(name)' (\(displayPath))"))
+                    return .failure(ProviderFailure(.versionNotFound, "version '\(version)' not found"))
                 }
                 guard let value = Self.value(of: node) else {
-                    return .failure(ProviderFailure(.invalidResponse, "file store '\(name)': version '\(version)' of secret \(reference) is a sequence; a version is text or a mapping", at: node.location))
+                    return .failure(ProviderFailure(.invalidResponse, "version '\(version)' is a sequence; a version is text or a mapping", at: node.location))
                 }
                 return .success(FetchedSecret(version: version, locator: nil, value: value))
-            }
+            }.mapError { $0.during(.read, of: path(of: reference)) }
         }
         return results
     }
@@ -142,7 +159,7 @@ public struct FileStore: SecretProvider, SecretProviderKind {
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let entries: [String: Entry]
         do { entries = try load() } catch let failure as ProviderFailure {
-            return Dictionary(uniqueKeysWithValues: queries.map { ($0, .failure(failure)) })
+            return Dictionary(uniqueKeysWithValues: queries.map { ($0, .failure(failure.during(.inspect, of: path(of: $0.reference)))) })
         } catch { return [:] }
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for query in queries {
@@ -153,7 +170,7 @@ public struct FileStore: SecretProvider, SecretProviderKind {
                     locked = entry?.versions[lockedVersion] != nil ? .present : .gone(reason: "no longer in the file store")
                 }
                 return VersionStatus(selected: node == nil ? nil : selected, locked: locked)
-            }
+            }.mapError { $0.during(.inspect, of: path(of: query.reference)) }
         }
         return results
     }

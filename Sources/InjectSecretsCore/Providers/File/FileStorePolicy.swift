@@ -4,10 +4,8 @@ import Foundation
 /// secrets (whoever can read the file can read every secret in it) nor to metadata (drift reads the same
 /// file), and the policy says so.
 extension FileStore: AccessPolicyDescribing {
-    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        let settings = try ProviderSettings(request.declaration, allowed: settingKeys)
-        let path = try settings.requiredString("path")
-        let url = try settings.path("path")!
+    public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+        let path = settings.displayPath, url = settings.url
         let ids = request.secrets.map(\.id)
         let document: JSONValue = .object([
             "access": .string("read"),

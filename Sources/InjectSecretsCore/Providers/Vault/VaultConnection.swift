@@ -30,17 +30,10 @@ struct VaultResponse: Sendable {
         lines = lines.filter { !$0.isEmpty && !$0.hasSuffix("error occurred:") && !$0.hasSuffix("errors occurred:") }
         return lines.map { $0.hasPrefix("* ") ? String($0.dropFirst(2)) : $0 }.joined(separator: "; ")
     }
-
-    /// "Vault said: ..." or "", for the end of a message.
-    var saidNote: String {
-        let text = errorsText
-        return text.isEmpty ? "" : ": Vault said: \(text)"
-    }
 }
 
 /// One Vault server as the provider talks to it: address, namespace, retries. Knows nothing of KV.
 struct VaultConnection: Sendable {
-    var provider: String
     var address: URL
     var namespace: String?
     var client: HTTPClient
@@ -57,10 +50,10 @@ struct VaultConnection: Sendable {
 
     /// Sends a request and retries 429, 412, 5xx and transport failures with jittered backoff. Returns
     /// any other answer as is; throws `ProviderFailure` when the attempts or time run out. `what`
-    /// names the operation for messages ("reading secret/data/app/db for db (app/db)").
+    /// names a request other than the KV read or write itself ("login with AppRole").
     func send(
         _ method: String, _ path: String, query: String? = nil, token: VaultToken?, json: [String: Any]? = nil,
-        what: String
+        what: String? = nil
     ) async throws -> VaultResponse {
         var headers: [(String, String)] = [("Accept", "application/json")]
         if let token { headers.append(("X-Vault-Token", token.text)) }
@@ -78,7 +71,7 @@ struct VaultConnection: Sendable {
     /// not yet caught up with a write (the Vault HTTP API overview, developer.hashicorp.com/vault/api-docs).
     static let retryable = RetryPolicy.Retryable(statuses: [412, 429, 500, 502, 503, 504])
 
-    func send(_ request: HTTPRequest, what: String) async throws -> VaultResponse {
+    func send(_ request: HTTPRequest, what: String? = nil) async throws -> VaultResponse {
         let outcome: RetryPolicy.Outcome
         do {
             outcome = try await retry.send({ _ in try await client.send(request) }, retrying: Self.retryable)
@@ -95,55 +88,58 @@ struct VaultConnection: Sendable {
         return response
     }
 
-    private func failure(_ error: Error, attemptsNote: String, what: String) -> ProviderFailure {
-        let prefix = "vault provider '\(provider)': \(what)"
+    /// `what` leads the detail of a request that is not itself the KV read the failure is answered
+    /// for (a login, a revocation); nil for the KV requests, whose operation and path say it all.
+    private func failure(_ error: Error, attemptsNote: String, what: String?) -> ProviderFailure {
+        let lead = what.map { "\($0): " } ?? ""
         switch error {
         case let transport as HTTPTransportError:
             return ProviderFailure(
-                StatusTable.noAnswer, "\(prefix): cannot reach Vault at \(address.absoluteString)\(attemptsNote): \(transport.underlying)")
+                StatusTable.noAnswer, "\(lead)cannot reach Vault at \(address.absoluteString)\(attemptsNote): \(transport.underlying)")
         case let violation as EndpointPolicy.Violation:
-            return ProviderFailure(.configuration, "\(prefix): \(violation.message)")
+            return ProviderFailure(.configuration, lead + violation.message)
         case let failure as ProviderFailure:
             return failure
         default:
-            return ProviderFailure(.unreachable, "\(prefix): \(error)")
+            return ProviderFailure(.unreachable, "\(lead)\(error)")
         }
     }
 
     /// The failure for an answer that is not a success, its kind from `StatusTable` (Vault's `errors`
-    /// text standing in for the code it does not have). `asking: .credential` for a login, whose
-    /// refusals are 400s (the Vault HTTP API overview, developer.hashicorp.com/vault/api-docs).
+    /// text standing in for the code it does not have), Vault's `errors` relayed. `asking: .credential`
+    /// for a login, whose refusals are 400s (the Vault HTTP API overview, developer.hashicorp.com/vault/api-docs).
     func failure(
-        for response: VaultResponse, what: String, notFound: ProviderFailure.Kind = .notFound,
+        for response: VaultResponse, what: String? = nil, notFound: ProviderFailure.Kind = .notFound,
         asking subject: StatusTable.Subject = .path, attemptsNote: String = ""
     ) -> ProviderFailure {
-        let prefix = "vault provider '\(provider)': \(what)"
-        let said = response.saidNote
-        var kind = StatusTable.kind(status: response.status, codes: [response.errorsText], asking: subject)
+        let lead = what.map { "\($0): " } ?? ""
+        let said = response.errorsText
+        var relayed: String? = said
+        var kind = StatusTable.kind(status: response.status, codes: [said], asking: subject)
         let text: String
         switch response.status {
         case 400...499 where subject == .credential && ![403, 429].contains(response.status):
-            text = "failed (\(response.status))\(said)"
+            text = "failed (\(response.status))"
         case 401:
-            text = "the token was refused (401)\(attemptsNote)\(said)"
+            text = "the token was refused (401)\(attemptsNote)"
         case 403:
-            // Vault's 403 is "permission denied" for a bad token and a policy denial alike (§4).
-            let extra = ["", "permission denied"].contains(response.errorsText) ? "" : said
-            text = "permission denied (403)\(attemptsNote)\(extra)"
+            // Vault's 403 is "permission denied" for a bad token and a policy denial alike.
+            if ["", "permission denied"].contains(said) { relayed = nil }
+            text = "permission denied (403)\(attemptsNote)"
         case 404 where said.contains("namespace not found"):
             kind = .configuration
-            text = "namespace '\(namespace ?? "")' not found (404)\(said)"
+            text = "namespace '\(namespace ?? "")' not found (404)"
         case 404:
             if kind == .notFound { kind = notFound }
-            text = "not found (404)\(attemptsNote)\(said)"
+            text = "not found (404)\(attemptsNote)"
         case 429:
-            text = "rate limited by Vault (429)\(attemptsNote)\(said)"
+            text = "rate limited by Vault (429)\(attemptsNote)"
         case 503:
-            text = "Vault is sealed or unavailable (503)\(attemptsNote)\(said)"
+            text = "Vault is sealed or unavailable (503)\(attemptsNote)"
         default:
-            text = "Vault answered \(response.status)\(attemptsNote)\(said)"
+            text = "Vault answered \(response.status)\(attemptsNote)"
         }
-        return ProviderFailure(kind, "\(prefix): \(text)")
+        return ProviderFailure(kind, lead + text, relayed: relayed)
     }
 }
 

@@ -5,10 +5,9 @@ import Foundation
 /// never reads a value). The exact paths need no lock. A path with a policy glob (`*`, `+`) or a
 /// character HCL would have to escape is refused, since it would grant more than the one secret.
 public enum VaultPolicy {
-    public static func describe(_ request: AccessPolicyRequest) throws -> AccessPolicy {
+    public static func describe(_ request: AccessPolicyRequest, settings: VaultKind.Settings) throws -> AccessPolicy {
         let node = request.declaration.node
-        let mount = (node["mount"]?.scalar ?? "secret").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let namespace = (node["namespace"]?.scalar ?? request.declaration.environment["VAULT_NAMESPACE"]).flatMap { $0.isEmpty ? nil : $0 }
+        let mount = settings.mount, namespace = settings.namespace
         var diagnostics = DiagnosticCollector()
         var paths: [String] = []
         for secret in request.secrets {
@@ -41,8 +40,8 @@ public enum VaultPolicy {
     }
 }
 
-extension VaultStore: AccessPolicyDescribing {
-    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        try VaultPolicy.describe(request)
+extension VaultKind: AccessPolicyDescribing {
+    public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+        try VaultPolicy.describe(request, settings: settings)
     }
 }

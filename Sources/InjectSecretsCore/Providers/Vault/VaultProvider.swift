@@ -16,12 +16,52 @@ import Foundation
 /// ~/.vault-token), `approle` (`role-id-env`|`role-id-file`, `secret-id-env`|`secret-id-file`, `mount`),
 /// `jwt` (`role`, `jwt-file`|`jwt-env`, else the GitHub Actions OIDC token with an optional `audience`,
 /// `mount`), `kubernetes` (`role`, `token-file`, `mount`). Credentials are never written inline.
-public enum VaultStore: SecretProviderKind {
+public enum VaultKind: SecretProviderKind {
     public static let typeName = "vault"
     public static let settingKeys = ["address", "mount", "namespace", "auth", "ca-file"]
 
-    public static func make(_ declaration: ProviderDeclaration) throws -> any SecretProvider {
-        try makeVault(declaration)
+    /// A declaration's settings, with the environment's fallbacks applied: what is sent is what is
+    /// printed (a `namespace: team-a/` is `team-a` in the header and in the policy alike).
+    public struct Settings: Sendable {
+        public var name: String
+        public var address: URL
+        /// The KV v2 mount, without slashes at either end.
+        public var mount: String
+        /// The namespace, without slashes at either end; nil when none.
+        public var namespace: String?
+        public var auth: VaultAuthMethod
+        public var trust: TLSTrust
+        public var environment: [String: String]
+    }
+
+    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        let environment = declaration.environment
+        let fallbackAddress = environment["VAULT_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let address = try settings.endpointURL("address", fallback: fallbackAddress) else {
+            throw InjectSecretsError.badInput(
+                "provider '\(declaration.name)' of type 'vault' needs 'address' (or VAULT_ADDR in the environment)",
+                at: declaration.node.location)
+        }
+        let slashes = CharacterSet(charactersIn: "/")
+        let mount = (try settings.string("mount") ?? "secret").trimmingCharacters(in: slashes)
+        guard !mount.isEmpty else {
+            throw InjectSecretsError.badInput(
+                "'mount' of provider '\(declaration.name)' is empty", at: settings.location(of: "mount"))
+        }
+        let namespace = (try settings.string("namespace") ?? environment["VAULT_NAMESPACE"] ?? "").trimmingCharacters(in: slashes)
+        let auth = try VaultAuthSettings.parse(settings.node("auth"), declaration: declaration)
+        // As the Vault CLI: VAULT_CACERT (a PEM bundle) before VAULT_CAPATH (a folder of hashed certificates).
+        let trust = try settings.caBundle("ca-file")
+            ?? TLSTrust.fromEnvironment(
+                environment, fileVariables: ["VAULT_CACERT"], folderVariables: ["VAULT_CAPATH"], at: declaration.node.location)
+        return Settings(
+            name: declaration.name, address: address, mount: mount, namespace: namespace.isEmpty ? nil : namespace,
+            auth: auth, trust: trust, environment: environment)
+    }
+
+    public static func make(_ settings: Settings) -> any SecretProvider {
+        makeVault(settings)
     }
 
     public static func problems(with reference: SecretReference) -> [String] {
@@ -36,31 +76,12 @@ public enum VaultStore: SecretProviderKind {
 
     /// `make`, typed: for callers that need `finish()`.
     public static func makeVault(
-        _ declaration: ProviderDeclaration, client: HTTPClient = .shared, retry: RetryPolicy = .standard
-    ) throws -> VaultProvider {
-        let settings = try ProviderSettings(declaration, allowed: settingKeys)
-        let environment = declaration.environment
-        let fallbackAddress = environment["VAULT_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let address = try settings.endpointURL("address", fallback: fallbackAddress) else {
-            throw InjectSecretsError.badInput(
-                "provider '\(declaration.name)' of type 'vault' needs 'address' (or VAULT_ADDR in the environment)",
-                at: declaration.node.location)
-        }
-        let mount = (try settings.string("mount") ?? "secret").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        guard !mount.isEmpty else {
-            throw InjectSecretsError.badInput(
-                "'mount' of provider '\(declaration.name)' is empty", at: settings.location(of: "mount"))
-        }
-        let namespaceText = try settings.string("namespace") ?? environment["VAULT_NAMESPACE"] ?? ""
-        let namespace = namespaceText.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let auth = try VaultAuthSettings.parse(settings.node("auth"), declaration: declaration)
-        // As the Vault CLI: VAULT_CACERT (a PEM bundle) before VAULT_CAPATH (a folder of hashed certificates).
-        let trust = try settings.caBundle("ca-file")
-            ?? TLSTrust.fromEnvironment(
-                environment, fileVariables: ["VAULT_CACERT"], folderVariables: ["VAULT_CAPATH"], at: declaration.node.location)
-        return VaultProvider(
-            name: declaration.name, address: address, mount: mount, namespace: namespace.isEmpty ? nil : namespace,
-            auth: auth, environment: environment, client: client.trusting(trust).proxying(from: environment), retry: retry)
+        _ settings: Settings, client: HTTPClient = .shared, retry: RetryPolicy = .standard
+    ) -> VaultProvider {
+        VaultProvider(
+            name: settings.name, address: settings.address, mount: settings.mount, namespace: settings.namespace,
+            auth: settings.auth, environment: settings.environment,
+            client: client.trusting(settings.trust).proxying(from: settings.environment), retry: retry)
     }
 }
 
@@ -81,8 +102,7 @@ public struct VaultProvider: SecretProvider {
     ) {
         self.name = name
         self.mount = mount
-        let connection = VaultConnection(
-            provider: name, address: address, namespace: namespace, client: client, retry: retry)
+        let connection = VaultConnection(address: address, namespace: namespace, client: client, retry: retry)
         self.connection = connection
         self.session = VaultSession(connection: connection, method: auth, environment: environment)
     }
@@ -105,176 +125,138 @@ public struct VaultProvider: SecretProvider {
 
     // MARK: - fetch
 
-    private struct Read: Hashable {
-        var path: String
-        var policy: VersionPolicy
-    }
-
+    /// Each reference is read once (the engine sends distinct ones); failures carry the KV path.
     public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
-        var firstReference: [Read: SecretReference] = [:]
-        var reads: [Read] = []
-        for reference in references {
-            let read = Read(path: Self.cleanPath(reference.id), policy: reference.policy)
-            if firstReference[read] == nil {
-                firstReference[read] = reference
-                reads.append(read)
-            }
+        let outcomes = await boundedConcurrentMap(references, limit: max(1, concurrency)) { [self] reference in
+            await self.read(reference)
         }
-        let owners = firstReference
-        let outcomes = await boundedConcurrentMap(reads, limit: max(1, concurrency)) { [self] read in
-            await self.read(read, for: owners[read]!)
-        }
-        var byRead: [Read: Result<FetchedSecret, ProviderFailure>] = [:]
-        for (read, outcome) in zip(reads, outcomes) { byRead[read] = outcome }
-        var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
-        for reference in references {
-            results[reference] = byRead[Read(path: Self.cleanPath(reference.id), policy: reference.policy)]
-        }
-        return results
+        return Dictionary(uniqueKeysWithValues: zip(references, outcomes))
     }
 
-    private func read(_ read: Read, for reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
+    /// The KV path of a reference as messages show it: `secret/app/db`.
+    func kvPath(_ reference: SecretReference) -> String {
+        "\(mount)/\(Self.cleanPath(reference.id))"
+    }
+
+    private func read(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
+        let path = Self.cleanPath(reference.id)
         do {
-            let pinned = try pinnedVersion(read.policy, reference: reference)
-            try checkPath(read.path, reference: reference)
+            let pinned = try pinnedVersion(reference.policy)
+            try checkPath(path)
             let token = try await session.token()
-            return .success(try await readData(read.path, version: pinned, reference: reference, token: token))
-        } catch let failure as ProviderFailure {
-            return .failure(failure)
+            return .success(try await readData(path, version: pinned, token: token))
         } catch {
-            return .failure(ProviderFailure(.invalidResponse, "vault provider '\(name)': secret \(reference): \(error)"))
+            return .failure(Self.providerFailure(error).during(.read, of: kvPath(reference)))
         }
     }
 
-    private func readData(
-        _ path: String, version: Int?, reference: SecretReference, token: VaultToken
-    ) async throws -> FetchedSecret {
-        let dataPath = "\(mount)/data/\(path)"
-        let versionNote = version.map { " version \($0)" } ?? ""
-        let what = "reading \(dataPath)\(versionNote)"
+    private func readData(_ path: String, version: Int?, token: VaultToken) async throws -> FetchedSecret {
         let response = try await connection.send(
             "GET", "\(vaultPathEncoded(mount))/data/\(vaultPathEncoded(path))", query: version.map { "version=\($0)" },
-            token: token, what: what)
+            token: token)
         let entry = VaultKVEntry(body: response.body)
         switch response.status {
         case 200:
             guard let entry else {
                 throw ProviderFailure(
-                    .invalidResponse,
-                    "vault provider '\(name)': \(what): the answer is not a KV version 2 entry (is '\(mount)' a KV v2 mount?)")
+                    .invalidResponse, "the answer is not a KV version 2 entry (is '\(mount)' a KV v2 mount?)")
             }
             if let value = entry.valueJSON, !entry.deleted, !entry.destroyed {
                 return FetchedSecret(version: String(entry.version), value: SecretValue(value))
             }
-            return try await deletedVersion(entry, path: path, pinned: version, reference: reference, token: token, what: what)
+            return try await deletedVersion(entry, path: path, pinned: version, token: token)
         case 404:
             if let entry, entry.deleted || entry.destroyed || entry.valueJSON == nil {
-                return try await deletedVersion(entry, path: path, pinned: version, reference: reference, token: token, what: what)
+                return try await deletedVersion(entry, path: path, pinned: version, token: token)
             }
             if let version {
-                throw ProviderFailure(
-                    .versionNotFound,
-                    "vault provider '\(name)': \(what): version \(version) of \(mount)/\(path) not found (404)\(response.saidNote)")
+                throw ProviderFailure(.versionNotFound, "version \(version) not found (404)", relayed: response.errorsText)
             }
-            throw ProviderFailure(
-                .notFound, "vault provider '\(name)': \(what): no secret at \(mount)/\(path) (404)\(response.saidNote)")
+            throw ProviderFailure(.notFound, "no secret at this path (404)", relayed: response.errorsText)
         default:
-            throw connection.failure(for: response, what: what)
+            throw connection.failure(for: response)
         }
     }
 
     /// The version read is deleted or destroyed. A pinned version is then gone; `current` falls back,
     /// through the metadata, to the newest live version.
-    private func deletedVersion(
-        _ entry: VaultKVEntry, path: String, pinned: Int?, reference: SecretReference, token: VaultToken, what: String
-    ) async throws -> FetchedSecret {
+    private func deletedVersion(_ entry: VaultKVEntry, path: String, pinned: Int?, token: VaultToken) async throws -> FetchedSecret {
         let state = entry.destroyed ? "destroyed" : "deleted"
         if pinned != nil {
-            throw ProviderFailure(
-                .versionNotFound, "vault provider '\(name)': \(what): version \(entry.version) is \(state)")
+            throw ProviderFailure(.versionNotFound, "version \(entry.version) is \(state)")
         }
         let metadata: VaultKVMetadata
         do {
-            metadata = try await readMetadata(path, reference: reference, token: token)
+            metadata = try await readMetadata(path, token: token)
         } catch let failure as ProviderFailure {
-            throw ProviderFailure(
-                failure.kind,
-                "vault provider '\(name)': \(what): the newest version \(entry.version) is \(state), and finding the newest live version from the metadata failed: \(failure.message)")
+            var failure = failure
+            failure.detail = "the newest version \(entry.version) is \(state), and finding the newest live version from the metadata failed: \(failure.detail)"
+            throw failure
         }
         guard let live = metadata.newestLive else {
-            throw ProviderFailure(
-                .notFound, "vault provider '\(name)': \(what): every version of \(mount)/\(path) is deleted or destroyed")
+            throw ProviderFailure(.notFound, "every version is deleted or destroyed")
         }
         guard live != entry.version else {
-            throw ProviderFailure(
-                .invalidResponse, "vault provider '\(name)': \(what): Vault says version \(live) is both \(state) and live")
+            throw ProviderFailure(.invalidResponse, "Vault says version \(live) is both \(state) and live")
         }
-        return try await readData(path, version: live, reference: reference, token: token)
+        return try await readData(path, version: live, token: token)
     }
 
     // MARK: - inspect
 
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+        // One metadata read per path answers every policy and locked version asked about it.
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
-        var firstReference: [String: SecretReference] = [:]
         var paths: [String] = []
         var answerable: [VersionQuery] = []
         for query in queries {
             do {
-                _ = try pinnedVersion(query.reference.policy, reference: query.reference)
+                _ = try pinnedVersion(query.reference.policy)
             } catch {
-                results[query] = .failure(Self.providerFailure(error))
+                results[query] = .failure(Self.providerFailure(error).during(.inspect, of: kvPath(query.reference)))
                 continue
             }
             answerable.append(query)
             let path = Self.cleanPath(query.reference.id)
-            if firstReference[path] == nil {
-                firstReference[path] = query.reference
-                paths.append(path)
-            }
+            if !paths.contains(path) { paths.append(path) }
         }
-        let owners = firstReference
         let outcomes = await boundedConcurrentMap(paths, limit: max(1, concurrency)) { [self] path in
-            await self.metadata(path, for: owners[path]!)
+            await self.metadata(path)
         }
         var byPath: [String: Result<VaultKVMetadata, ProviderFailure>] = [:]
         for (path, outcome) in zip(paths, outcomes) { byPath[path] = outcome }
         for query in answerable {
             let path = Self.cleanPath(query.reference.id)
             results[query] = byPath[path]!.flatMap { status(of: query, in: $0) }
+                .mapError { $0.during(.inspect, of: kvPath(query.reference)) }
         }
         return results
     }
 
-    private func metadata(_ path: String, for reference: SecretReference) async -> Result<VaultKVMetadata, ProviderFailure> {
+    private func metadata(_ path: String) async -> Result<VaultKVMetadata, ProviderFailure> {
         do {
-            try checkPath(path, reference: reference)
+            try checkPath(path)
             let token = try await session.token()
-            return .success(try await readMetadata(path, reference: reference, token: token))
-        } catch let failure as ProviderFailure {
-            return .failure(failure)
+            return .success(try await readMetadata(path, token: token))
         } catch {
-            return .failure(ProviderFailure(.invalidResponse, "vault provider '\(name)': secret \(reference): \(error)"))
+            return .failure(Self.providerFailure(error))
         }
     }
 
-    private func readMetadata(_ path: String, reference: SecretReference, token: VaultToken) async throws -> VaultKVMetadata {
-        let what = "reading \(mount)/metadata/\(path)"
+    private func readMetadata(_ path: String, token: VaultToken) async throws -> VaultKVMetadata {
         let response = try await connection.send(
-            "GET", "\(vaultPathEncoded(mount))/metadata/\(vaultPathEncoded(path))", token: token, what: what)
+            "GET", "\(vaultPathEncoded(mount))/metadata/\(vaultPathEncoded(path))", token: token)
         switch response.status {
         case 200:
             guard let json = response.json, let metadata = VaultKVMetadata(json: json) else {
                 throw ProviderFailure(
-                    .invalidResponse,
-                    "vault provider '\(name)': \(what): the answer is not KV version 2 metadata (is '\(mount)' a KV v2 mount?)")
+                    .invalidResponse, "the answer is not KV version 2 metadata (is '\(mount)' a KV v2 mount?)")
             }
             return metadata
         case 404:
-            throw ProviderFailure(
-                .notFound, "vault provider '\(name)': \(what): no secret at \(mount)/\(path) (404)\(response.saidNote)")
+            throw ProviderFailure(.notFound, "no secret at this path (404)", relayed: response.errorsText)
         default:
-            throw connection.failure(for: response, what: what)
+            throw connection.failure(for: response)
         }
     }
 
@@ -282,7 +264,7 @@ public struct VaultProvider: SecretProvider {
         let reference = query.reference
         let pinned: Int?
         do {
-            pinned = try pinnedVersion(reference.policy, reference: reference)
+            pinned = try pinnedVersion(reference.policy)
         } catch {
             return .failure(Self.providerFailure(error))
         }
@@ -320,34 +302,32 @@ public struct VaultProvider: SecretProvider {
     // MARK: - shared
 
     /// The version a policy pins, nil for `current`; Vault KV has no staging labels.
-    private func pinnedVersion(_ policy: VersionPolicy, reference: SecretReference) throws -> Int? {
+    private func pinnedVersion(_ policy: VersionPolicy) throws -> Int? {
         switch policy {
         case .current:
             return nil
         case .version(let text):
             guard let number = Int(text), number > 0 else {
                 throw ProviderFailure(
-                    .configuration,
-                    "vault provider '\(name)': version '\(text)' of \(reference.id) is not a Vault KV version; versions are numbers 1, 2, 3, ...")
+                    .configuration, "version '\(text)' is not a Vault KV version; versions are numbers 1, 2, 3, ...")
             }
             return number
         case .stage(let label):
             throw ProviderFailure(
                 .configuration,
-                "vault provider '\(name)': version 'stage:\(label)' of \(reference.id) cannot be used: Vault KV has no staging labels; use 'current' or a version number")
+                "version 'stage:\(label)' cannot be used: Vault KV has no staging labels; use 'current' or a version number")
         }
     }
 
-    private func checkPath(_ path: String, reference: SecretReference) throws {
+    func checkPath(_ path: String) throws {
         let segments = path.split(separator: "/")
         if path.isEmpty || segments.contains(".") || segments.contains("..") {
-            throw ProviderFailure(
-                .configuration, "vault provider '\(name)': '\(reference.id)' is not a KV path")
+            throw ProviderFailure(.configuration, "the id is not a KV path")
         }
     }
 
     static func providerFailure(_ error: Error) -> ProviderFailure {
-        (error as? ProviderFailure) ?? ProviderFailure(.configuration, "\(error)")
+        (error as? ProviderFailure) ?? ProviderFailure(.invalidResponse, "\(error)")
     }
 
     static func cleanPath(_ id: String) -> String {

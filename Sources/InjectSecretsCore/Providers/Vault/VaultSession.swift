@@ -19,7 +19,7 @@ actor VaultSession {
     /// per run, not one per secret.
     func token() async throws -> VaultToken {
         if finished {
-            throw ProviderFailure(.configuration, "vault provider '\(connection.provider)': used after the run finished")
+            throw ProviderFailure(.configuration, "used after the run finished")
         }
         if let login { return try await login.value }
         let connection = connection, method = method, environment = environment
@@ -48,7 +48,7 @@ actor VaultSession {
             if response.status == 204 || response.status == 200 { return nil }
             return connection.failure(for: response, what: "revoking the token of this run's login").message
         } catch {
-            return (error as? ProviderFailure)?.message ?? "vault provider '\(connection.provider)': revoking the token failed"
+            return (error as? ProviderFailure)?.message ?? "revoking the token failed"
         }
     }
 
@@ -57,24 +57,23 @@ actor VaultSession {
     private static func logIn(
         connection: VaultConnection, method: VaultAuthMethod, environment: [String: String]
     ) async throws -> VaultToken {
-        let provider = connection.provider
         switch method {
         case .token(let variable, let file):
             if let text = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
                 return VaultToken(text)
             }
-            if let file, let data = try Self.readCredentialFile(file, provider: provider, what: "token") {
+            if let file, let data = try Self.readCredentialFile(file, what: "token") {
                 let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if !text.isEmpty { return VaultToken(text) }
             }
             let fileNote = file.map { "\($0.path) holds none" } ?? "no token file is known"
             throw ProviderFailure(
                 .authentication,
-                "vault provider '\(provider)': no Vault token: \(variable) is not set and \(fileNote); set \(variable), run `vault login` (or `bao login`), or configure an 'auth' method")
+                "no Vault token: \(variable) is not set and \(fileNote); set \(variable), run `vault login` (or `bao login`), or configure an 'auth' method")
 
         case .appRole(let mount, let roleIDSource, let secretIDSource):
-            let roleID = try credential(roleIDSource, what: "the AppRole role id", provider: provider, environment: environment)
-            let secretID = try credential(secretIDSource, what: "the AppRole secret id", provider: provider, environment: environment)
+            let roleID = try credential(roleIDSource, what: "the AppRole role id", environment: environment)
+            let secretID = try credential(secretIDSource, what: "the AppRole secret id", environment: environment)
             return try await postLogin(
                 connection: connection, mount: mount, method: method,
                 body: ["role_id": roleID, "secret_id": secretID])
@@ -83,7 +82,7 @@ actor VaultSession {
             let jwt: String
             switch source {
             case .credential(let credentialSource):
-                jwt = try credential(credentialSource, what: "the JWT", provider: provider, environment: environment)
+                jwt = try credential(credentialSource, what: "the JWT", environment: environment)
             case .githubActions(let audience):
                 jwt = try await githubActionsToken(connection: connection, audience: audience, environment: environment)
             }
@@ -92,7 +91,7 @@ actor VaultSession {
 
         case .kubernetes(let mount, let role, let tokenFile):
             let jwt = try credential(
-                .file(tokenFile), what: "the Kubernetes service-account token", provider: provider,
+                .file(tokenFile), what: "the Kubernetes service-account token",
                 environment: environment)
             return try await postLogin(
                 connection: connection, mount: mount, method: method, body: ["role": role, "jwt": jwt])
@@ -112,7 +111,7 @@ actor VaultSession {
             !token.isEmpty
         else {
             throw ProviderFailure(
-                .invalidResponse, "vault provider '\(connection.provider)': \(what): the answer holds no auth.client_token")
+                .invalidResponse, "\(what): the answer holds no auth.client_token")
         }
         return VaultToken(token)
     }
@@ -120,23 +119,23 @@ actor VaultSession {
     /// A credential from an environment variable or a file, whitespace trimmed. The message names where
     /// it was looked for, never what was found.
     private static func credential(
-        _ source: VaultCredentialSource, what: String, provider: String, environment: [String: String]
+        _ source: VaultCredentialSource, what: String, environment: [String: String]
     ) throws -> String {
         switch source {
         case .environment(let name):
             guard let text = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
                 throw ProviderFailure(
-                    .authentication, "vault provider '\(provider)': \(what) is expected in environment variable \(name), which is not set")
+                    .authentication, "\(what) is expected in environment variable \(name), which is not set")
             }
             return text
         case .file(let url):
-            guard let data = try Self.readCredentialFile(url, provider: provider, what: what) else {
+            guard let data = try Self.readCredentialFile(url, what: what) else {
                 throw ProviderFailure(
-                    .authentication, "vault provider '\(provider)': \(what) is expected in file \(url.path), but it does not exist")
+                    .authentication, "\(what) is expected in file \(url.path), but it does not exist")
             }
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else {
-                throw ProviderFailure(.authentication, "vault provider '\(provider)': \(what) file \(url.path) is empty")
+                throw ProviderFailure(.authentication, "\(what) file \(url.path) is empty")
             }
             return text
         }
@@ -147,13 +146,12 @@ actor VaultSession {
     private static func githubActionsToken(
         connection: VaultConnection, audience: String?, environment: [String: String]
     ) async throws -> String {
-        let provider = connection.provider
         guard let base = environment["ACTIONS_ID_TOKEN_REQUEST_URL"], !base.isEmpty,
             let bearer = environment["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], !bearer.isEmpty
         else {
             throw ProviderFailure(
                 .authentication,
-                "vault provider '\(provider)': jwt login needs a JWT: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set (a GitHub Actions job needs `permissions: id-token: write`); elsewhere set 'jwt-file' or 'jwt-env'")
+                "jwt login needs a JWT: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set (a GitHub Actions job needs `permissions: id-token: write`); elsewhere set 'jwt-file' or 'jwt-env'")
         }
         var text = base
         if let audience {
@@ -165,7 +163,7 @@ actor VaultSession {
         let what = "requesting a JWT from the GitHub Actions OIDC endpoint"
         guard let url = URL(string: text), url.host != nil else {
             throw ProviderFailure(
-                .configuration, "vault provider '\(provider)': ACTIONS_ID_TOKEN_REQUEST_URL is not a URL")
+                .configuration, "ACTIONS_ID_TOKEN_REQUEST_URL is not a URL")
         }
         let request = HTTPRequest(
             method: "GET", url: url,
@@ -173,22 +171,22 @@ actor VaultSession {
         let response = try await connection.send(request, what: what)
         guard response.status == 200 else {
             throw ProviderFailure(
-                .authentication, "vault provider '\(provider)': \(what) failed with HTTP \(response.status)")
+                .authentication, "\(what) failed with HTTP \(response.status)")
         }
         guard let value = response.json?["value"] as? String, !value.isEmpty else {
-            throw ProviderFailure(.invalidResponse, "vault provider '\(provider)': \(what): the answer holds no 'value'")
+            throw ProviderFailure(.invalidResponse, "\(what): the answer holds no 'value'")
         }
         return value
     }
 
     /// A token or secret-id file's bytes, nil when it does not exist; read through `BoundedFile`, so a FIFO,
     /// a folder or a huge file is refused by name instead of hanging the run or filling its memory.
-    private static func readCredentialFile(_ url: URL, provider: String, what: String) throws -> Data? {
+    private static func readCredentialFile(_ url: URL, what: String) throws -> Data? {
         do {
             return try BoundedFile.read(url.path, limit: BoundedFile.credentialLimit)
         } catch let error as FilesystemError {
             throw ProviderFailure(
-                .authentication, "vault provider '\(provider)': \(what) is expected in file \(url.path), but \(error.clause)")
+                .authentication, "\(what) is expected in file \(url.path), but \(error.clause)")
         }
     }
 }
