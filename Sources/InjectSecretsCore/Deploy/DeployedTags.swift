@@ -76,9 +76,7 @@ extension LambdaClient {
             var PaginationToken: String?
             var ResourceTagMappingList: [Mapping]?
         }
-        let client = AWSJSONClient(
-            serviceName: "Resource Groups Tagging API", signingName: "tagging", targetPrefix: "ResourceGroupsTaggingAPI_20170126",
-            endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
+        let client = AWSJSONClient(.tagging, endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
         var values: [String: String] = [:]
         var token: String?
         var seen: Set<String> = []

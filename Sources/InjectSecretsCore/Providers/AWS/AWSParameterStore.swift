@@ -24,8 +24,7 @@ public struct AWSParameterStoreProvider: SecretProvider {
 
     public init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
         let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Systems Manager Parameter Store", signingName: "ssm",
-            targetPrefix: "AmazonSSM", serviceID: "SSM", configKey: "ssm", hostPrefix: "ssm", http: http)
+            declaration, service: .parameterStore, http: http)
         name = declaration.name
         client = configuration.client
     }

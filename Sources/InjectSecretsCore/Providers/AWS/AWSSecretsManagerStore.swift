@@ -56,9 +56,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         getPacer: CallPacer? = nil, listPacer: CallPacer? = nil
     ) throws {
         let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
-            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
-            hostPrefix: "secretsmanager", extraSettingKeys: [Self.overflowKey], http: http)
+            declaration, service: .secretsManager, extraSettingKeys: [Self.overflowKey], http: http)
         let settings = try ProviderSettings(declaration, allowed: AWSSecretsManagerStore.settingKeys)
         let overflow = try settings.string(Self.overflowKey) ?? BatchOverflow.none.rawValue
         guard let choice = BatchOverflow(rawValue: overflow) else {
@@ -255,7 +253,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
             }
             for error in output.errors ?? [] {
                 guard let id = error.secretId, ids.contains(id), results[id] == nil else { continue }
-                let code = error.errorCode.map(AWSJSONClient.normalizeCode)
+                let code = error.errorCode.map(AWSErrorAnswer.normalizeCode)
                 var text = "AWS Secrets Manager BatchGetSecretValue failed: \(code ?? "unknown error")"
                 if let message = error.message, !message.isEmpty { text += ": \(RelayedText.line(message))" }
                 results[id] = .failure(ProviderFailure(Self.batchErrorKind(code, message: error.message), text))

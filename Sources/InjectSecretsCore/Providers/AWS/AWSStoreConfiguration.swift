@@ -11,15 +11,9 @@ struct AWSStoreConfiguration: Sendable {
     var endpoint: URL
     var client: AWSJSONClient
 
-    /// - Parameters:
-    ///   - serviceID: the `AWS_ENDPOINT_URL_<ID>` suffix (`SECRETS_MANAGER`, `SSM`).
-    ///   - configKey: the `[services]` key in the AWS config file (`secrets_manager`, `ssm`).
-    ///   - hostPrefix: the regional endpoint's first label (`secretsmanager`, `ssm`).
-    ///   - extraSettingKeys: the store's own settings, which it reads itself.
+    /// `extraSettingKeys`: the store's own settings, which it reads itself.
     init(
-        _ declaration: ProviderDeclaration, serviceName: String, signingName: String, targetPrefix: String,
-        serviceID: String, configKey: String, hostPrefix: String, extraSettingKeys: [String] = [],
-        http: HTTPClient = .shared
+        _ declaration: ProviderDeclaration, service: AWSService, extraSettingKeys: [String] = [], http: HTTPClient = .shared
     ) throws {
         let settings = try ProviderSettings(declaration, allowed: Self.settingKeys + extraSettingKeys)
         let profile = try settings.string("profile").flatMap { $0.isEmpty ? nil : $0 }
@@ -42,19 +36,16 @@ struct AWSStoreConfiguration: Sendable {
 
         let endpoint: URL
         if let url = try settings.endpointURL("endpoint") {
-            endpoint = url
-        } else if let configured = environment.endpoint(serviceID: serviceID, configKey: configKey), !configured.isEmpty {
+            endpoint = AWSService.rootURL(url)
+        } else {
             do {
-                endpoint = try EndpointPolicy.checked(configured)
+                endpoint = try service.endpoint(region: region, environment: environment)
             } catch let violation as EndpointPolicy.Violation {
                 throw InjectSecretsError.badInput(
                     "provider '\(declaration.name)': the endpoint configured outside the manifest "
-                        + "(AWS_ENDPOINT_URL_\(serviceID), AWS_ENDPOINT_URL or the AWS config file): \(violation.message)",
+                        + "(\(service.configuredBy)): \(violation.message)",
                     at: declaration.node.location)
             }
-        } else {
-            let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-            endpoint = URL(string: "https://\(hostPrefix).\(region).\(suffix)/")!
         }
 
         let http = http.trusting(try environment.caBundle(at: declaration.node.location))
@@ -63,24 +54,14 @@ struct AWSStoreConfiguration: Sendable {
         self.region = region
         self.endpoint = endpoint
         client = AWSJSONClient(
-            serviceName: serviceName, signingName: signingName, targetPrefix: targetPrefix,
-            endpoint: Self.rootURL(endpoint), region: region,
+            service, endpoint: endpoint, region: region,
             credentials: environment.credentialSource(client: http, region: region), http: http,
-            retry: AWSJSONClient.retryPolicy(environment: declaration.environment))
+            retry: AWSService.retryPolicy(environment: declaration.environment))
     }
 
     static func isValidRegion(_ region: String) -> Bool {
         region.count <= 64 && region.first?.isLetter == true
             && region.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
-    }
-
-    /// awsJson services are called at `/` of the endpoint; a configured endpoint may carry a path prefix.
-    static func rootURL(_ url: URL) -> URL {
-        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url }
-        if components.path.isEmpty { components.path = "/" }
-        components.query = nil
-        components.fragment = nil
-        return components.url ?? url
     }
 }
 

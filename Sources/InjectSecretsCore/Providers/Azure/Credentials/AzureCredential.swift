@@ -236,17 +236,6 @@ func tokenLifetime(_ json: [String: Any], now: Date = Date()) -> (expiresOn: Dat
     return (expires, refresh)
 }
 
-/// Form encoding for token requests (`application/x-www-form-urlencoded`): only unreserved characters
-/// stay as they are.
-func formEncoded(_ fields: [(String, String)]) -> Data {
-    let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-    let text = fields.map { key, value in
-        (key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key) + "="
-            + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
-    }.joined(separator: "&")
-    return Data(text.utf8)
-}
-
 /// Token endpoints' answers worth another attempt: throttled, 5xx, and (`startingUp`, IMDS) 404 and 410
 /// while the endpoint is starting or upgrading (as azure-identity's managed identity credentials retry it: azure/identity/_credentials in azure-sdk-for-python).
 func identityRetryable(startingUp: Bool, transportFailures: Bool = true) -> RetryPolicy.Retryable {
