@@ -51,14 +51,6 @@ struct AWSResourcePlace {
         return (fields[1], fields[2], fields[3], fields[4], fields[5])
     }
 
-    static func partition(for region: String) -> String {
-        if region.hasPrefix("cn-") { return "aws-cn" }
-        if region.hasPrefix("us-gov-") { return "aws-us-gov" }
-        if region.hasPrefix("us-iso-") { return "aws-iso" }
-        if region.hasPrefix("us-isob-") { return "aws-iso-b" }
-        return "aws"
-    }
-
     init(declaration: ProviderDeclaration, lockedARNs: [String]) {
         let known = lockedARNs.compactMap(AWSResourcePlace.parts(of:)).first
         // The region as the provider resolves it: the setting, AWS_REGION / AWS_DEFAULT_REGION, the profile.
@@ -71,7 +63,7 @@ struct AWSResourcePlace {
             self.region = "*"
             guessed.append("the region (set 'region' on the provider)")
         }
-        partition = known?.partition ?? AWSResourcePlace.partition(for: region == "*" ? "" : region)
+        partition = known?.partition ?? AWSPartition.of(region: region == "*" ? "" : region).name
         if let account = known?.account ?? declaration.environment["AWS_ACCOUNT_ID"], !account.isEmpty {
             self.account = account
         } else {
@@ -81,5 +73,7 @@ struct AWSResourcePlace {
     }
 
     /// `kms:ViaService` for a service in this region.
-    func viaService(_ service: String) -> String { "\(service).\(region).amazonaws.com" }
+    func viaService(_ service: String) -> String {
+        "\(service).\(region).\(AWSPartition.of(region: region == "*" ? "" : region).dnsSuffix)"
+    }
 }
