@@ -27,6 +27,7 @@ final class AWSServiceTests: XCTestCase {
         let lambda = try LambdaClient(region: "us-west-2", environment: keys.merging(["AWS_USE_FIPS_ENDPOINT": "true"]) { $1 })
         XCTAssertEqual(lambda.endpoint.absoluteString, "https://lambda-fips.us-west-2.amazonaws.com/")
         XCTAssertEqual(lambda.stsEndpoint.absoluteString, "https://sts-fips.us-west-2.amazonaws.com/")
+        XCTAssertEqual(lambda.taggingEndpoint.absoluteString, "https://tagging.us-west-2.amazonaws.com/", "the Tagging API has no FIPS hosts")
         // The variable decides over the profile, as in the SDKs.
         var off = home.variables
         off["AWS_USE_FIPS_ENDPOINT"] = "false"

@@ -17,6 +17,9 @@ struct AWSService: Sendable {
     var configKey: String
     /// The regional endpoint's first label: `secretsmanager`, `tagging`.
     var hostPrefix: String
+    /// Whether the service has `<host>-fips` regional endpoints. The Tagging API's published endpoints
+    /// have no FIPS variant, so it keeps its standard host under FIPS rather than a name that does not resolve.
+    var hasFIPSEndpoints = true
 
     static let secretsManager = AWSService(
         name: "AWS Secrets Manager", signingName: "secretsmanager", targetPrefix: "secretsmanager",
@@ -31,7 +34,8 @@ struct AWSService: Sendable {
         hostPrefix: "lambda")
     static let tagging = AWSService(
         name: "Resource Groups Tagging API", signingName: "tagging", targetPrefix: "ResourceGroupsTaggingAPI_20170126",
-        endpointID: "RESOURCE_GROUPS_TAGGING_API", configKey: "resource_groups_tagging_api", hostPrefix: "tagging")
+        endpointID: "RESOURCE_GROUPS_TAGGING_API", configKey: "resource_groups_tagging_api", hostPrefix: "tagging",
+        hasFIPSEndpoints: false)
 
     /// Every AWS call's retries: five attempts, 100 ms base, 20 s cap, two minutes in all. AWS's standard
     /// mode makes three, but a render reads many secrets in one burst, and a run that fails after a
@@ -55,7 +59,7 @@ struct AWSService: Sendable {
     /// `https://<host>[-fips].<region>.<partition's DNS suffix>/`.
     func regionalEndpoint(region: String, fips: Bool) -> URL {
         let suffix = AWSPartition.of(region: region).dnsSuffix
-        return URL(string: "https://\(hostPrefix)\(fips ? "-fips" : "").\(region).\(suffix)/")!
+        return URL(string: "https://\(hostPrefix)\(fips && hasFIPSEndpoints ? "-fips" : "").\(region).\(suffix)/")!
     }
 
     /// A configured endpoint (`AWSEnvironment.endpoint`), unchecked, else nil.
