@@ -1,14 +1,5 @@
 import Foundation
 
-/// A Vault token. Prints redacted: a token is as sensitive as the secrets it reads.
-struct VaultToken: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    let text: String
-    init(_ text: String) { self.text = text }
-    var description: String { "<redacted>" }
-    var debugDescription: String { "<redacted>" }
-    var customMirror: Mirror { Mirror(self, children: [:]) }
-}
-
 /// Vault's answer to a request, with its `errors` array read out for messages.
 struct VaultResponse: Sendable {
     var status: Int
@@ -59,7 +50,7 @@ struct VaultConnection: Sendable {
     /// any other answer as is; throws `ProviderFailure` when the attempts or time run out. `what`
     /// names the operation for messages ("reading secret/data/app/db for db (app/db)").
     func send(
-        _ method: String, _ path: String, query: String? = nil, token: VaultToken?, json: [String: Any]? = nil,
+        _ method: String, _ path: String, query: String? = nil, token: CredentialText?, json: [String: Any]? = nil,
         what: String
     ) async throws -> VaultResponse {
         var headers: [(String, String)] = [("Accept", "application/json")]
