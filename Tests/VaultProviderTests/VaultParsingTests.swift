@@ -50,7 +50,7 @@ final class VaultParsingTests: XCTestCase {
     }
 
     func testTokenNeverPrints() {
-        let token = CredentialText("s.very-secret")
+        let token = VaultToken("s.very-secret")
         XCTAssertEqual("\(token)", "<redacted>")
         var dumped = ""
         dump(token, to: &dumped)

@@ -76,7 +76,8 @@ extension LambdaClient {
             var PaginationToken: String?
             var ResourceTagMappingList: [Mapping]?
         }
-        let client = AWSJSONClient(.tagging, endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
+        let client = AWSJSONClient(
+            .tagging, endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
         var values: [String: String] = [:]
         let pages = PageSequence { token, _ -> (page: Output, next: String?) in
             let page = try await client.call(

@@ -23,9 +23,12 @@ struct LambdaClient: Sendable {
     init(region: String, environment: [String: String], http: HTTPClient = .shared, pacing: LambdaPacing? = nil) throws {
         let aws = AWSEnvironment(variables: environment)
         func resolve(_ service: AWSService) throws -> URL {
-            do { return try service.endpoint(region: region, environment: aws) } catch let violation as EndpointPolicy.Violation {
+            do {
+                return try service.endpoint(region: region, environment: aws)
+            } catch let violation as EndpointPolicy.Violation {
                 throw InjectSecretsError.badInput(
-                    "the \(service.hostPrefix) endpoint configured by AWS_ENDPOINT_URL_\(service.endpointID) or AWS_ENDPOINT_URL: \(violation.message)")
+                    "the \(service.hostPrefix) endpoint configured by AWS_ENDPOINT_URL_\(service.endpointID) or "
+                        + "AWS_ENDPOINT_URL: \(violation.message)")
             }
         }
         self.region = region

@@ -38,7 +38,8 @@ public struct RetryPolicy: Sendable {
         public var wait: @Sendable (HTTPResponse) -> TimeInterval?
 
         public init(
-            transportFailures: Bool = true, wait: @escaping @Sendable (HTTPResponse) -> TimeInterval? = { $0.retryAfter() },
+            transportFailures: Bool = true,
+            wait: @escaping @Sendable (HTTPResponse) -> TimeInterval? = { $0.retryAfter() },
             answer: @escaping @Sendable (HTTPResponse) -> Bool
         ) {
             self.answer = answer

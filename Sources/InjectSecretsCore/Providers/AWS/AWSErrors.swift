@@ -73,7 +73,9 @@ struct AWSErrorAnswer: Sendable {
         return code.trimmingCharacters(in: .whitespaces)
     }
 
-    /// Whether the standard retry mode retries this answer (by code first, since AWS throttles with 400).
+    /// Whether the standard retry mode retries this answer
+    /// (docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html and botocore/retries/standard.py):
+    /// by code first, since AWS throttles with 400.
     static let retryable = RetryPolicy.Retryable { response in
         AWSErrorCodes.isRetryable(code: AWSErrorAnswer(response).code, status: response.status)
     }

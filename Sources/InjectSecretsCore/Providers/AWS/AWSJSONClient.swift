@@ -87,8 +87,8 @@ public struct AWSJSONClient: Sendable {
         retry: RetryPolicy
     ) {
         self.init(
-            serviceName: service.name, signingName: service.signingName, targetPrefix: service.targetPrefix ?? service.signingName,
-            endpoint: endpoint, region: region, credentials: credentials, http: http, retry: retry)
+            serviceName: service.name, signingName: service.signingName,
+            targetPrefix: service.targetPrefix ?? service.signingName, endpoint: endpoint, region: region, credentials: credentials, http: http, retry: retry)
     }
 
     /// Calls `operation` with `input` encoded as JSON and decodes the answer as `Output`.

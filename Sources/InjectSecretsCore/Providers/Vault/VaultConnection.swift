@@ -1,5 +1,8 @@
 import Foundation
 
+/// A Vault token: redacted as every credential is (`PrintsRedacted`), since it reads what the secrets do.
+typealias VaultToken = CredentialText
+
 /// Vault's answer to a request, with its `errors` array read out for messages.
 struct VaultResponse: Sendable {
     var status: Int
@@ -50,7 +53,7 @@ struct VaultConnection: Sendable {
     /// any other answer as is; throws `ProviderFailure` when the attempts or time run out. `what`
     /// names the operation for messages ("reading secret/data/app/db for db (app/db)").
     func send(
-        _ method: String, _ path: String, query: String? = nil, token: CredentialText?, json: [String: Any]? = nil,
+        _ method: String, _ path: String, query: String? = nil, token: VaultToken?, json: [String: Any]? = nil,
         what: String
     ) async throws -> VaultResponse {
         var headers: [(String, String)] = [("Accept", "application/json")]

@@ -15,7 +15,7 @@ extension VaultProvider: SecretWriting {
         }
         var body: [String: Any] = ["data": data]
         if let expectedCurrent, let version = Int(expectedCurrent) { body["options"] = ["cas": version] }
-        let token: CredentialText
+        let token: VaultToken
         do {
             token = try await session.token()
         } catch let failure as ProviderFailure {

@@ -147,7 +147,7 @@ public struct VaultProvider: SecretProvider {
     }
 
     private func readData(
-        _ path: String, version: Int?, reference: SecretReference, token: CredentialText
+        _ path: String, version: Int?, reference: SecretReference, token: VaultToken
     ) async throws -> FetchedSecret {
         let dataPath = "\(mount)/data/\(path)"
         let versionNote = version.map { " version \($0)" } ?? ""
@@ -186,7 +186,7 @@ public struct VaultProvider: SecretProvider {
     /// The version read is deleted or destroyed. A pinned version is then gone; `current` falls back,
     /// through the metadata, to the newest live version.
     private func deletedVersion(
-        _ entry: VaultKVEntry, path: String, pinned: Int?, reference: SecretReference, token: CredentialText, what: String
+        _ entry: VaultKVEntry, path: String, pinned: Int?, reference: SecretReference, token: VaultToken, what: String
     ) async throws -> FetchedSecret {
         let state = entry.destroyed ? "destroyed" : "deleted"
         if pinned != nil {
@@ -258,7 +258,7 @@ public struct VaultProvider: SecretProvider {
         }
     }
 
-    private func readMetadata(_ path: String, reference: SecretReference, token: CredentialText) async throws -> VaultKVMetadata {
+    private func readMetadata(_ path: String, reference: SecretReference, token: VaultToken) async throws -> VaultKVMetadata {
         let what = "reading \(mount)/metadata/\(path)"
         let response = try await connection.send(
             "GET", "\(vaultPathEncoded(mount))/metadata/\(vaultPathEncoded(path))", token: token, what: what)

@@ -6,7 +6,7 @@ actor VaultSession {
     let connection: VaultConnection
     let method: VaultAuthMethod
     let environment: [String: String]
-    private var login: Task<CredentialText, Error>?
+    private var login: Task<VaultToken, Error>?
     private var finished = false
 
     init(connection: VaultConnection, method: VaultAuthMethod, environment: [String: String]) {
@@ -17,7 +17,7 @@ actor VaultSession {
 
     /// The run's token. A failed login is remembered too, so a bad credential costs one login attempt
     /// per run, not one per secret.
-    func token() async throws -> CredentialText {
+    func token() async throws -> VaultToken {
         if finished {
             throw ProviderFailure(.configuration, "vault provider '\(connection.provider)': used after the run finished")
         }
@@ -29,7 +29,7 @@ actor VaultSession {
     }
 
     /// The token of a login that finished, without starting one.
-    func tokenInUse() async -> CredentialText? {
+    func tokenInUse() async -> VaultToken? {
         try? await login?.value
     }
 
@@ -56,16 +56,16 @@ actor VaultSession {
 
     private static func logIn(
         connection: VaultConnection, method: VaultAuthMethod, environment: [String: String]
-    ) async throws -> CredentialText {
+    ) async throws -> VaultToken {
         let provider = connection.provider
         switch method {
         case .token(let variable, let file):
             if let text = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-                return CredentialText(text)
+                return VaultToken(text)
             }
             if let file, let data = try Self.readCredentialFile(file, provider: provider, what: "token") {
                 let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                if !text.isEmpty { return CredentialText(text) }
+                if !text.isEmpty { return VaultToken(text) }
             }
             let fileNote = file.map { "\($0.path) holds none" } ?? "no token file is known"
             throw ProviderFailure(
@@ -101,7 +101,7 @@ actor VaultSession {
 
     private static func postLogin(
         connection: VaultConnection, mount: String, method: VaultAuthMethod, body: [String: String]
-    ) async throws -> CredentialText {
+    ) async throws -> VaultToken {
         let what = "login with \(method.displayName)"
         let response = try await connection.send(
             "POST", "auth/\(vaultPathEncoded(mount))/login", token: nil, json: body, what: what)
@@ -114,7 +114,7 @@ actor VaultSession {
             throw ProviderFailure(
                 .invalidResponse, "vault provider '\(connection.provider)': \(what): the answer holds no auth.client_token")
         }
-        return CredentialText(token)
+        return VaultToken(token)
     }
 
     /// A credential from an environment variable or a file, whitespace trimmed. The message names where
