@@ -122,6 +122,21 @@ extension AWSSecretsManagerProvider {
         var nextToken: String?
         enum CodingKeys: String, CodingKey { case versions = "Versions", nextToken = "NextToken" }
     }
+
+    // Writes (rotate).
+    struct PutSecretValueInput: Encodable {
+        var secretId: String
+        var clientRequestToken: String
+        var secretString: String
+        enum CodingKeys: String, CodingKey {
+            case secretId = "SecretId", clientRequestToken = "ClientRequestToken", secretString = "SecretString"
+        }
+    }
+
+    struct PutSecretValueOutput: Decodable {
+        var versionId: String?
+        enum CodingKeys: String, CodingKey { case versionId = "VersionId" }
+    }
 }
 
 /// A number AWS may send as a JSON number or as text (some emulators), or null.
