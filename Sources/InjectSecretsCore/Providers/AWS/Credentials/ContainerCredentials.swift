@@ -83,8 +83,9 @@ struct ContainerCredentials: Sendable {
         return token
     }
 
-    /// botocore's fetcher retries every failed answer, a refusal included: the agent may not yet know the
-    /// pod or task that asks. The pause is fixed, not backed off.
+    /// Every failed answer is retried, a refusal included, after a fixed pause rather than a backoff, as
+    /// botocore's `ContainerMetadataFetcher` does. (It also retries a 200 that is not JSON; here a 2xx is
+    /// final, as for every call through the one loop.)
     var retryable: RetryPolicy.Retryable { RetryPolicy.Retryable(wait: { [pause] _ in pause }, answer: { _ in true }) }
 
     func credentials() async throws -> AWSCredentials {
