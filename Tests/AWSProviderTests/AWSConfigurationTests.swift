@@ -211,10 +211,10 @@ final class AWSConfigurationTests: XCTestCase {
     }
 
     func testRetryPolicyFromEnvironment() {
-        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: [:]).maxAttempts, 5)
-        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "2"]).maxAttempts, 2)
-        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "99"]).maxAttempts, 10)
-        XCTAssertEqual(AWSJSONClient.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "x"]).maxAttempts, 5)
+        XCTAssertEqual(AWSService.retryPolicy(environment: [:]).maxAttempts, 5)
+        XCTAssertEqual(AWSService.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "2"]).maxAttempts, 2)
+        XCTAssertEqual(AWSService.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "99"]).maxAttempts, 10)
+        XCTAssertEqual(AWSService.retryPolicy(environment: ["AWS_MAX_ATTEMPTS": "x"]).maxAttempts, 5)
     }
 
     func testParameterStoreBatchesNeverRepeatANameInOneCall() {

@@ -77,20 +77,17 @@ extension LambdaClient {
             var ResourceTagMappingList: [Mapping]?
         }
         let client = AWSJSONClient(
-            serviceName: "Resource Groups Tagging API", signingName: "tagging", targetPrefix: "ResourceGroupsTaggingAPI_20170126",
-            endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
+            .tagging, endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
         var values: [String: String] = [:]
-        var token: String?
-        var seen: Set<String> = []
-        // Bounded: a million functions is far past any account's; a token served twice would loop.
-        for _ in 0..<10_000 {
+        let pages = PageSequence { token, _ -> (page: Output, next: String?) in
             let page = try await client.call(
                 "GetResources", Input(TagFilters: [Filter(Key: key)], PaginationToken: token), as: Output.self)
+            return (page, page.PaginationToken)
+        }
+        for try await page in pages {
             for mapping in page.ResourceTagMappingList ?? [] {
                 if let value = mapping.Tags?.first(where: { $0.Key == key })?.Value { values[mapping.ResourceARN] = value }
             }
-            guard let next = page.PaginationToken, !next.isEmpty, seen.insert(next).inserted else { return values }
-            token = next
         }
         return values
     }

@@ -22,25 +22,25 @@ struct LambdaClient: Sendable {
 
     init(region: String, environment: [String: String], http: HTTPClient = .shared, pacing: LambdaPacing? = nil) throws {
         let aws = AWSEnvironment(variables: environment)
-        func resolve(_ serviceID: String, _ configKey: String, _ host: String) throws -> URL {
-            if let configured = aws.endpoint(serviceID: serviceID, configKey: configKey), !configured.isEmpty {
-                do { return AWSStoreConfiguration.rootURL(try EndpointPolicy.checked(configured)) } catch let violation as EndpointPolicy.Violation {
-                    throw InjectSecretsError.badInput("the \(host) endpoint configured by AWS_ENDPOINT_URL_\(serviceID) or AWS_ENDPOINT_URL: \(violation.message)")
-                }
+        func resolve(_ service: AWSService) throws -> URL {
+            do {
+                return try service.endpoint(region: region, environment: aws)
+            } catch let violation as EndpointPolicy.Violation {
+                throw InjectSecretsError.badInput(
+                    "the \(service.hostPrefix) endpoint configured by AWS_ENDPOINT_URL_\(service.endpointID) or "
+                        + "AWS_ENDPOINT_URL: \(violation.message)")
             }
-            let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-            return URL(string: "https://\(host).\(region).\(suffix)/")!
         }
         self.region = region
-        endpoint = try resolve("LAMBDA", "lambda", "lambda")
-        stsEndpoint = try resolve("STS", "sts", "sts")
-        taggingEndpoint = try resolve("RESOURCE_GROUPS_TAGGING_API", "resource_groups_tagging_api", "tagging")
+        endpoint = try resolve(.lambda)
+        stsEndpoint = try resolve(.sts)
+        taggingEndpoint = try resolve(.tagging)
         pacer = pacing?.pacer()
         getFunctionPacer = pacing.map { _ in LambdaPacing.getFunctionPacer() }
         let http = http.trusting(try aws.caBundle()).proxying(from: environment)
         credentials = aws.credentialSource(client: http, region: region)
         self.http = http
-        retry = AWSJSONClient.retryPolicy(environment: environment)
+        retry = AWSService.retryPolicy(environment: environment)
     }
 
     struct Failure: Error {
@@ -50,9 +50,15 @@ struct LambdaClient: Sendable {
         var kind: ProviderFailure.Kind
         /// The rendered values cannot be sent (exit 4), rather than a refusal by Lambda.
         var unwritable = false
-        /// Lambda's Retry-After on a TooManyRequestsException.
-        var retryAfter: TimeInterval? = nil
     }
+
+    /// The standard mode's answers, and a conflicting update in progress (ResourceConflictException),
+    /// which is waited out a second at a time rather than backed off: it ends when the other update does.
+    static let retryable = RetryPolicy.Retryable(
+        wait: { response in AWSErrorAnswer(response).code == "ResourceConflictException" ? 1 : response.retryAfter() },
+        answer: { response in
+            AWSErrorAnswer.retryable.answer(response) || AWSErrorAnswer(response).code == "ResourceConflictException"
+        })
 
     /// Sends one call; returns the decoded JSON object of a 2xx answer. Retries throttling, 5xx, a
     /// conflicting update in progress and network failures; throws `Failure` otherwise.
@@ -60,7 +66,8 @@ struct LambdaClient: Sendable {
     /// them (the 4 KB error ends "String measured: {...}", the whole environment), so only the error
     /// code is relayed.
     func call(
-        _ method: String, _ path: String, json: JSONValue? = nil, service: String = "lambda", url base: URL? = nil, form: String? = nil,
+        _ method: String, _ path: String, json: JSONValue? = nil, service: AWSService = .lambda, url base: URL? = nil,
+        form: [(String, String)]? = nil,
         quota: Quota = .controlPlane, bodyHoldsValues: Bool = false
     ) async throws -> (status: Int, body: Data) {
         let pacer = quota == .getFunction ? getFunctionPacer : pacer
@@ -73,63 +80,43 @@ struct LambdaClient: Sendable {
             body = Data(json.serialized().utf8)
             headers.append(("Content-Type", "application/json"))
         } else if let form {
-            body = Data(form.utf8)
+            body = formEncoded(form)
             headers.append(("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"))
         }
         let request = HTTPRequest(method: method, url: url, headers: headers, body: body)
         do {
-            let (response, _) = try await retry.run({ _ -> HTTPResponse in
+            let outcome = try await retry.send({ _ in
                 // Paced before signing, so a long wait in the queue cannot age the signature.
                 await pacer?.admit()
                 var signed = request
                 let credentials = try await self.credentials.credentials()
-                SigV4Signer(credentials: credentials, region: region, service: service).sign(&signed)
-                let response = try await http.send(signed)
-                guard (200..<300).contains(response.status) else { throw Self.failure(response, relayingMessage: !bodyHoldsValues) }
-                return response
-            }, classify: { error in
-                switch error {
-                case let failure as Failure:
-                    if failure.code == "ResourceConflictException" { return .retryAfter(1) }
-                    if let after = failure.retryAfter { return .retryAfter(after) }
-                    return AWSErrorCodes.isRetryable(code: failure.code, status: failure.status) ? .retry : .fail
-                case is HTTPTransportError: return .retry
-                default: return .fail
-                }
-            })
-            return (response.status, response.body)
+                SigV4Signer(credentials: credentials, region: region, service: service.signingName).sign(&signed)
+                return try await http.send(signed)
+            }, retrying: Self.retryable)
+            guard (200..<300).contains(outcome.response.status) else {
+                var failure = Self.failure(outcome.response, relayingMessage: !bodyHoldsValues)
+                failure.message += outcome.attemptsNote
+                throw failure
+            }
+            return (outcome.response.status, outcome.response.body)
         } catch let failure as RetryFailure {
-            throw Self.described(failure.underlying, attempts: failure.attempts, host: url.host ?? "")
+            throw Self.described(failure.underlying, note: failure.attemptsNote, host: url.host ?? "")
         }
     }
 
     static func failure(_ response: HTTPResponse, relayingMessage: Bool = true) -> Failure {
-        var code = response.header("X-Amzn-ErrorType")
-        var message: String?
-        if let object = (try? JSONValue.parse(response.body))?.object {
-            code = code ?? object["__type"]?.string ?? object["Type"]?.string
-            message = object["message"]?.string ?? object["Message"]?.string
-        } else if let text = String(data: response.body, encoding: .utf8) {
-            code = code ?? AWSJSONClient.xmlElement("Code", in: text)
-            message = AWSJSONClient.xmlElement("Message", in: text)
-        }
-        let normalized = code.map(AWSJSONClient.normalizeCode)
+        let answer = AWSErrorAnswer(response)
         let relayed = relayingMessage
-            ? message.map { ": \(RelayedText.line($0))" } ?? ""
+            ? answer.message.map { ": \(RelayedText.line($0))" } ?? ""
             : " (Lambda's message is not shown: it can quote the environment sent; a common cause is more than 4 KB of variables)"
         return Failure(
-            code: normalized, status: response.status,
-            message: "\(normalized ?? "HTTP \(response.status)")" + relayed,
-            kind: StatusTable.kind(status: response.status, codes: [normalized], asking: .endpoint),
-            retryAfter: response.status == 429 ? response.retryAfter() : nil)
+            code: answer.code, status: response.status,
+            message: "\(answer.code ?? "HTTP \(response.status)")" + relayed,
+            kind: StatusTable.kind(status: response.status, codes: [answer.code], asking: .endpoint))
     }
 
-    static func described(_ error: Error, attempts: Int, host: String) -> Error {
-        let note = attempts > 1 ? " (after \(attempts) attempts)" : ""
+    static func described(_ error: Error, note: String, host: String) -> Error {
         switch error {
-        case var failure as Failure:
-            failure.message += note
-            return failure
         case let transport as HTTPTransportError:
             return Failure(code: nil, status: nil, message: "cannot reach \(host)\(note): \(transport.underlying)", kind: .unreachable)
         case let violation as EndpointPolicy.Violation:
@@ -208,8 +195,8 @@ struct LambdaClient: Sendable {
     /// The account of the caller, for function ARNs (ListTags takes only an ARN).
     func account() async throws -> String {
         let (_, body) = try await call(
-            "POST", "/", service: "sts", url: stsEndpoint, form: "Action=GetCallerIdentity&Version=2011-06-15")
-        guard let text = String(data: body, encoding: .utf8), let account = AWSJSONClient.xmlElement("Account", in: text) else {
+            "POST", "/", service: .sts, url: stsEndpoint, form: [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")])
+        guard let account = AWSXMLFields.parse(body)["Account"] else {
             throw Failure(code: nil, status: nil, message: "STS GetCallerIdentity gave no Account", kind: .invalidResponse)
         }
         return account
@@ -217,7 +204,6 @@ struct LambdaClient: Sendable {
 
     func arn(of name: String, account: String) -> String {
         if name.hasPrefix("arn:") { return name }
-        let partition = region.hasPrefix("cn-") ? "aws-cn" : region.hasPrefix("us-gov-") ? "aws-us-gov" : "aws"
-        return "arn:\(partition):lambda:\(region):\(account):function:\(name)"
+        return "arn:\(AWSPartition.of(region: region).name):lambda:\(region):\(account):function:\(name)"
     }
 }

@@ -15,6 +15,14 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+/// An `application/x-www-form-urlencoded` body (token requests, the AWS query protocol): every byte
+/// except the unreserved `A-Z a-z 0-9 - _ . ~` percent-encoded, as both Entra and AWS expect.
+func formEncoded(_ fields: [(String, String)]) -> Data {
+    let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
+    return Data(fields.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&").utf8)
+}
+
 public struct HTTPResponse: Sendable {
     public var status: Int
     /// Header names lowercased.

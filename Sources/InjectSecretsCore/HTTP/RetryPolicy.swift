@@ -33,10 +33,18 @@ public struct RetryPolicy: Sendable {
         /// Whether an attempt that got no answer is made again. Never for the failures another attempt
         /// cannot mend (`HTTPTransportError.isRetryable`: too large, untrusted, the run's deadline).
         public var transportFailures: Bool
+        /// How long to wait after a retried answer; nil leaves it to backoff. By default the answer's
+        /// `Retry-After`; a service with a wait of its own for an answer says it here.
+        public var wait: @Sendable (HTTPResponse) -> TimeInterval?
 
-        public init(transportFailures: Bool = true, answer: @escaping @Sendable (HTTPResponse) -> Bool) {
+        public init(
+            transportFailures: Bool = true,
+            wait: @escaping @Sendable (HTTPResponse) -> TimeInterval? = { $0.retryAfter() },
+            answer: @escaping @Sendable (HTTPResponse) -> Bool
+        ) {
             self.answer = answer
             self.transportFailures = transportFailures
+            self.wait = wait
         }
 
         public init(statuses: Set<Int>, transportFailures: Bool = true) {
@@ -75,7 +83,7 @@ public struct RetryPolicy: Sendable {
             }, classify: { error in
                 switch error {
                 case let retried as RetriedAnswer:
-                    return retried.response.retryAfter().map { .retryAfter($0) } ?? .retry
+                    return retryable.wait(retried.response).map { .retryAfter($0) } ?? .retry
                 case is HTTPTransportError:
                     return retryable.transportFailures ? .retry : .fail
                 default:
@@ -95,9 +103,8 @@ public struct RetryPolicy: Sendable {
     }
 
     /// The loop itself: runs `operation` until it succeeds, `classify` says fail, or attempts or time run
-    /// out. Returns the value and the number of attempts made. HTTP callers use `send`; the Lambda client
-    /// still calls this directly until its own backoff change (429 and 409) lands.
-    public func run<T>(
+    /// out. Returns the value and the number of attempts made. Callers use `send`.
+    func run<T>(
         _ operation: (_ attempt: Int) async throws -> T,
         classify: (Error) -> Decision
     ) async throws -> (value: T, attempts: Int) {

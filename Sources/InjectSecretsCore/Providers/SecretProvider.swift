@@ -47,21 +47,14 @@ public struct SecretReference: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(name) (\(id))" }
 }
 
-/// A secret's value. It prints as `<redacted>` in every interpolation, dump and debug description so that
-/// no message, log line or test failure can carry it by accident; `text` is read only where a value is
+/// A secret's value: prints as `<redacted>` (`PrintsRedacted`); `text` is read only where a value is
 /// rendered.
-public struct SecretValue: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
-    CustomReflectable
-{
+public struct SecretValue: Sendable, Hashable, PrintsRedacted {
     public let text: String
 
     public init(_ text: String) {
         self.text = text
     }
-
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "<redacted>" }
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
 }
 
 /// A value read from a store, with the concrete version it came from.

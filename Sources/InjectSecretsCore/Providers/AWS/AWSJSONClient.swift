@@ -51,40 +51,6 @@ public struct AWSCallError: Error, Sendable, CustomStringConvertible {
     public func failure() -> ProviderFailure { ProviderFailure(kind, description) }
 }
 
-/// The AWS error codes this client reasons about.
-enum AWSErrorCodes {
-    static let signature: Set<String> = [
-        "SignatureDoesNotMatch", "InvalidSignatureException", "IncompleteSignature", "IncompleteSignatureException",
-    ]
-    static let credentials: Set<String> = [
-        "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
-        "RequestExpired", "AuthFailure", "MissingAuthenticationToken", "MissingAuthenticationTokenException",
-        "InvalidAccessKeyId", "InvalidToken",
-    ]
-    static let accessDenied: Set<String> = ["AccessDenied", "AccessDeniedException", "NotAuthorized"]
-    /// The standard retry mode's throttling codes.
-    static let throttling: Set<String> = [
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
-        "SlowDown", "EC2ThrottledException",
-    ]
-    /// Transient errors the standard mode retries besides throttling and 5xx; STS models
-    /// `IDPCommunicationError` as retryable (botocore's sts/2011-06-15 service model).
-    static let transient: Set<String> = [
-        "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "IDPCommunicationError",
-    ]
-    static let notFound: Set<String> = ["ResourceNotFoundException", "ParameterNotFound"]
-    static let versionNotFound: Set<String> = ["ParameterVersionNotFound", "ParameterVersionLabelLimitExceeded"]
-
-    /// Whether the standard retry mode retries this answer.
-    static func isRetryable(code: String?, status: Int?) -> Bool {
-        guard let status else { return true }  // no HTTP answer: connection refused, reset, timed out
-        if let code, throttling.contains(code) || transient.contains(code) { return true }
-        return [429, 500, 502, 503, 504].contains(status)
-    }
-}
-
 /// An awsJson1.1 client for one service in one region: `POST /` with `X-Amz-Target`, signed with SigV4
 /// (a session token signed as `X-Amz-Security-Token`), AWS error parsing, and the standard retry mode
 /// (throttling codes, 5xx, connection errors; full-jitter backoff bounded in attempts and time).
@@ -103,7 +69,7 @@ public struct AWSJSONClient: Sendable {
 
     public init(
         serviceName: String, signingName: String, targetPrefix: String, endpoint: URL, region: String,
-        credentials: any AWSCredentialSource, http: HTTPClient = .shared, retry: RetryPolicy = AWSJSONClient.defaultRetry
+        credentials: any AWSCredentialSource, http: HTTPClient = .shared, retry: RetryPolicy? = nil
     ) {
         self.serviceName = serviceName
         self.signingName = signingName
@@ -112,23 +78,17 @@ public struct AWSJSONClient: Sendable {
         self.region = region
         self.credentials = credentials
         self.http = http
-        self.retry = retry
+        self.retry = retry ?? AWSService.standardRetry
     }
 
-    /// Five attempts, 100 ms base, 20 s cap, two minutes in all. AWS's standard mode makes three, but a
-    /// render reads many secrets in one burst, and a run that fails after a throttle costs more than a
-    /// short wait.
-    public static let defaultRetry = RetryPolicy(maxAttempts: 5, baseDelay: 0.1, maxDelay: 20, timeLimit: 120)
-
-    /// The retry policy with `AWS_MAX_ATTEMPTS` applied (1-10), as the SDKs read it.
-    public static func retryPolicy(environment: [String: String]) -> RetryPolicy {
-        var policy = defaultRetry
-        if let text = environment["AWS_MAX_ATTEMPTS"], let attempts = Int(text.trimmingCharacters(in: .whitespaces)),
-            attempts >= 1
-        {
-            policy.maxAttempts = min(attempts, 10)
-        }
-        return policy
+    /// A client for `service`, which must be an awsJson one (have a target prefix).
+    init(
+        _ service: AWSService, endpoint: URL, region: String, credentials: any AWSCredentialSource, http: HTTPClient,
+        retry: RetryPolicy
+    ) {
+        self.init(
+            serviceName: service.name, signingName: service.signingName,
+            targetPrefix: service.targetPrefix ?? service.signingName, endpoint: endpoint, region: region, credentials: credentials, http: http, retry: retry)
     }
 
     /// Calls `operation` with `input` encoded as JSON and decodes the answer as `Output`.
@@ -147,7 +107,7 @@ public struct AWSJSONClient: Sendable {
         }
         let outcome: RetryPolicy.Outcome
         do {
-            outcome = try await retry.send({ _ in try await send(operation, body) }, retrying: Self.retryable)
+            outcome = try await retry.send({ _ in try await send(operation, body) }, retrying: AWSErrorAnswer.retryable)
         } catch let failure as RetryFailure {
             throw finalError(failure.underlying, operation: operation, attempts: failure.attempts)
         } catch {
@@ -185,13 +145,6 @@ public struct AWSJSONClient: Sendable {
         return try await http.send(request)
     }
 
-    /// The standard retry mode's answers (docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
-    /// and botocore/retries/standard.py): by code first, since
-    /// AWS throttles with 400.
-    static let retryable = RetryPolicy.Retryable { response in
-        AWSErrorCodes.isRetryable(code: errorParts(response).code, status: response.status)
-    }
-
     func finalError(_ error: Error, operation: String, attempts: Int) -> Error {
         switch error {
         case let error as HTTPTransportError:
@@ -210,52 +163,15 @@ public struct AWSJSONClient: Sendable {
         }
     }
 
-    /// The AWS error of a non-2xx answer: the code from `X-Amzn-ErrorType`, else the body's `__type` (or
-    /// `code`), cut after the first `:` and up to the last `#`; the message from `message`/`Message`. A
-    /// query-style XML body gives its `<Code>`/`<Message>`; HTML, other XML and empty bodies give only the
-    /// HTTP status.
+    /// The AWS error of a non-2xx answer, as `AWSErrorAnswer` reads it; an answer without a code gives
+    /// only the HTTP status.
     public func parseError(_ response: HTTPResponse, operation: String) -> AWSCallError {
-        let (code, message) = Self.errorParts(response)
+        let answer = AWSErrorAnswer(response)
+        let code = answer.code
         return AWSCallError(
-            service: serviceName, operation: operation, code: code, serviceMessage: message.map(RelayedText.line),
+            service: serviceName, operation: operation, code: code, serviceMessage: answer.message.map(RelayedText.line),
             status: response.status, transportFailure: nil, attempts: 1,
             kind: StatusTable.kind(status: response.status, codes: [code], asking: .endpoint))
-    }
-
-    /// The code and message of a non-2xx answer, as `parseError` describes.
-    static func errorParts(_ response: HTTPResponse) -> (code: String?, message: String?) {
-        var code: String?
-        var message: String?
-        if let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
-            code = (object["__type"] as? String) ?? (object["code"] as? String) ?? (object["Code"] as? String)
-            message = (object["message"] as? String) ?? (object["Message"] as? String)
-        } else if let text = String(data: response.body, encoding: .utf8), text.contains("<Code>") {
-            code = Self.xmlElement("Code", in: text)
-            message = Self.xmlElement("Message", in: text)
-        }
-        if let header = response.header("X-Amzn-ErrorType"), !header.isEmpty {
-            code = header
-        }
-        code = code.map(Self.normalizeCode).flatMap { $0.isEmpty ? nil : $0 }
-        return (code, message)
-    }
-
-    /// `aws.protocoltests#FooError:http://...` → `FooError`.
-    static func normalizeCode(_ raw: String) -> String {
-        var code = Substring(raw)
-        if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
-        if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
-        return code.trimmingCharacters(in: .whitespaces)
-    }
-
-    static func xmlElement(_ name: String, in text: String) -> String? {
-        guard let open = text.range(of: "<\(name)>"),
-            let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
-        else { return nil }
-        let raw = String(text[open.upperBound..<close.lowerBound])
-        return raw.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
     }
 
     /// ` at SecretValues[3].VersionId`, from a DecodingError's coding path (keys only, never values).

@@ -4,47 +4,6 @@ import Foundation
 /// SecureString stays one), its KMS key and its data type, read first with DescribeParameters (metadata
 /// only). The new version number is returned.
 extension AWSParameterStoreProvider: SecretWriting {
-    struct WriteDescribeInput: Encodable {
-        struct Filter: Encodable {
-            var key = "Name"
-            var option = "Equals"
-            var values: [String]
-            enum CodingKeys: String, CodingKey { case key = "Key", option = "Option", values = "Values" }
-        }
-        var parameterFilters: [Filter]
-        enum CodingKeys: String, CodingKey { case parameterFilters = "ParameterFilters" }
-    }
-
-    struct WriteDescribeOutput: Decodable {
-        struct Parameter: Decodable {
-            var name: String?
-            var type: String?
-            var keyId: String?
-            var dataType: String?
-            var version: Int?
-            enum CodingKeys: String, CodingKey { case name = "Name", type = "Type", keyId = "KeyId", dataType = "DataType", version = "Version" }
-        }
-        var parameters: [Parameter]?
-        enum CodingKeys: String, CodingKey { case parameters = "Parameters" }
-    }
-
-    struct PutParameterInput: Encodable {
-        var name: String
-        var value: String
-        var type: String
-        var keyId: String?
-        var dataType: String?
-        var overwrite = true
-        enum CodingKeys: String, CodingKey {
-            case name = "Name", value = "Value", type = "Type", keyId = "KeyId", dataType = "DataType", overwrite = "Overwrite"
-        }
-    }
-
-    struct PutParameterOutput: Decodable {
-        var version: Int?
-        enum CodingKeys: String, CodingKey { case version = "Version" }
-    }
-
     public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
         do {
             let described = try await client.call(

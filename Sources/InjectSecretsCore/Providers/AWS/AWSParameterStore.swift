@@ -8,9 +8,7 @@ public enum AWSParameterStore: SecretProviderKind {
     public typealias Settings = AWSStoreConfiguration
 
     public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
-        try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Systems Manager Parameter Store", signingName: "ssm",
-            targetPrefix: "AmazonSSM", serviceID: "SSM", configKey: "ssm", hostPrefix: "ssm")
+        try AWSStoreConfiguration(declaration, service: .parameterStore)
     }
 
     public static func make(_ settings: Settings) -> any SecretProvider {
@@ -69,28 +67,6 @@ public struct AWSParameterStoreProvider: SecretProvider {
     }
 
     // MARK: fetch
-
-    struct GetParametersInput: Encodable {
-        var names: [String]
-        var withDecryption: Bool
-        enum CodingKeys: String, CodingKey { case names = "Names", withDecryption = "WithDecryption" }
-    }
-
-    struct Parameter: Decodable {
-        var name: String?
-        var value: String?
-        var version: Int?
-        var arn: String?
-        enum CodingKeys: String, CodingKey {
-            case name = "Name", value = "Value", version = "Version", arn = "ARN"
-        }
-    }
-
-    struct GetParametersOutput: Decodable {
-        var parameters: [Parameter]?
-        var invalidParameters: [String]?
-        enum CodingKeys: String, CodingKey { case parameters = "Parameters", invalidParameters = "InvalidParameters" }
-    }
 
     public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
         // References are distinct by (id, policy), so their selectors are distinct too.
@@ -174,53 +150,6 @@ public struct AWSParameterStoreProvider: SecretProvider {
 
     // MARK: inspect
 
-    struct DescribeParametersInput: Encodable {
-        struct Filter: Encodable {
-            var key: String
-            var option: String
-            var values: [String]
-            enum CodingKeys: String, CodingKey { case key = "Key", option = "Option", values = "Values" }
-        }
-        var parameterFilters: [Filter]
-        var maxResults: Int
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey {
-            case parameterFilters = "ParameterFilters", maxResults = "MaxResults", nextToken = "NextToken"
-        }
-    }
-
-    /// Parameter metadata (DescribeParameters and GetParameterHistory entries); a Value in the answer is
-    /// never decoded.
-    struct ParameterMetadata: Decodable {
-        var name: String?
-        var version: Int?
-        var arn: String?
-        var labels: [String]?
-        enum CodingKeys: String, CodingKey { case name = "Name", version = "Version", arn = "ARN", labels = "Labels" }
-    }
-
-    struct DescribeParametersOutput: Decodable {
-        var parameters: [ParameterMetadata]?
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey { case parameters = "Parameters", nextToken = "NextToken" }
-    }
-
-    struct HistoryInput: Encodable {
-        var name: String
-        var withDecryption: Bool
-        var maxResults: Int
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey {
-            case name = "Name", withDecryption = "WithDecryption", maxResults = "MaxResults", nextToken = "NextToken"
-        }
-    }
-
-    struct HistoryOutput: Decodable {
-        var parameters: [ParameterMetadata]?
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey { case parameters = "Parameters", nextToken = "NextToken" }
-    }
-
     public func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
     public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
@@ -247,44 +176,39 @@ public struct AWSParameterStoreProvider: SecretProvider {
 
     func describeParameters(_ names: [String]) async -> Result<[String: ParameterMetadata], ProviderFailure> {
         var found: [String: ParameterMetadata] = [:]
-        var nextToken: String?
-        var pages = 0
-        repeat {
-            pages += 1
+        let pages = PageSequence { token, _ -> (page: DescribeParametersOutput, next: String?) in
             let input = DescribeParametersInput(
-                parameterFilters: [.init(key: "Name", option: "Equals", values: names)], maxResults: 50,
-                nextToken: nextToken)
-            do {
-                let output = try await client.call("DescribeParameters", input, as: DescribeParametersOutput.self)
+                parameterFilters: [.init(key: "Name", option: "Equals", values: names)], maxResults: 50, nextToken: token)
+            let output = try await client.call("DescribeParameters", input, as: DescribeParametersOutput.self)
+            return (output, output.nextToken)
+        }
+        do {
+            for try await output in pages {
                 for entry in output.parameters ?? [] {
                     if let name = entry.name, names.contains(name) { found[name] = entry }
                 }
-                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
-            } catch {
-                return .failure(Self.failure(error))
+                if found.count == names.count { break }
             }
-        } while nextToken != nil && found.count < names.count && pages < 100
+        } catch {
+            return .failure(Self.failure(error))
+        }
         return .success(found)
     }
 
     /// Every version still in the parameter's history, with its labels (no decryption).
     func history(_ name: String) async -> Result<[ParameterMetadata], ProviderFailure> {
         var versions: [ParameterMetadata] = []
-        var nextToken: String?
-        var pages = 0
-        repeat {
-            pages += 1
-            do {
-                let output = try await client.call(
-                    "GetParameterHistory",
-                    HistoryInput(name: name, withDecryption: false, maxResults: 50, nextToken: nextToken),
-                    as: HistoryOutput.self)
-                versions += output.parameters ?? []
-                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
-            } catch {
-                return .failure(Self.failure(error))
-            }
-        } while nextToken != nil && pages < 100
+        let pages = PageSequence { token, _ -> (page: HistoryOutput, next: String?) in
+            let output = try await client.call(
+                "GetParameterHistory", HistoryInput(name: name, withDecryption: false, maxResults: 50, nextToken: token),
+                as: HistoryOutput.self)
+            return (output, output.nextToken)
+        }
+        do {
+            for try await output in pages { versions += output.parameters ?? [] }
+        } catch {
+            return .failure(Self.failure(error))
+        }
         return .success(versions)
     }
 

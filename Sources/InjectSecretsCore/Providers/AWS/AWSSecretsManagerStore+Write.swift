@@ -4,20 +4,6 @@ import Foundation
 /// idempotency token the SDKs make up, so a retried request cannot make two versions). AWS moves
 /// AWSCURRENT to the new version and AWSPREVIOUS to the old one; the new VersionId is returned.
 extension AWSSecretsManagerProvider: SecretWriting {
-    struct PutSecretValueInput: Encodable {
-        var secretId: String
-        var clientRequestToken: String
-        var secretString: String
-        enum CodingKeys: String, CodingKey {
-            case secretId = "SecretId", clientRequestToken = "ClientRequestToken", secretString = "SecretString"
-        }
-    }
-
-    struct PutSecretValueOutput: Decodable {
-        var versionId: String?
-        enum CodingKeys: String, CodingKey { case versionId = "VersionId" }
-    }
-
     public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
         let input = PutSecretValueInput(secretId: reference.id, clientRequestToken: UUID().uuidString.lowercased(), secretString: value.text)
         let output: PutSecretValueOutput

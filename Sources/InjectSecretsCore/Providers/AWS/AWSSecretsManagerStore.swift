@@ -14,9 +14,7 @@ public enum AWSSecretsManagerStore: SecretProviderKind {
 
     public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
         let configuration = try AWSStoreConfiguration(
-            declaration, serviceName: "AWS Secrets Manager", signingName: "secretsmanager",
-            targetPrefix: "secretsmanager", serviceID: "SECRETS_MANAGER", configKey: "secrets_manager",
-            hostPrefix: "secretsmanager", extraSettingKeys: [AWSSecretsManagerProvider.overflowKey])
+            declaration, service: .secretsManager, extraSettingKeys: [AWSSecretsManagerProvider.overflowKey])
         let settings = try ProviderSettings(declaration, allowed: settingKeys)
         let key = AWSSecretsManagerProvider.overflowKey
         let overflow = try settings.string(key) ?? AWSSecretsManagerProvider.BatchOverflow.none.rawValue
@@ -180,100 +178,52 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         return results
     }
 
-    struct SecretValueEntry: Decodable {
-        var arn: String?
-        var name: String?
-        var versionId: String?
-        var secretString: String?
-        var secretBinary: String?
-
-        enum CodingKeys: String, CodingKey {
-            case arn = "ARN", name = "Name", versionId = "VersionId", secretString = "SecretString"
-            case secretBinary = "SecretBinary"
-        }
-
-        /// The value as text: SecretString, else SecretBinary's base64 text.
-        func fetched(operation: String) -> Result<FetchedSecret, ProviderFailure> {
-            guard let versionId, !versionId.isEmpty else {
-                return .failure(ProviderFailure(.invalidResponse, "AWS Secrets Manager \(operation) returned no VersionId"))
-            }
-            guard let text = secretString ?? secretBinary else {
-                return .failure(ProviderFailure(
-                    .invalidResponse, "AWS Secrets Manager \(operation) returned neither SecretString nor SecretBinary"))
-            }
-            return .success(FetchedSecret(version: versionId, locator: arn, value: SecretValue(text)))
-        }
-    }
-
-    struct BatchGetInput: Encodable {
-        var secretIdList: [String]
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey { case secretIdList = "SecretIdList", nextToken = "NextToken" }
-    }
-
-    struct BatchGetOutput: Decodable {
-        var secretValues: [SecretValueEntry]?
-        var errors: [BatchError]?
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey {
-            case secretValues = "SecretValues", errors = "Errors", nextToken = "NextToken"
-        }
-    }
-
-    struct BatchError: Decodable {
-        var secretId: String?
-        var errorCode: String?
-        var message: String?
-        enum CodingKeys: String, CodingKey { case secretId = "SecretId", errorCode = "ErrorCode", message = "Message" }
-    }
-
     /// Reads up to 20 current values in one call (following NextToken while ids are unanswered); each
     /// entry of `Errors` fails its own secret.
     func batchGet(_ ids: [String]) async -> [String: Result<FetchedSecret, ProviderFailure>] {
         var results: [String: Result<FetchedSecret, ProviderFailure>] = [:]
-        var nextToken: String?
-        var pages = 0
-        repeat {
-            pages += 1
-            let output: BatchGetOutput
+        let pages = PageSequence { token, number -> (page: BatchGetOutput, next: String?) in
             // The first page was admitted when the call was planned (nextRead).
-            if pages > 1 { await batchPacer.admit() }
-            do {
-                output = try await client.call(
-                    "BatchGetSecretValue", BatchGetInput(secretIdList: ids, nextToken: nextToken), as: BatchGetOutput.self)
-            } catch {
-                let failure = Self.failure(error)
-                let unanswered = ids.filter { results[$0] == nil }
-                if failure.kind == .accessDenied {
-                    // Many policies grant GetSecretValue but not BatchGetSecretValue: read these one by one.
-                    let single = await boundedConcurrentMap(unanswered, limit: concurrency, pacer: getPacer) { id in
-                        (id, await getOne(SecretReference(name: id, id: id, policy: .current)))
-                    }
-                    for (id, result) in single {
-                        results[id] = result.mapError { single in
-                            var single = single
-                            single.detail += " (BatchGetSecretValue was denied too)"
-                            return single
-                        }
-                    }
-                } else {
-                    for id in unanswered { results[id] = .failure(failure) }
+            if number > 1 { await batchPacer.admit() }
+            let output = try await client.call(
+                "BatchGetSecretValue", BatchGetInput(secretIdList: ids, nextToken: token), as: BatchGetOutput.self)
+            return (output, output.nextToken)
+        }
+        do {
+            for try await output in pages {
+                for entry in output.secretValues ?? [] {
+                    guard let id = Self.requestedId(for: entry, among: ids) else { continue }
+                    if results[id] == nil { results[id] = entry.fetched(operation: "BatchGetSecretValue") }
                 }
-                return results
+                for error in output.errors ?? [] {
+                    guard let id = error.secretId, ids.contains(id), results[id] == nil else { continue }
+                    let code = error.errorCode.map(AWSErrorAnswer.normalizeCode)
+                    var text = "AWS Secrets Manager BatchGetSecretValue failed: \(code ?? "unknown error")"
+                    if let message = error.message, !message.isEmpty { text += ": \(RelayedText.line(message))" }
+                    results[id] = .failure(ProviderFailure(Self.batchErrorKind(code, message: error.message), text))
+                }
+                if !ids.contains(where: { results[$0] == nil }) { break }
             }
-            for entry in output.secretValues ?? [] {
-                guard let id = Self.requestedId(for: entry, among: ids) else { continue }
-                if results[id] == nil { results[id] = entry.fetched(operation: "BatchGetSecretValue") }
+        } catch {
+            let failure = Self.failure(error)
+            let unanswered = ids.filter { results[$0] == nil }
+            if failure.kind == .accessDenied {
+                // Many policies grant GetSecretValue but not BatchGetSecretValue: read these one by one.
+                let single = await boundedConcurrentMap(unanswered, limit: concurrency, pacer: getPacer) { id in
+                    (id, await getOne(SecretReference(name: id, id: id, policy: .current)))
+                }
+                for (id, result) in single {
+                    results[id] = result.mapError { single in
+                        var single = single
+                        single.detail += " (BatchGetSecretValue was denied too)"
+                        return single
+                    }
+                }
+            } else {
+                for id in unanswered { results[id] = .failure(failure) }
             }
-            for error in output.errors ?? [] {
-                guard let id = error.secretId, ids.contains(id), results[id] == nil else { continue }
-                let code = error.errorCode.map(AWSJSONClient.normalizeCode)
-                var text = "AWS Secrets Manager BatchGetSecretValue failed: \(code ?? "unknown error")"
-                if let message = error.message, !message.isEmpty { text += ": \(RelayedText.line(message))" }
-                results[id] = .failure(ProviderFailure(Self.batchErrorKind(code, message: error.message), text))
-            }
-            nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
-        } while nextToken != nil && ids.contains(where: { results[$0] == nil }) && pages < 50
+            return results
+        }
         for id in ids where results[id] == nil {
             results[id] = .failure(ProviderFailure(
                 .invalidResponse, "AWS Secrets Manager BatchGetSecretValue did not answer for this secret"))
@@ -294,15 +244,6 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         case "DecryptionFailure"?: return .accessDenied
         case "InvalidRequestException"? where message?.lowercased().contains("deleted") == true: return .notFound
         default: return StatusTable.kind(status: 400, codes: [code], asking: .endpoint)
-        }
-    }
-
-    struct GetInput: Encodable {
-        var secretId: String
-        var versionId: String?
-        var versionStage: String?
-        enum CodingKeys: String, CodingKey {
-            case secretId = "SecretId", versionId = "VersionId", versionStage = "VersionStage"
         }
     }
 
@@ -345,58 +286,6 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     }
 
     // MARK: inspect
-
-    /// A secret's metadata as ListSecrets and DescribeSecret give it.
-    struct SecretMetadata: Decodable {
-        var arn: String?
-        var name: String?
-        var versionsToStages: [String: [String]]?
-        var deletedDate: FlexibleNumber?
-
-        enum CodingKeys: String, CodingKey {
-            case arn = "ARN", name = "Name", deletedDate = "DeletedDate"
-            case versionIdsToStages = "VersionIdsToStages", secretVersionsToStages = "SecretVersionsToStages"
-        }
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            arn = try container.decodeIfPresent(String.self, forKey: .arn)
-            name = try container.decodeIfPresent(String.self, forKey: .name)
-            deletedDate = try container.decodeIfPresent(FlexibleNumber.self, forKey: .deletedDate)
-            versionsToStages =
-                try container.decodeIfPresent([String: [String]].self, forKey: .versionIdsToStages)
-                ?? container.decodeIfPresent([String: [String]].self, forKey: .secretVersionsToStages)
-        }
-
-        var isDeleted: Bool { deletedDate?.value != nil }
-    }
-
-    struct ListSecretsInput: Encodable {
-        struct Filter: Encodable {
-            var key: String
-            var values: [String]
-            enum CodingKeys: String, CodingKey { case key = "Key", values = "Values" }
-        }
-        var filters: [Filter]
-        var includePlannedDeletion: Bool
-        var maxResults: Int
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey {
-            case filters = "Filters", includePlannedDeletion = "IncludePlannedDeletion", maxResults = "MaxResults"
-            case nextToken = "NextToken"
-        }
-    }
-
-    struct ListSecretsOutput: Decodable {
-        var secretList: [SecretMetadata]?
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey { case secretList = "SecretList", nextToken = "NextToken" }
-    }
-
-    struct SecretIdInput: Encodable {
-        var secretId: String
-        enum CodingKeys: String, CodingKey { case secretId = "SecretId" }
-    }
 
     public func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
@@ -466,26 +355,28 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     {
         let wanted = Set(call.names)
         var found: [String: SecretMetadata] = [:]
-        var nextToken: String?
-        var pages = 0
-        repeat {
-            pages += 1
+        let pages = PageSequence(maxPages: call.pageBudget) { token, number -> (page: ListSecretsOutput, next: String?) in
             let input = ListSecretsInput(
                 filters: [.init(key: "name", values: call.values)], includePlannedDeletion: true, maxResults: 100,
-                nextToken: nextToken)
+                nextToken: token)
             // The first page was admitted when the call was started (`list`).
-            if pages > 1 { await listPacer.admit() }
-            do {
-                let output = try await client.call("ListSecrets", input, as: ListSecretsOutput.self)
+            if number > 1 { await listPacer.admit() }
+            let output = try await client.call("ListSecrets", input, as: ListSecretsOutput.self)
+            return (output, output.nextToken)
+        }
+        var finished = false
+        do {
+            for try await output in pages {
                 for entry in output.secretList ?? [] {
                     if let name = entry.name, wanted.contains(name), found[name] == nil { found[name] = entry }
                 }
-                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
-            } catch {
-                return .failure(Self.failure(error))
+                finished = output.nextToken?.isEmpty ?? true
+                if found.count == wanted.count { break }
             }
-        } while nextToken != nil && found.count < wanted.count && pages < call.pageBudget
-        return .success((found, nextToken == nil || found.count == wanted.count))
+        } catch {
+            return .failure(Self.failure(error))
+        }
+        return .success((found, finished || found.count == wanted.count))
     }
 
     func describeSecret(_ id: String) async -> Result<SecretMetadata, ProviderFailure> {
@@ -496,45 +387,22 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         }
     }
 
-    struct ListVersionsInput: Encodable {
-        var secretId: String
-        var includeDeprecated: Bool
-        var maxResults: Int
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey {
-            case secretId = "SecretId", includeDeprecated = "IncludeDeprecated", maxResults = "MaxResults"
-            case nextToken = "NextToken"
-        }
-    }
-
-    struct ListVersionsOutput: Decodable {
-        struct Version: Decodable {
-            var versionId: String?
-            var versionStages: [String]?
-            enum CodingKeys: String, CodingKey { case versionId = "VersionId", versionStages = "VersionStages" }
-        }
-        var versions: [Version]?
-        var nextToken: String?
-        enum CodingKeys: String, CodingKey { case versions = "Versions", nextToken = "NextToken" }
-    }
-
     /// Whether `version` still exists without labels (AWS leaves such versions out of DescribeSecret).
     func unlabeledVersionExists(_ version: String, secretId: String) async -> Result<Bool, ProviderFailure> {
-        var nextToken: String?
-        var pages = 0
-        repeat {
-            pages += 1
-            do {
-                let output = try await client.call(
-                    "ListSecretVersionIds",
-                    ListVersionsInput(secretId: secretId, includeDeprecated: true, maxResults: 100, nextToken: nextToken),
-                    as: ListVersionsOutput.self)
-                if output.versions?.contains(where: { $0.versionId == version }) == true { return .success(true) }
-                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
-            } catch {
-                return .failure(Self.failure(error))
+        let pages = PageSequence { token, _ -> (page: ListVersionsOutput, next: String?) in
+            let output = try await client.call(
+                "ListSecretVersionIds",
+                ListVersionsInput(secretId: secretId, includeDeprecated: true, maxResults: 100, nextToken: token),
+                as: ListVersionsOutput.self)
+            return (output, output.nextToken)
+        }
+        do {
+            for try await output in pages where output.versions?.contains(where: { $0.versionId == version }) == true {
+                return .success(true)
             }
-        } while nextToken != nil && pages < 100
+        } catch {
+            return .failure(Self.failure(error))
+        }
         return .success(false)
     }
 
@@ -613,20 +481,16 @@ public struct AWSSecretsManagerProvider: SecretProvider {
     }
 }
 
-/// A number AWS may send as a JSON number or as text (some emulators), or null.
-struct FlexibleNumber: Decodable {
-    var value: Double?
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            value = nil
-        } else if let number = try? container.decode(Double.self) {
-            value = number
-        } else if let text = try? container.decode(String.self) {
-            value = Double(text) ?? 0
-        } else {
-            value = 0
+extension AWSSecretsManagerProvider.SecretValueEntry {
+    /// The value as text: SecretString, else SecretBinary's base64 text.
+    func fetched(operation: String) -> Result<FetchedSecret, ProviderFailure> {
+        guard let versionId, !versionId.isEmpty else {
+            return .failure(ProviderFailure(.invalidResponse, "AWS Secrets Manager \(operation) returned no VersionId"))
         }
+        guard let text = secretString ?? secretBinary else {
+            return .failure(ProviderFailure(
+                .invalidResponse, "AWS Secrets Manager \(operation) returned neither SecretString nor SecretBinary"))
+        }
+        return .success(FetchedSecret(version: versionId, locator: arn, value: SecretValue(text)))
     }
 }

@@ -11,18 +11,11 @@ public struct AWSStoreConfiguration: Sendable {
     var endpoint: URL
     var environment: AWSEnvironment
     var trust: TLSTrust
-    var serviceName: String
-    var signingName: String
-    var targetPrefix: String
+    var service: AWSService
 
-    /// - Parameters:
-    ///   - serviceID: the `AWS_ENDPOINT_URL_<ID>` suffix (`SECRETS_MANAGER`, `SSM`).
-    ///   - configKey: the `[services]` key in the AWS config file (`secrets_manager`, `ssm`).
-    ///   - hostPrefix: the regional endpoint's first label (`secretsmanager`, `ssm`).
-    ///   - extraSettingKeys: the store's own settings, which it reads itself.
+    /// `extraSettingKeys`: the store's own settings, which it reads itself.
     init(
-        _ declaration: ProviderDeclaration, serviceName: String, signingName: String, targetPrefix: String,
-        serviceID: String, configKey: String, hostPrefix: String, extraSettingKeys: [String] = []
+        _ declaration: ProviderDeclaration, service: AWSService, extraSettingKeys: [String] = []
     ) throws {
         let settings = try ProviderSettings(declaration, allowed: Self.settingKeys + extraSettingKeys)
         let profile = try settings.string("profile").flatMap { $0.isEmpty ? nil : $0 }
@@ -45,19 +38,16 @@ public struct AWSStoreConfiguration: Sendable {
 
         let endpoint: URL
         if let url = try settings.endpointURL("endpoint") {
-            endpoint = url
-        } else if let configured = environment.endpoint(serviceID: serviceID, configKey: configKey), !configured.isEmpty {
+            endpoint = AWSService.rootURL(url)
+        } else {
             do {
-                endpoint = try EndpointPolicy.checked(configured)
+                endpoint = try service.endpoint(region: region, environment: environment)
             } catch let violation as EndpointPolicy.Violation {
                 throw InjectSecretsError.badInput(
                     "provider '\(declaration.name)': the endpoint configured outside the manifest "
-                        + "(AWS_ENDPOINT_URL_\(serviceID), AWS_ENDPOINT_URL or the AWS config file): \(violation.message)",
+                        + "(\(service.configuredBy)): \(violation.message)",
                     at: declaration.node.location)
             }
-        } else {
-            let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-            endpoint = URL(string: "https://\(hostPrefix).\(region).\(suffix)/")!
         }
 
         trust = try environment.caBundle(at: declaration.node.location)
@@ -65,33 +55,21 @@ public struct AWSStoreConfiguration: Sendable {
         self.region = region
         self.endpoint = endpoint
         self.environment = environment
-        self.serviceName = serviceName
-        self.signingName = signingName
-        self.targetPrefix = targetPrefix
+        self.service = service
     }
 
     /// The store's client, with its credential chain; `http` for tests that script the transport.
     func client(http: HTTPClient = .shared) -> AWSJSONClient {
         let http = http.trusting(trust).proxying(from: environment.variables)
         return AWSJSONClient(
-            serviceName: serviceName, signingName: signingName, targetPrefix: targetPrefix,
-            endpoint: Self.rootURL(endpoint), region: region,
+            service, endpoint: endpoint, region: region,
             credentials: environment.credentialSource(client: http, region: region), http: http,
-            retry: AWSJSONClient.retryPolicy(environment: environment.variables))
+            retry: AWSService.retryPolicy(environment: environment.variables))
     }
 
     static func isValidRegion(_ region: String) -> Bool {
         region.count <= 64 && region.first?.isLetter == true
             && region.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
-    }
-
-    /// awsJson services are called at `/` of the endpoint; a configured endpoint may carry a path prefix.
-    static func rootURL(_ url: URL) -> URL {
-        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url }
-        if components.path.isEmpty { components.path = "/" }
-        components.query = nil
-        components.fragment = nil
-        return components.url ?? url
     }
 }
 

@@ -320,42 +320,56 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
     /// Every version of a secret, from `GET /secrets/{name}/versions`, following `nextLink` to the end.
     /// Reads no value: the listing carries ids and attributes only.
     private func listVersions(_ secretName: String) async -> Result<VersionListing, ListingFailure> {
-        var entries: [VersionListing.Entry] = []
-        var next: URL? = vault.versionsURL(secretName, pageSize: pageSize)
-        var pages = 0
-        while let url = next {
-            pages += 1
-            if pages > 2_000 { return .failure(.invalid("with more than 2000 pages")) }
+        let pages = PageSequence { [vault, pageSize] link, _ -> (page: (entries: [VersionListing.Entry], next: String?), next: String?) in
+            var url = vault.versionsURL(secretName, pageSize: pageSize)
+            if let link {
+                guard let followed = vault.followable(link) else {
+                    throw ListingFailure.invalid("with a nextLink that does not point at the vault (not followed)")
+                }
+                url = followed
+            }
             let response: HTTPResponse
             switch await vault.get(url) {
-            case .failure(let failure): return .failure(.vault(failure))
+            case .failure(let failure): throw ListingFailure.vault(failure)
             case .success(let answer): response = answer
             }
-            guard response.status == 200 else { return .failure(.vault(.answer(response, attemptsNote: ""))) }
+            guard response.status == 200 else { throw ListingFailure.vault(.answer(response, attemptsNote: "")) }
             guard let json = jsonObject(response.body), let items = json["value"] as? [[String: Any]] else {
-                return .failure(.invalid("without a 'value' list"))
+                throw ListingFailure.invalid("without a 'value' list")
             }
-            for item in items {
+            let entries = try items.map { item -> VersionListing.Entry in
                 guard let id = item["id"] as? String, let version = Self.version(ofID: id) else {
-                    return .failure(.invalid("with a version that has no versioned id"))
+                    throw ListingFailure.invalid("with a version that has no versioned id")
                 }
                 let attributes = item["attributes"] as? [String: Any] ?? [:]
                 func date(_ key: String) -> Date? {
                     jsonNumber(attributes[key]).map { Date(timeIntervalSince1970: $0) }
                 }
-                entries.append(.init(
+                return .init(
                     version: version, enabled: jsonBool(attributes["enabled"]) ?? true,
                     created: date("created") ?? .distantPast, updated: date("updated") ?? .distantPast,
-                    expires: date("exp")))
+                    expires: date("exp"))
             }
-            if let link = json["nextLink"] as? String, !link.isEmpty {
-                guard let followed = vault.followable(link) else {
-                    return .failure(.invalid("with a nextLink that does not point at the vault (not followed)"))
-                }
-                next = followed
-            } else {
-                next = nil
+            let next = json["nextLink"] as? String
+            return ((entries, next), next)
+        }
+        var entries: [VersionListing.Entry] = []
+        var count = 0
+        var cut = false
+        do {
+            for try await page in pages {
+                entries += page.entries
+                count += 1
+                cut = !(page.next ?? "").isEmpty
             }
+        } catch let failure as ListingFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(.invalid("that could not be read"))
+        }
+        if cut {
+            return .failure(.invalid(
+                count >= Pagination.maxPages ? "with more than \(Pagination.maxPages) pages" : "with a nextLink it had already given"))
         }
         return .success(VersionListing(entries: entries))
     }

@@ -1,13 +1,7 @@
 import Foundation
 
-/// A Vault token. Prints redacted: a token is as sensitive as the secrets it reads.
-struct VaultToken: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    let text: String
-    init(_ text: String) { self.text = text }
-    var description: String { "<redacted>" }
-    var debugDescription: String { "<redacted>" }
-    var customMirror: Mirror { Mirror(self, children: [:]) }
-}
+/// A Vault token: redacted as every credential is (`PrintsRedacted`), since it reads what the secrets do.
+typealias VaultToken = CredentialText
 
 /// Vault's answer to a request, with its `errors` array read out for messages.
 struct VaultResponse: Sendable {

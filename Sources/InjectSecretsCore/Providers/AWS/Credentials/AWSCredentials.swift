@@ -1,7 +1,7 @@
 import Foundation
 
 /// AWS credentials. Prints redacted: a secret access key or session token is as sensitive as a secret.
-public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct AWSCredentials: Sendable, Hashable, PrintsRedacted {
     public var accessKeyId: String
     public var secretAccessKey: String
     public var sessionToken: String?
@@ -14,9 +14,8 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, Custo
         self.expiration = expiration
     }
 
-    public var description: String { "AWSCredentials(\(accessKeyId), <redacted>)" }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["accessKeyId": accessKeyId]) }
+    public var redactedDescription: String { "AWSCredentials(\(accessKeyId), \(RunRedactor.replacement))" }
+    public var visibleFields: KeyValuePairs<String, Any> { ["accessKeyId": accessKeyId] }
 }
 
 /// Where credentials come from (environment, profile, web identity, container, IMDS, ...).

@@ -8,7 +8,8 @@ import Foundation
 /// - `Authorization` is the contents of `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (read on every fetch, so a
 ///   rotated token is picked up), else `AWS_CONTAINER_AUTHORIZATION_TOKEN`. A CR or LF inside it is refused
 ///   (header injection); a single trailing newline, as editors leave at the end of a file, is dropped.
-/// - 2 s timeout, 3 attempts one second apart, as botocore.
+/// - 2 s timeout, 3 attempts one second apart, as botocore, through the one retry loop; the kind of a
+///   refusal is `StatusTable`'s.
 struct ContainerCredentials: Sendable {
     var url: URL
     /// Which variable gave the URL, for messages.
@@ -82,38 +83,49 @@ struct ContainerCredentials: Sendable {
         return token
     }
 
+    /// Every failed answer is retried, a refusal included, after a fixed pause rather than a backoff, as
+    /// botocore's `ContainerMetadataFetcher` does. (It also retries a 200 that is not JSON; here a 2xx is
+    /// final, as for every call through the one loop.)
+    var retryable: RetryPolicy.Retryable { RetryPolicy.Retryable(wait: { [pause] _ in pause }, answer: { _ in true }) }
+
     func credentials() async throws -> AWSCredentials {
-        var lastFailure = ProviderFailure(.unreachable, "\(source): no attempt was made")
-        for attempt in 1...max(1, attempts) {
-            if attempt > 1 && pause > 0 { try? await Task.sleep(nanoseconds: UInt64(pause * 1_000_000_000)) }
-            // Re-read each attempt: the file may be rotated between them.
-            let token = try authorization()
-            var headers = [("Accept", "application/json")]
-            if let token { headers.append(("Authorization", token)) }
-            let response: HTTPResponse
-            do {
-                response = try await AWSCredentialEndpoint.send(
+        let retry = RetryPolicy(maxAttempts: max(1, attempts), baseDelay: pause, maxDelay: pause, timeLimit: 60)
+        var sentTokens: [String?] = []
+        let outcome: RetryPolicy.Outcome
+        do {
+            outcome = try await retry.send({ _ in
+                // Re-read each attempt: the file may be rotated between them.
+                let token = try authorization()
+                sentTokens.append(token)
+                var headers = [("Accept", "application/json")]
+                if let token { headers.append(("Authorization", token)) }
+                return try await AWSCredentialEndpoint.send(
                     HTTPRequest(method: "GET", url: url, headers: headers), kind: .container, timeout: timeout, client: client)
-            } catch let violation as EndpointPolicy.Violation {
+            }, retrying: retryable)
+        } catch let failure as RetryFailure {
+            switch failure.underlying {
+            case let violation as EndpointPolicy.Violation:
                 throw ProviderFailure(.configuration, "\(source): \(violation.message)")
-            } catch {
-                lastFailure = ProviderFailure(.unreachable, "\(source): no answer from \(url.host ?? ""): \(redacting(String(describing: error), [token]))")
-                continue
+            case let provider as ProviderFailure:
+                throw provider
+            default:
+                throw ProviderFailure(
+                    StatusTable.noAnswer,
+                    "\(source): no answer from \(url.host ?? ""): \(redacting(String(describing: failure.underlying), sentTokens))"
+                        + failure.attemptsNote)
             }
-            guard response.status == 200 else {
-                let body = excerpt(response.body, hiding: [token])
-                lastFailure = ProviderFailure(
-                    response.status == 401 || response.status == 403 ? .authentication : .unreachable,
-                    "\(source): HTTP \(response.status)" + (body.isEmpty ? "" : ": \(body)"))
-                continue
-            }
-            guard let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
-                lastFailure = ProviderFailure(.invalidResponse, "\(source): the reply is not a JSON object")
-                continue
-            }
-            return try Self.decode(json, source: source)
         }
-        throw ProviderFailure(lastFailure.kind, lastFailure.message + (attempts > 1 ? " (after \(attempts) attempts)" : ""))
+        let response = outcome.response
+        guard response.status == 200 else {
+            let body = excerpt(response.body, hiding: sentTokens)
+            throw ProviderFailure(
+                StatusTable.kind(status: response.status, asking: .credential),
+                "\(source): HTTP \(response.status)" + (body.isEmpty ? "" : ": \(body)") + outcome.attemptsNote)
+        }
+        guard let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw ProviderFailure(.invalidResponse, "\(source): the reply is not a JSON object")
+        }
+        return try Self.decode(json, source: source)
     }
 
     /// `{AccessKeyId, SecretAccessKey, Token, Expiration}`: the shape of both container and IMDS replies.

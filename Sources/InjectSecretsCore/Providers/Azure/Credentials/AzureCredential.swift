@@ -1,7 +1,7 @@
 import Foundation
 
 /// An Entra ID access token. Prints redacted: a bearer token opens the vault as surely as a secret does.
-public struct AzureAccessToken: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct AzureAccessToken: Sendable, PrintsRedacted {
     public var token: String
     public var expiresOn: Date
     /// When the issuer asks for a refresh (`refresh_in`); nil means "5 minutes before expiry".
@@ -20,19 +20,8 @@ public struct AzureAccessToken: Sendable, CustomStringConvertible, CustomDebugSt
         return expiresOn.timeIntervalSince(now) < 300
     }
 
-    public var description: String { "AzureAccessToken(<redacted>, expires \(expiresOn))" }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["expiresOn": expiresOn]) }
-}
-
-/// A client secret or identity header: prints, dumps and reflects as `<redacted>`, so no message, log or
-/// test failure can carry it by accident; `text` is read only where a request is built.
-struct CredentialText: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    let text: String
-    init(_ text: String) { self.text = text }
-    var description: String { "<redacted>" }
-    var debugDescription: String { "<redacted>" }
-    var customMirror: Mirror { Mirror(self, children: [:]) }
+    public var redactedDescription: String { "AzureAccessToken(\(RunRedactor.replacement), expires \(expiresOn))" }
+    public var visibleFields: KeyValuePairs<String, Any> { ["expiresOn": expiresOn] }
 }
 
 /// One way of getting Entra ID tokens (client secret, workload identity, managed identity).
@@ -234,17 +223,6 @@ func tokenLifetime(_ json: [String: Any], now: Date = Date()) -> (expiresOn: Dat
     guard let expires else { return nil }
     let refresh = seconds("refresh_in").map { now.addingTimeInterval($0) }
     return (expires, refresh)
-}
-
-/// Form encoding for token requests (`application/x-www-form-urlencoded`): only unreserved characters
-/// stay as they are.
-func formEncoded(_ fields: [(String, String)]) -> Data {
-    let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-    let text = fields.map { key, value in
-        (key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key) + "="
-            + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
-    }.joined(separator: "&")
-    return Data(text.utf8)
 }
 
 /// Token endpoints' answers worth another attempt: throttled, 5xx, and (`startingUp`, IMDS) 404 and 410

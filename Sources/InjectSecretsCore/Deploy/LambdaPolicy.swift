@@ -25,7 +25,8 @@ struct LambdaPolicy {
                 account = "*"
                 guessed.insert("the account id (set AWS_ACCOUNT_ID)")
             }
-            return "arn:\(AWSResourcePlace.partition(for: region == "*" ? "" : region)):lambda:\(region):\(account):function:\(target.name)"
+            let partition = AWSPartition.of(region: region == "*" ? "" : region).name
+            return "arn:\(partition):lambda:\(region):\(account):function:\(target.name)"
         }
         let resources = Array(Set(arns)).sorted()
         var deployActions = ["lambda:UpdateFunctionConfiguration", "lambda:GetFunction", "lambda:TagResource"]

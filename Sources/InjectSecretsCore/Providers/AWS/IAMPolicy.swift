@@ -52,19 +52,11 @@ struct AWSResourcePlace {
         return (fields[1], fields[2], fields[3], fields[4], fields[5])
     }
 
-    static func partition(for region: String) -> String {
-        if region.hasPrefix("cn-") { return "aws-cn" }
-        if region.hasPrefix("us-gov-") { return "aws-us-gov" }
-        if region.hasPrefix("us-iso-") { return "aws-iso" }
-        if region.hasPrefix("us-isob-") { return "aws-iso-b" }
-        return "aws"
-    }
-
     /// `settings` are the provider's own, so the region is the one it reads from.
     init(settings: AWSStoreConfiguration, lockedARNs: [String]) {
         let known = lockedARNs.compactMap(AWSResourcePlace.parts(of:)).first
         region = known?.region ?? settings.region
-        partition = known?.partition ?? AWSResourcePlace.partition(for: region)
+        partition = known?.partition ?? AWSPartition.of(region: region).name
         if let account = known?.account ?? settings.environment.variables["AWS_ACCOUNT_ID"], !account.isEmpty {
             self.account = account
         } else {
@@ -74,5 +66,7 @@ struct AWSResourcePlace {
     }
 
     /// `kms:ViaService` for a service in this region.
-    func viaService(_ service: String) -> String { "\(service).\(region).amazonaws.com" }
+    func viaService(_ service: String) -> String {
+        "\(service).\(region).\(AWSPartition.of(region: region).dnsSuffix)"
+    }
 }
