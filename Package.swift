@@ -7,7 +7,6 @@ let package = Package(
     products: [
         .executable(name: "inject-secrets", targets: ["inject-secrets"]),
         .plugin(name: "InjectSecretsPlugin", targets: ["InjectSecretsPlugin"]),
-        .library(name: "InjectSecretsCore", targets: ["InjectSecretsCore"]),
         .library(name: "InjectSecretsRuntime", targets: ["InjectSecretsRuntime"]),
     ],
     dependencies: [
@@ -34,23 +33,47 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
-        // Manifest, templates, providers, rendering, lock and drift. No argument parsing, no printing.
+        // The module graph (the compiler holds each boundary; what crosses one is `package`, not `public`):
+        //
+        //   InjectSecretsKit  <-  InjectSecretsCore  <-  InjectSecretsDeploy  <-  inject-secrets
+        //          ^                                        |                         |
+        //          +--  InjectSecretsAWS  <-----------------+                         |
+        //          +--  InjectSecretsVault, InjectSecretsAzure, InjectSecretsAWS  <---+ (ProviderRegistry.standard)
+        //
+        // The kit every store and the engine share: the provider contract (SecretProvider, ProviderFailure,
+        // ProviderDeclaration and ProviderSettings, the only reader of a provider's YAML), the one HTTP path
+        // (transport, retry, status table, proxies, TLS trust, deadlines, pacing), pagination, JSON, YAML,
+        // diagnostics and redaction, bounded file reads, SHA-256/HMAC. It knows no store and no engine.
         .target(
-            name: "InjectSecretsCore",
+            name: "InjectSecretsKit",
             dependencies: [
                 "CYAML",
                 "CCurl",
                 .target(name: "CLibcrypto", condition: .when(platforms: [.linux])),
             ]
         ),
+        // The engine: manifest, templates, rendering, lock, drift, outputs, audit log, `policy`, and the file
+        // store, its reference store. No argument parsing, no printing, and no other store: it is given the
+        // registry (`InjectSecrets(registry:)`).
+        .target(name: "InjectSecretsCore", dependencies: ["InjectSecretsKit"]),
+        // One module per store family, each on the kit alone.
+        .target(name: "InjectSecretsVault", dependencies: ["InjectSecretsKit"]),
+        .target(name: "InjectSecretsAzure", dependencies: ["InjectSecretsKit"]),
+        // Secrets Manager and Parameter Store with the AWS core they share: SigV4, the credential chain,
+        // the service description and endpoints, and the Lambda client `deploy` uses.
+        .target(name: "InjectSecretsAWS", dependencies: ["InjectSecretsKit"]),
+        // `deploy`, `drift --deployed` and their IAM policy: the engine's outputs onto Lambda.
+        .target(name: "InjectSecretsDeploy", dependencies: ["InjectSecretsCore", "InjectSecretsAWS", "InjectSecretsKit"]),
         // For Lambda functions: resolves `${ref.NAME}` references at run time through the AWS Parameters and
         // Secrets Lambda Extension. Foundation only, so a function links nothing else of this package.
         .target(name: "InjectSecretsRuntime"),
-        // The companion executable: argument parsing and presentation only.
+        // The companion executable: argument parsing and presentation, and the registry of every store
+        // (StandardRegistry.swift): adding a store is one line there.
         .executableTarget(
             name: "inject-secrets",
             dependencies: [
-                "InjectSecretsCore",
+                "InjectSecretsKit", "InjectSecretsCore", "InjectSecretsDeploy",
+                "InjectSecretsVault", "InjectSecretsAzure", "InjectSecretsAWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,28 +97,38 @@ let package = Package(
         ),
         // The test-support layer every test target shares: processes, loopback servers (OpenBao among
         // them), `runTool` with its canary checks, provider declarations. It imports XCTest to assert.
-        .target(name: "TestSupport", dependencies: ["InjectSecretsCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["InjectSecretsKit"], path: "Tests/TestSupport"),
         // The SecretProvider contract as checks, run by each store's test target against its server.
-        .target(name: "ProviderConformance", dependencies: ["InjectSecretsCore"], path: "Tests/ProviderConformance"),
-        .testTarget(name: "InjectSecretsCoreTests", dependencies: ["InjectSecretsCore", "TestSupport", "ProviderConformance"]),
+        .target(name: "ProviderConformance", dependencies: ["InjectSecretsKit"], path: "Tests/ProviderConformance"),
+        // The engine and the kit in-process; the cross-store checks (failure kinds, policies, redaction)
+        // build each store's kind, so they depend on the store modules too.
         .testTarget(
-            name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsCore", "TestSupport", "ProviderConformance"]),
+            name: "InjectSecretsCoreTests",
+            dependencies: [
+                "InjectSecretsKit", "InjectSecretsCore", "InjectSecretsVault", "InjectSecretsAzure", "InjectSecretsAWS",
+                "TestSupport", "ProviderConformance",
+            ]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsKit", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsVault", "InjectSecretsKit", "TestSupport", "ProviderConformance"]),
         // The Azure Key Vault provider against a loopback stand-in of Key Vault, Entra ID and the managed
         // identity endpoints (fake_key_vault.py, Python standard library only).
         .testTarget(
             name: "AzureProviderTests",
-            dependencies: ["inject-secrets", "InjectSecretsCore", "TestSupport", "ProviderConformance"],
+            dependencies: ["inject-secrets", "InjectSecretsAzure", "InjectSecretsKit", "TestSupport", "ProviderConformance"],
             resources: [.copy("fake_key_vault.py")]
         ),
         // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
         .testTarget(
             name: "AWSProviderTests",
-            dependencies: ["inject-secrets", "InjectSecretsCore", "InjectSecretsRuntime", "TestSupport", "ProviderConformance"],
+            dependencies: [
+                "inject-secrets", "InjectSecretsAWS", "InjectSecretsKit", "InjectSecretsRuntime", "TestSupport",
+                "ProviderConformance",
+            ],
             exclude: ["Fixtures"]),
         // The reference grammar and the runtime's field and error rules, with no server.
         .testTarget(name: "InjectSecretsRuntimeTests", dependencies: ["InjectSecretsRuntime", "TestSupport"]),
-        .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsCore", "TestSupport"]),
+        .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsAWS", "InjectSecretsKit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

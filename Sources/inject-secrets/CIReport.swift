@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import InjectSecretsKit
 import InjectSecretsCore
 
 /// One row of a CI report: a drift entry or an error, with where it points in the manifest.

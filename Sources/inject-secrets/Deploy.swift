@@ -1,5 +1,8 @@
 import ArgumentParser
+import InjectSecretsAWS
 import InjectSecretsCore
+import InjectSecretsDeploy
+import InjectSecretsKit
 
 struct Deploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

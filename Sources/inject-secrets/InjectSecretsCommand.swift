@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import InjectSecretsKit
 import InjectSecretsCore
 
 @main

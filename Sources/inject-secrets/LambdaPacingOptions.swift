@@ -1,5 +1,8 @@
 import ArgumentParser
+import InjectSecretsAWS
 import InjectSecretsCore
+import InjectSecretsDeploy
+import InjectSecretsKit
 
 /// How `deploy` and `drift --deployed` drive Lambda's control plane.
 struct LambdaPacingOptions: ParsableArguments {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import InjectSecretsCore
+import InjectSecretsDeploy
+import InjectSecretsKit
 
 struct Policy: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +22,7 @@ struct Policy: ParsableCommand {
     var function: [String] = []
 
     func run() throws {
-        let report = try InjectSecrets(registry: .standard).policy(common.runOptions(functions: function))
+        let report = try InjectSecrets(registry: .standard).policyWithDeployment(common.runOptions(functions: function))
         switch common.format {
         case .json:
             printJSON(report.json())

@@ -1,5 +1,6 @@
 import ArgumentParser
 import InjectSecretsCore
+import InjectSecretsKit
 
 struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 import InjectSecretsCore
 #if canImport(Glibc)
 import Glibc

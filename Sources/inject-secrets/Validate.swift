@@ -1,5 +1,6 @@
 import ArgumentParser
 import InjectSecretsCore
+import InjectSecretsKit
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 /// The one AWS core: every service the tool calls finds its endpoint, FIPS host, partition and errors
 /// the same way, and the Lambda client retries through the one loop. In-process, on a scripted transport.

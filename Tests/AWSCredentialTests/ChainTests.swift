@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 final class ChainTests: XCTestCase {
     func credentials(_ environment: AWSEnvironment) async throws -> AWSCredentials {

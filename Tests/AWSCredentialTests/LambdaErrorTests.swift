@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 /// Lambda's errors about an environment update can quote the environment sent ("String measured:
 /// {...}" in its 4 KB error): they are relayed by code only. Other calls relay one bounded line.

@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 /// Container credentials and IMDS against a scripted loopback server.
 final class MetadataEndpointTests: XCTestCase {

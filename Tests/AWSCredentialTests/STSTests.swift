@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 /// A JWT-shaped token (moto accepts any; AWS would check the signature).
 func fakeJWT(_ subject: String) -> String {

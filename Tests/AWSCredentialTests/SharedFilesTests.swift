@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 /// A throwaway HOME with `.aws/config` and `.aws/credentials`, and the variables that point at it.
 struct AWSHome {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 import TestSupport
 
 /// Offline checks: settings, region, endpoints, error parsing and retry classification.

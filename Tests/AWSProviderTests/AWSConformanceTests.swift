@@ -1,5 +1,6 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsAWS
+import InjectSecretsKit
 import ProviderConformance
 import TestSupport
 import XCTest
@@ -8,7 +9,8 @@ import XCTest
 /// Parameter Store, with IAM enforced: the metadata-only identity is the refused credential.
 final class AWSConformanceTests: MotoTestCase {
     func provider(_ type: String, _ identity: TestIdentity) throws -> any SecretProvider {
-        let kind = try XCTUnwrap(ProviderRegistry.standard.kind(named: type))
+        let kinds: [any SecretProviderKind.Type] = [AWSSecretsManagerStore.self, AWSParameterStore.self]
+        let kind = try XCTUnwrap(kinds.first { $0.typeName == type })
         return try kind.make(moto.declaration(type: type, environment: identity.environment()))
     }
 

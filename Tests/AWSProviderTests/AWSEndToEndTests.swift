@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
 import TestSupport
 
 /// validate, render and drift through the built `inject-secrets` executable against moto_server (SigV4

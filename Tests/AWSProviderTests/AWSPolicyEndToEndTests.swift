@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
 import TestSupport
 
 /// `policy` and `--audit-log` through the built executable against moto: the IAM documents name exactly

@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
 import TestSupport
 
 /// `rotate` against moto: PutSecretValue makes a new AWSCURRENT version, PutParameter a new parameter

@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
 import TestSupport
 
 /// `deploy` and `drift --deployed` against moto's Lambda (CreateFunction, UpdateFunctionConfiguration,

@@ -3,7 +3,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 import TestSupport
 
 /// Any JSON value, for seeding moto and for reading the proxy's counters.

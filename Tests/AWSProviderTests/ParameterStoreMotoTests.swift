@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 import TestSupport
 
 /// `aws-ssm` against a real moto_server that checks SigV4 and IAM, through the counting proxy.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsKit
 
 /// Every case of the AWS SigV4 test suite (botocore's copy, vendored in Fixtures/sigv4 with its Apache 2.0
 /// LICENSE, NOTICE and a README saying where it came from): the canonical request, the string to sign and

@@ -1,5 +1,6 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsAzure
+import InjectSecretsKit
 import ProviderConformance
 import TestSupport
 import XCTest

@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAzure
+@testable import InjectSecretsKit
 
 /// The Azure Key Vault provider against fake_key_vault.py: one loopback server playing the vault, Entra
 /// ID's token endpoint and the managed identity endpoints, started per test on a free port.

@@ -1,5 +1,5 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsKit
 import TestSupport
 
 /// fake_key_vault.py on a free loopback port, with its control endpoint.

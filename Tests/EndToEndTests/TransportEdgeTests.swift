@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 /// The transport at its edges, against real parts: tinyproxy (Debian's) for the proxy rules, a loopback
 /// TLS server with a certificate from a throwaway CA made with `openssl` for the CA variables, and

@@ -1,5 +1,9 @@
 import XCTest
+@testable import InjectSecretsAWS
+@testable import InjectSecretsAzure
 @testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 import TestSupport
 
 /// Each store's policy builder against a lock with locators (and without), offline.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 final class DiagnosticTests: XCTestCase {
     func testCompilerFormatWithAndWithoutPlace() {

@@ -1,7 +1,11 @@
 import Foundation
 import TestSupport
 import XCTest
+@testable import InjectSecretsAWS
+@testable import InjectSecretsAzure
 @testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 
 /// The audit log records a failure's kind (`error`) and its outcome: the same event must read the same
 /// whichever store answered it. Each store gets the event in its own wire form (the documents StatusTable cites)

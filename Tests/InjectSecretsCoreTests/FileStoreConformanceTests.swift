@@ -1,5 +1,6 @@
 import Foundation
 import InjectSecretsCore
+import InjectSecretsKit
 import ProviderConformance
 import TestSupport
 import XCTest

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 final class HTTPClientTests: XCTestCase {
     /// A redirect is never followed: the answer comes back as it is and the target sees no request, so

@@ -1,4 +1,6 @@
 @testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 import Foundation
 import TestSupport
 import XCTest

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import InjectSecretsCore
+@testable import InjectSecretsKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 /// The one pagination loop: every store's listing ends the same way, on the last page, on a token
 /// served twice, at the page cap, or when the caller has what it wanted.

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 
-@testable import InjectSecretsCore
+@testable import InjectSecretsAWS
+@testable import InjectSecretsAzure
+@testable import InjectSecretsKit
 
 /// Every type that holds a secret prints, dumps and reflects through the one rule (`PrintsRedacted`):
 /// whatever a message, a log line or a failing assertion does with it, the secret stays out.

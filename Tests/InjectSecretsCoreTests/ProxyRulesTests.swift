@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 /// The proxy decision, one rule at a time: only HTTPS is proxied, loopback and link-local never are,
 /// and NO_PROXY is read as the Go tools (Vault CLI, AWS SDK for Go) read it.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 /// The status table, `Retry-After` and the one retry loop, on a scripted transport: no server.
 final class RetryLoopTests: XCTestCase {

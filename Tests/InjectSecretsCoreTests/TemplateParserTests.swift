@@ -1,5 +1,6 @@
 import XCTest
 @testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 final class TemplateParserTests: XCTestCase {
     let origin = TemplateParser.Origin(location: SourceLocation(path: "m.yaml", line: 4, column: 10))

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
 
 final class YAMLReaderTests: XCTestCase {
     // MARK: - Places

@@ -1,18 +1,18 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsKit
 
 /// The `SecretProvider` contract as checks every store passes, each against its real server (the file
 /// store in process), in the way swift-log states its `LogHandler` requirements and tests them. Each
 /// store's test target seeds its store, describes it in a `Store`, and asserts that `check` finds no
 /// violation. No XCTest here: the checks return what they found, so any test target can run them.
-public enum ProviderConformance {
+package enum ProviderConformance {
     /// One secret the store holds, and the value it must answer.
-    public struct Present: Sendable {
-        public var id: String
-        public var policy: VersionPolicy
-        public var value: String
+    package struct Present: Sendable {
+        package var id: String
+        package var policy: VersionPolicy
+        package var value: String
 
-        public init(id: String, policy: VersionPolicy = .current, value: String) {
+        package init(id: String, policy: VersionPolicy = .current, value: String) {
             self.id = id
             self.policy = policy
             self.value = value
@@ -20,20 +20,20 @@ public enum ProviderConformance {
     }
 
     /// A seeded store.
-    public struct Store: Sendable {
-        public var provider: any SecretProvider
+    package struct Store: Sendable {
+        package var provider: any SecretProvider
         /// At least one secret the store holds; two policies of one id (current and a pinned version)
         /// check that distinct references to the same id are each answered with their own version.
-        public var present: [Present]
+        package var present: [Present]
         /// An id the store has no secret under.
-        public var missingID: String
+        package var missingID: String
         /// A provider of the same store whose credential may not read `deniedID` (nil for a store with
         /// no access control, such as the file store).
-        public var denied: (provider: any SecretProvider, id: String)?
+        package var denied: (provider: any SecretProvider, id: String)?
         /// Every secret value in the store: none may appear in any failure.
-        public var canaries: [String]
+        package var canaries: [String]
 
-        public init(
+        package init(
             provider: any SecretProvider, present: [Present], missingID: String,
             denied: (provider: any SecretProvider, id: String)? = nil, canaries: [String]
         ) {
@@ -47,7 +47,7 @@ public enum ProviderConformance {
 
     /// Runs every requirement and returns the violations, empty when the store conforms. Finishes the
     /// providers (revoking what they logged in for).
-    public static func check(_ store: Store) async -> [String] {
+    package static func check(_ store: Store) async -> [String] {
         var violations: [String] = []
         // Manifest names unlike any id: a failure that quotes one names the secret, which only the
         // engine may do.

@@ -1,5 +1,5 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsKit
 import XCTest
 
 /// One OpenBao dev server (root token `root`) on a free loopback port, configured through its CLI and

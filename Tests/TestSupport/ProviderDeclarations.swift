@@ -1,10 +1,10 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsKit
 
 /// A store's declaration as the manifest reader makes it: `yaml` is the provider's mapping (flow
 /// `{type: vault, ...}` or block, one `key: value` a line) at line 1 of `path`, so errors carry real
 /// places. The type is the mapping's `type`.
-public func providerDeclaration(
+package func providerDeclaration(
     _ yaml: String, name: String = "store", path: String = "inject-secrets.yaml",
     baseDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()), environment: [String: String] = [:]
 ) throws -> ProviderDeclaration {
@@ -14,7 +14,7 @@ public func providerDeclaration(
 }
 
 /// The same from `key: value` pairs, one a line in this order (plain scalars only).
-public func providerDeclaration(
+package func providerDeclaration(
     _ pairs: [(String, String)], name: String = "store", path: String = "inject-secrets.yaml",
     baseDirectory: URL = URL(fileURLWithPath: NSTemporaryDirectory()), environment: [String: String] = [:]
 ) throws -> ProviderDeclaration {

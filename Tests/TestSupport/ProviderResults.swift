@@ -1,21 +1,21 @@
 import Foundation
-import InjectSecretsCore
+import InjectSecretsKit
 
 extension SecretProvider {
     /// Fetches one reference. A reference left unanswered breaks the provider contract, so it reads as a
     /// failure the test can assert on.
-    public func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
+    package func fetchOne(_ reference: SecretReference) async -> Result<FetchedSecret, ProviderFailure> {
         await fetch([reference])[reference] ?? .failure(ProviderFailure(.invalidResponse, "no answer for \(reference)"))
     }
 
     /// Inspects one query, as `fetchOne`.
-    public func inspectOne(_ query: VersionQuery) async -> Result<VersionStatus, ProviderFailure> {
+    package func inspectOne(_ query: VersionQuery) async -> Result<VersionStatus, ProviderFailure> {
         await inspect([query])[query] ?? .failure(ProviderFailure(.invalidResponse, "no answer for \(query.reference)"))
     }
 }
 
 /// The failure of a result that must have failed.
-public func expectFailure<T>(
+package func expectFailure<T>(
     _ result: Result<T, ProviderFailure>, file: StaticString = #filePath, line: UInt = #line
 ) throws -> ProviderFailure {
     switch result {
@@ -25,7 +25,7 @@ public func expectFailure<T>(
 }
 
 extension Result {
-    public var failure: Failure? {
+    package var failure: Failure? {
         if case .failure(let failure) = self { return failure }
         return nil
     }

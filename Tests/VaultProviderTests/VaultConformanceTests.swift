@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import InjectSecretsCore
+import InjectSecretsKit
 import ProviderConformance
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 import TestSupport
 
 /// KV v2 reads, versions, metadata-only inspection and error reporting against a real OpenBao.

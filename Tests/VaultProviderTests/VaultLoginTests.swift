@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 import TestSupport
 
 /// Token, AppRole, JWT (file and GitHub Actions OIDC) and Kubernetes logins against a real OpenBao:

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsVault
 
 /// The wire details that need no server: raw entry text, deletion times, error texts.
 final class VaultParsingTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 import TestSupport
 
 /// Throttling, sealed and failing servers: OpenBao cannot be made to answer 429 or 503 on demand, so a

@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
 import TestSupport
 
 /// `rotate` against a real OpenBao: a KV write with check-and-set makes a new version, and drift then

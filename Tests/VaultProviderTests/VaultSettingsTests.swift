@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import InjectSecretsCore
+@testable import InjectSecretsKit
+@testable import InjectSecretsVault
 import TestSupport
 
 /// A Vault declaration's settings are read once (`VaultKind.settings`): the provider and the policy take

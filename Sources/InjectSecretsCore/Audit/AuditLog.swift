@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,8 +9,8 @@ import Darwin
 /// What a run did with one secret, for `--audit-log`: one JSON line per secret version read or looked
 /// up, and per failure or denial. A record holds names, ids, versions, functions, the outcome and the
 /// pipeline's identity: never a value, nor anything derived from one.
-public struct AuditRecord: Sendable, Equatable {
-    public enum Operation: String, Sendable {
+package struct AuditRecord: Sendable, Equatable {
+    package enum Operation: String, Sendable {
         case render
         case plan
         case drift
@@ -18,43 +19,43 @@ public struct AuditRecord: Sendable, Equatable {
         case deploy
     }
 
-    public enum Outcome: String, Sendable {
+    package enum Outcome: String, Sendable {
         case ok
         case denied
         case notFound = "not-found"
         case failed
     }
 
-    public var time: Date
-    public var run: String
-    public var operation: Operation
-    public var provider: String
-    public var providerType: String
+    package var time: Date
+    package var run: String
+    package var operation: Operation
+    package var provider: String
+    package var providerType: String
     /// The manifest's name for the secret.
-    public var secret: String
+    package var secret: String
     /// The id in the store.
-    public var id: String
+    package var id: String
     /// The version policy of the declaration (`current`, a version id, `stage:LABEL`).
-    public var policy: String
+    package var policy: String
     /// The version read (render) or the version the policy selects now (plan, drift); nil on failure.
-    public var version: String?
+    package var version: String?
     /// The version the lock records, for plan and drift.
-    public var lockedVersion: String?
+    package var lockedVersion: String?
     /// The store's full name for the secret (an ARN), when it gave one.
-    public var locator: String?
+    package var locator: String?
     /// The functions of this run that receive the secret.
-    public var functions: [String]
-    public var outcome: Outcome
+    package var functions: [String]
+    package var outcome: Outcome
     /// The failure's kind (`access denied`, `not found`, ...) when the outcome is not ok.
-    public var errorKind: String?
+    package var errorKind: String?
     /// The store part of the failure's message (`ProviderFailure.message`): what the store was doing
     /// where and why, never a value; the record names the secret and the provider itself.
-    public var message: String?
-    public var environment: String?
+    package var message: String?
+    package var environment: String?
     /// Who ran it: the CI system's identity variables, when there are any.
-    public var pipeline: [String: String]
+    package var pipeline: [String: String]
 
-    public static func outcome(of failure: ProviderFailure) -> Outcome {
+    package static func outcome(of failure: ProviderFailure) -> Outcome {
         switch failure.kind {
         case .accessDenied, .authentication: return .denied
         case .notFound, .versionNotFound: return .notFound
@@ -62,7 +63,7 @@ public struct AuditRecord: Sendable, Equatable {
         }
     }
 
-    public func json() -> JSONValue {
+    package func json() -> JSONValue {
         var members: [String: JSONValue] = [
             "time": .string(AuditRecord.timeFormatter.string(from: time)),
             "run": .string(run),
@@ -93,7 +94,7 @@ public struct AuditRecord: Sendable, Equatable {
 
     /// The CI identity variables this tool records, per system: GitHub Actions, GitLab CI, AWS
     /// CodeBuild, Buildkite (plus CI_SERVER and the local user when present).
-    public static let pipelineVariables = [
+    package static let pipelineVariables = [
         "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_ACTOR", "GITHUB_REF",
         "GITHUB_SHA",
         "CI_PROJECT_PATH", "CI_PIPELINE_ID", "CI_JOB_ID", "GITLAB_USER_LOGIN", "CI_COMMIT_REF_NAME",
@@ -102,7 +103,7 @@ public struct AuditRecord: Sendable, Equatable {
     ]
 
     /// The pipeline identity found in `environment`; empty outside CI.
-    public static func pipelineIdentity(_ environment: [String: String]) -> [String: String] {
+    package static func pipelineIdentity(_ environment: [String: String]) -> [String: String] {
         var identity: [String: String] = [:]
         for name in pipelineVariables {
             if let value = environment[name], !value.isEmpty { identity[name] = value }
@@ -113,19 +114,19 @@ public struct AuditRecord: Sendable, Equatable {
 
 /// The audit log file: opened before any store is contacted (so a bad path costs no read), appended to
 /// with one `write` per line under `O_APPEND` so that concurrent runs never interleave, mode 0600.
-public final class AuditLog: @unchecked Sendable {
+package final class AuditLog: @unchecked Sendable {
     /// The environment variable pipelines set instead of passing `--audit-log`.
-    public static let environmentVariable = "INJECT_SECRETS_AUDIT_LOG"
+    package static let environmentVariable = "INJECT_SECRETS_AUDIT_LOG"
 
-    public let url: URL
-    public let run: String
+    package let url: URL
+    package let run: String
     private let descriptor: Int32
     private let lock = NSLock()
 
     /// Opens (creating with mode 0600) the log for appending. A symbolic link at the path is refused
     /// (`O_NOFOLLOW`), and so is anything but a regular file (`O_NONBLOCK`: a FIFO does not hang the run);
     /// only the file opened here, through its descriptor, is tightened to 0600.
-    public init(url: URL) throws {
+    package init(url: URL) throws {
         self.url = url
         self.run = UUID().uuidString.lowercased()
         let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
@@ -156,7 +157,7 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Appends the records, one line each. A failure to write is an error: a run that cannot be
     /// audited does not go on to write outputs.
-    public func append(_ records: [AuditRecord]) throws {
+    package func append(_ records: [AuditRecord]) throws {
         guard !records.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }

@@ -1,6 +1,8 @@
+import InjectSecretsKit
+
 /// Every difference between the lock, the stores and the outputs, each with the functions it affects.
-public struct DriftReport: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct DriftReport: Sendable {
+    package enum Kind: String, Sendable, CaseIterable {
         case rotated
         case versionGone = "version-gone"
         /// The locked version still exists but has lost its last label (AWS may delete it any time).
@@ -16,20 +18,34 @@ public struct DriftReport: Sendable {
         case deployedUnknown = "deployed-unknown"
     }
 
-    public struct Entry: Sendable, Equatable {
-        public var kind: Kind
-        public var secret: String?
-        public var output: String?
-        public var functions: [String]
-        public var locked: String?
-        public var current: String?
-        public var message: String
+    package struct Entry: Sendable, Equatable {
+        package var kind: Kind
+        package var secret: String?
+        package var output: String?
+        package var functions: [String]
+        package var locked: String?
+        package var current: String?
+        package var message: String
         /// Where the manifest declares the secret or output, for CI annotations; nil for a secret the
         /// manifest no longer declares.
-        public var location: SourceLocation? = nil
+        package var location: SourceLocation? = nil
+
+        package init(
+            kind: Kind, secret: String? = nil, output: String? = nil, functions: [String] = [], locked: String? = nil,
+            current: String? = nil, message: String, location: SourceLocation? = nil
+        ) {
+            self.kind = kind
+            self.secret = secret
+            self.output = output
+            self.functions = functions
+            self.locked = locked
+            self.current = current
+            self.message = message
+            self.location = location
+        }
 
         /// One entry of the `drift` array of the JSON document.
-        public func json() -> JSONValue {
+        package func json() -> JSONValue {
             var members: [String: JSONValue] = [
                 "kind": .string(kind.rawValue),
                 "functions": .array(functions.map(JSONValue.string)),
@@ -43,21 +59,27 @@ public struct DriftReport: Sendable {
         }
     }
 
-    public var environment: String?
-    public var entries: [Entry]
+    package var environment: String?
+    package var entries: [Entry]
     /// Facts that are not drift, such as a rotation in flight.
-    public var notes: [String]
+    package var notes: [String]
     /// What was compared, for reports with one test case per item: the secret names (with the orphaned
     /// ones) and the output paths.
-    public var checkedSecrets: [String] = []
-    public var checkedOutputs: [String] = []
+    package var checkedSecrets: [String] = []
+    package var checkedOutputs: [String] = []
     /// The functions whose deployed Lambda was checked (`drift --deployed`).
-    public var checkedDeployments: [String] = []
+    package var checkedDeployments: [String] = []
 
-    public var clean: Bool { entries.isEmpty }
+    package var clean: Bool { entries.isEmpty }
+
+    package init(environment: String?, entries: [Entry], notes: [String]) {
+        self.environment = environment
+        self.entries = entries
+        self.notes = notes
+    }
 
     /// The document `drift --format json` prints: `{"clean": ..., "drift": [...]}` plus `notes`.
-    public func json() -> JSONValue {
+    package func json() -> JSONValue {
         .object([
             "clean": .bool(clean),
             "environment": environment.map(JSONValue.string) ?? .null,

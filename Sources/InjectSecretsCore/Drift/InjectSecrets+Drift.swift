@@ -1,8 +1,9 @@
 import Foundation
+import InjectSecretsKit
 
 extension InjectSecrets {
     /// Compares the lock with the manifest, the stores' metadata and the outputs on disk. Reads no value.
-    public func drift(_ options: RunOptions) async throws -> DriftReport {
+    package func drift(_ options: RunOptions) async throws -> DriftReport {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await drift(options) }
         }

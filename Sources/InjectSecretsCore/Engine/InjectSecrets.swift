@@ -1,18 +1,19 @@
 import Foundation
+import InjectSecretsKit
 
 /// The operations of the tool, for the executable (and tests) to call. Prints nothing and never exits:
 /// failures are `InjectSecretsError`s carrying their exit-code kind and located diagnostics.
-public struct InjectSecrets: Sendable {
-    public var registry: ProviderRegistry
+package struct InjectSecrets: Sendable {
+    package var registry: ProviderRegistry
 
-    public init(registry: ProviderRegistry = .standard) {
+    package init(registry: ProviderRegistry) {
         self.registry = registry
     }
 
     // MARK: validate
 
     /// Checks the manifest (the base and every environment) and the lock, offline.
-    public func validate(_ options: RunOptions) throws -> ValidationReport {
+    package func validate(_ options: RunOptions) throws -> ValidationReport {
         var loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
         loader.allowOutsideOutputPaths = options.allowOutsideOutputPaths
         let manifests = try loader.validateAll(at: options.manifestURL, displayPath: options.displayPath)
@@ -32,7 +33,7 @@ public struct InjectSecrets: Sendable {
     /// Reads every secret the selected functions need (the locked versions with `locked`), renders every
     /// output in memory, then writes them all, the lock and the render record. Nothing is written when
     /// anything fails.
-    public func render(_ options: RunOptions, locked: Bool = false) async throws -> RenderReport {
+    package func render(_ options: RunOptions, locked: Bool = false) async throws -> RenderReport {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await render(options, locked: locked) }
         }
@@ -59,16 +60,16 @@ public struct InjectSecrets: Sendable {
     /// What one run resolved in memory: the references read (with `--locked` applied), the secrets read
     /// for them, and each fully evaluated function's environment. Template failures are collected, not
     /// thrown, so that render can add its own output errors and report every problem at once.
-    struct Resolution {
+    package struct Resolution {
         var references: [String: SecretReference]
         var secrets: [String: FetchedSecret]
         /// Function name -> its environment, for the functions whose every variable evaluated.
-        var environments: [String: [String: String]]
+        package var environments: [String: [String: String]]
         var badInput = DiagnosticCollector()
         var storeMismatch = DiagnosticCollector()
 
         /// Throws the collected template failures: a store answer that does not fit (exit 3) first.
-        func throwIfErrors() throws {
+        package func throwIfErrors() throws {
             if storeMismatch.hasErrors {
                 throw InjectSecretsError(.storeFailure, storeMismatch.diagnostics + badInput.diagnostics)
             }
@@ -77,7 +78,7 @@ public struct InjectSecrets: Sendable {
 
         /// Throws `problems` (values that cannot go where they must) as exit 4, with a last line saying
         /// what was read and that `nothing` happened.
-        func throwIfUnwritable(_ problems: DiagnosticCollector, nothing: String) throws {
+        package func throwIfUnwritable(_ problems: DiagnosticCollector, nothing: String) throws {
             guard problems.hasErrors else { return }
             let read = secrets.keys.sorted().map { "\($0) (version \(secrets[$0]!.version))" }.joined(separator: ", ")
             throw InjectSecretsError(
@@ -90,7 +91,7 @@ public struct InjectSecrets: Sendable {
     /// Reads every secret the workspace's functions need (the locked versions with `locked`) and evaluates
     /// every function's `env` in memory. Writes nothing. Shared by `render` and `exec`.
     /// `checkingOutputs` checks where the outputs would go (render); exec and deploy write none.
-    func resolve(
+    package func resolve(
         _ workspace: Workspace, locked: Bool, checkingOutputs: Bool = false, for operation: AuditRecord.Operation = .render
     ) async throws -> Resolution {
         try workspace.checkEnvironmentReferences()
@@ -243,7 +244,7 @@ public struct InjectSecrets: Sendable {
     /// Resolves the environments of the selected functions exactly as `render` would (the locked versions
     /// with `locked`), all or nothing, and returns them in memory: nothing is written, no output, no lock,
     /// no render record. For `exec`, which hands them to a child process.
-    public func resolveEnvironments(_ options: RunOptions, locked: Bool = false) async throws -> ResolvedEnvironments {
+    package func resolveEnvironments(_ options: RunOptions, locked: Bool = false) async throws -> ResolvedEnvironments {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await resolveEnvironments(options, locked: locked) }
         }
@@ -275,7 +276,7 @@ public struct InjectSecrets: Sendable {
     // MARK: render --dry-run
 
     /// What a render would change, from the stores' metadata: no value is read and nothing is written.
-    public func plan(_ options: RunOptions, locked: Bool = false) async throws -> RenderPlan {
+    package func plan(_ options: RunOptions, locked: Bool = false) async throws -> RenderPlan {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await plan(options, locked: locked) }
         }

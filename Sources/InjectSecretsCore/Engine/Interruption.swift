@@ -1,24 +1,25 @@
 import Foundation
+import InjectSecretsKit
 
 /// A request to stop the run, made by the executable when SIGINT, SIGTERM or SIGHUP arrives (the core
 /// installs no handler and never exits). The engine looks at it between stages: before a store is read,
 /// before the commit, and between the files of a commit until its renames begin; from then on the commit
 /// runs to its end. The run then ends with `FailureKind.interrupted`, after revoking what it logged in with.
-public final class Interruption: @unchecked Sendable {
+package final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var received: Int32?
 
-    public init() {}
+    package init() {}
 
     /// The first signal received, if any.
-    public var signal: Int32? {
+    package var signal: Int32? {
         lock.lock()
         defer { lock.unlock() }
         return received
     }
 
     /// Records `signal`; later ones do not replace the first.
-    public func request(_ signal: Int32) {
+    package func request(_ signal: Int32) {
         lock.lock()
         defer { lock.unlock() }
         if received == nil { received = signal }
@@ -33,7 +34,7 @@ public final class Interruption: @unchecked Sendable {
         if let signal { throw Stopped(signal: signal) }
     }
 
-    public static func name(of signal: Int32) -> String {
+    package static func name(of signal: Int32) -> String {
         switch signal {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"

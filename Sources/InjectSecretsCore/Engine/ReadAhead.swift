@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// A file read started on a thread of its own while the caller does other work: the lock is parsed
 /// while the manifest is, and the render record while the stores are read. `value()` waits for it.

@@ -1,7 +1,8 @@
 import Foundation
+import InjectSecretsKit
 
 /// Where `rotate`'s new value comes from.
-public enum NewSecretValue: Sendable {
+package enum NewSecretValue: Sendable {
     /// A value the caller read (a file, stdin).
     case given(SecretValue)
     /// N random characters from the URL-safe alphabet.
@@ -9,33 +10,33 @@ public enum NewSecretValue: Sendable {
 }
 
 /// What `rotate` did, and what it left stale.
-public struct RotationReport: Sendable {
-    public var secret: String
-    public var provider: String
-    public var id: String
+package struct RotationReport: Sendable {
+    package var secret: String
+    package var provider: String
+    package var id: String
     /// The field changed in a JSON-object secret, if one was named.
-    public var key: String?
+    package var key: String?
     /// The version that was current before the write.
-    public var previous: String
+    package var previous: String
     /// The version written, now current in the store.
-    public var version: String
+    package var version: String
     /// The drift entries about this secret after the write (`rotated` names the stale functions).
-    public var drift: [DriftReport.Entry]
+    package var drift: [DriftReport.Entry]
     /// The functions rendered from another version than the one now current, sorted.
-    public var staleFunctions: [String]
+    package var staleFunctions: [String]
     /// Facts for the user, e.g. that the manifest pins another version.
-    public var notes: [String]
+    package var notes: [String]
     /// Why staleness could not be worked out (the write itself succeeded), if it could not.
-    public var driftFailure: [Diagnostic]
+    package var driftFailure: [Diagnostic]
 }
 
 /// Random secret values for `rotate --generate`.
-public enum SecretGenerator {
+package enum SecretGenerator {
     /// The URL-safe base64 alphabet: 64 characters, so every character carries 6 bits.
-    public static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-    public static let lengths = 8...4096
+    package static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    package static let lengths = 8...4096
 
-    public static func generate(length: Int) -> SecretValue {
+    package static func generate(length: Int) -> SecretValue {
         var generator = SystemRandomNumberGenerator()
         return SecretValue(String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }))
     }
@@ -45,7 +46,7 @@ extension InjectSecrets {
     /// Writes a new version of the secret declared as `name` to its store and makes it current, then runs
     /// the drift logic to name the functions now stale. With `key`, only that field of a JSON-object
     /// secret changes. Bad input (exit 2) is found before anything is read where it can be.
-    public func rotate(_ options: RunOptions, secret name: String, key: String?, value newValue: NewSecretValue) async throws -> RotationReport {
+    package func rotate(_ options: RunOptions, secret name: String, key: String?, value newValue: NewSecretValue) async throws -> RotationReport {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await rotate(options, secret: name, key: key, value: newValue) }
         }

@@ -1,21 +1,22 @@
 import Foundation
+import InjectSecretsKit
 
 /// A manifest opened for one run: the selected functions, the secrets they need with their ids
 /// expanded, the lock, and the providers. Opening contacts no store.
-struct Workspace {
-    let options: RunOptions
-    let manifest: Manifest
+package struct Workspace {
+    package let options: RunOptions
+    package let manifest: Manifest
     /// The functions of this run (`--function`, else all), sorted.
-    let functions: [FunctionDefinition]
+    package let functions: [FunctionDefinition]
     let lock: LockFile?
-    var lockSection: LockFile.Section { lock?.section(for: manifest.environment) ?? LockFile.Section() }
+    package var lockSection: LockFile.Section { lock?.section(for: manifest.environment) ?? LockFile.Section() }
     /// Every secret the selected functions read, by name, with its id expanded and its declared policy.
     let references: [String: SecretReference]
     let providers: [String: any SecretProvider]
     /// `--audit-log`: opened before any store is contacted.
     let audit: AuditLog?
     /// The values read and credentials used in this run, removed from every store failure's message.
-    let redactor: RunRedactor
+    package let redactor: RunRedactor
     /// The manifest's folder, where every write's walk starts.
     let root: DirectoryHandle
     /// Held for the whole run by the commands that write or recover (`exclusive`).
@@ -24,7 +25,7 @@ struct Workspace {
     /// Opens the manifest and the lock; `makeProviders: false` (for `policy`) builds no provider and
     /// opens no audit log. `exclusive` (render, drift, deploy) first takes the run lock and finishes or
     /// undoes a commit an interrupted run left, so the lock read is the one the last commit wrote.
-    static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true, exclusive: Bool = false) throws -> Workspace {
+    package static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true, exclusive: Bool = false) throws -> Workspace {
         let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
         let lockDisplayPath = lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock"
         let root = try OutputWriter.open(options.manifestURL.deletingLastPathComponent())
@@ -241,7 +242,7 @@ struct Workspace {
 
     /// Lets every provider clean up (revoke tokens it created), even when the run was cancelled: the
     /// revocation runs in a task of its own, which the cancellation does not reach.
-    func finish() async {
+    package func finish() async {
         let providers = Array(providers.values)
         await Task.detached {
             for provider in providers { await provider.finish() }

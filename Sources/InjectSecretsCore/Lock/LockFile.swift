@@ -1,75 +1,55 @@
 import Foundation
+import InjectSecretsKit
 
 /// `inject-secrets.lock`: the concrete version every secret's policy selected, per environment, and what
 /// each function consumed and wrote. Sorted JSON, stable byte for byte, meant to be committed. It holds
 /// no secret value and nothing derived from one.
-public struct LockFile: Sendable, Equatable {
-    public static let formatVersion = 1
+package struct LockFile: Sendable, Equatable {
+    package static let formatVersion = 1
 
-    public struct SecretEntry: Sendable, Equatable {
-        public var provider: String
-        public var type: String
-        public var id: String
-        public var policy: String
-        public var version: String
-        /// The store's full name (the ARN for AWS), when it has one.
-        public var locator: String?
+    /// What the lock knows of one secret; in the kit because a store's access policy reads it.
+    package typealias SecretEntry = LockedSecret
 
-        public init(provider: String, type: String, id: String, policy: String, version: String, locator: String? = nil) {
-            self.provider = provider
-            self.type = type
-            self.id = id
-            self.policy = policy
-            self.version = version
-            self.locator = locator
-        }
+    package struct FunctionEntry: Sendable, Equatable {
+        package var secrets: [String]
+        package var outputs: [String]
 
-        /// Whether this entry records the same declaration (provider, type, id, policy).
-        public func declares(provider: String, type: String, id: String, policy: String) -> Bool {
-            self.provider == provider && self.type == type && self.id == id && self.policy == policy
-        }
-    }
-
-    public struct FunctionEntry: Sendable, Equatable {
-        public var secrets: [String]
-        public var outputs: [String]
-
-        public init(secrets: [String], outputs: [String]) {
+        package init(secrets: [String], outputs: [String]) {
             self.secrets = secrets
             self.outputs = outputs
         }
     }
 
-    public struct Section: Sendable, Equatable {
-        public var secrets: [String: SecretEntry] = [:]
-        public var functions: [String: FunctionEntry] = [:]
+    package struct Section: Sendable, Equatable {
+        package var secrets: [String: SecretEntry] = [:]
+        package var functions: [String: FunctionEntry] = [:]
 
-        public init(secrets: [String: SecretEntry] = [:], functions: [String: FunctionEntry] = [:]) {
+        package init(secrets: [String: SecretEntry] = [:], functions: [String: FunctionEntry] = [:]) {
             self.secrets = secrets
             self.functions = functions
         }
     }
 
     /// The manifest without an environment overlay.
-    public var base = Section()
+    package var base = Section()
     /// One section per `--environment`.
-    public var environments: [String: Section] = [:]
+    package var environments: [String: Section] = [:]
 
-    public init() {}
+    package init() {}
 
-    public func section(for environment: String?) -> Section {
+    package func section(for environment: String?) -> Section {
         guard let environment else { return base }
         return environments[environment] ?? Section()
     }
 
-    public mutating func setSection(_ section: Section, for environment: String?) {
+    package mutating func setSection(_ section: Section, for environment: String?) {
         if let environment { environments[environment] = section } else { base = section }
     }
 
     // MARK: Reading and writing
 
     /// Reads the lock; nil when there is none. A damaged lock is bad input with its path.
-    public static func read(at url: URL, displayPath: String) throws -> LockFile? {
+    package static func read(at url: URL, displayPath: String) throws -> LockFile? {
         let place = SourceLocation(path: displayPath, line: 1, column: 1)
         let data: Data
         do {
@@ -119,7 +99,7 @@ public struct LockFile: Sendable, Equatable {
         return section
     }
 
-    public func encoded() -> Data {
+    package func encoded() -> Data {
         var top = LockFile.json(base)
         top["lockfile-version"] = .number(String(LockFile.formatVersion))
         if !environments.isEmpty {

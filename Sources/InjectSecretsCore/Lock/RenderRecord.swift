@@ -1,33 +1,34 @@
 import Foundation
+import InjectSecretsKit
 
 /// What `render` wrote, kept beside the outputs (not in the committed lock) so that `drift` can tell an
 /// output that is missing, edited, or rendered from other versions. It holds versions, a digest of the
 /// function's templates (the manifest text, never a value) and the file's identity (device, inode and
 /// modification time): nothing from which a value could be recovered or guessed offline.
-public struct RenderRecord: Sendable, Equatable {
-    public static let fileName = ".inject-secrets-state.json"
+package struct RenderRecord: Sendable, Equatable {
+    package static let fileName = ".inject-secrets-state.json"
 
-    public struct Output: Sendable, Equatable {
-        public var function: String
-        public var format: String
+    package struct Output: Sendable, Equatable {
+        package var function: String
+        package var format: String
         /// The environment it was rendered for; empty for none.
-        public var environment: String
+        package var environment: String
         /// Secret name -> version it was rendered from.
-        public var versions: [String: String]
+        package var versions: [String: String]
         /// Digest of the function's variable templates and the output's format.
-        public var definition: String
+        package var definition: String
         /// device:inode:mtime at the time of writing.
-        public var fileIdentity: String
+        package var fileIdentity: String
     }
 
     /// Keyed by the output's path relative to the manifest's folder.
-    public var outputs: [String: Output] = [:]
+    package var outputs: [String: Output] = [:]
 
-    public init() {}
+    package init() {}
 
     /// The record; nil when there is none or it is not one (drift then reports every output as not
     /// written by render). Anything but a regular file within the size limit is an error.
-    public static func read(at url: URL, displayPath: String) throws -> RenderRecord? {
+    package static func read(at url: URL, displayPath: String) throws -> RenderRecord? {
         let data: Data?
         do {
             data = try BoundedFile.read(url.path, followLink: false)
@@ -51,7 +52,7 @@ public struct RenderRecord: Sendable, Equatable {
         return record
     }
 
-    public func encoded() -> Data {
+    package func encoded() -> Data {
         let outputs = self.outputs.mapValues { output -> JSONValue in
             .object([
                 "function": .string(output.function), "format": .string(output.format),
@@ -63,7 +64,7 @@ public struct RenderRecord: Sendable, Equatable {
     }
 
     /// The identity of a file as it is now, or nil when it does not exist.
-    public static func fileIdentity(of url: URL) -> String? {
+    package static func fileIdentity(of url: URL) -> String? {
         var info = stat()
         guard lstat(url.path, &info) == 0 else { return nil }
         return fileIdentity(info)
@@ -88,7 +89,7 @@ public struct RenderRecord: Sendable, Equatable {
     }
 
     /// A digest of what a function's output is made from, without any value: its templates and format.
-    public static func definitionDigest(_ function: FunctionDefinition, format: OutputFormat) -> String {
+    package static func definitionDigest(_ function: FunctionDefinition, format: OutputFormat) -> String {
         var text = "format=\(format.rawValue)\n"
         for variable in function.variables {
             text += "\(variable.key)=\(variable.template.source.unicodeScalars.count):\(variable.template.source)\n"

@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// Turns the merged YAML tree into a `Manifest`, collecting every error with its place.
 struct ManifestDecoder {

@@ -1,15 +1,16 @@
 import Foundation
+import InjectSecretsKit
 
 /// Reads a manifest file, applies an environment's overlay and checks everything that can be checked
 /// offline, reporting every problem at its place.
-public struct ManifestLoader: Sendable {
-    public var registry: ProviderRegistry
-    public var processEnvironment: [String: String]
-    public var limits: YAMLLimits
+package struct ManifestLoader: Sendable {
+    package var registry: ProviderRegistry
+    package var processEnvironment: [String: String]
+    package var limits: YAMLLimits
     /// Lets output paths and `output-dir` leave the manifest's folder (`--allow-outside-output-paths`).
-    public var allowOutsideOutputPaths = false
+    package var allowOutsideOutputPaths = false
 
-    public init(registry: ProviderRegistry = .standard, processEnvironment: [String: String], limits: YAMLLimits = YAMLLimits()) {
+    package init(registry: ProviderRegistry, processEnvironment: [String: String], limits: YAMLLimits = YAMLLimits()) {
         self.registry = registry
         self.processEnvironment = processEnvironment
         self.limits = limits
@@ -20,7 +21,7 @@ public struct ManifestLoader: Sendable {
     static let defaultOutputDirectory = ".build/inject-secrets"
 
     /// Reads and parses the file; the root node and the display path.
-    public func readDocument(at url: URL, displayPath: String) throws -> YAMLNode {
+    package func readDocument(at url: URL, displayPath: String) throws -> YAMLNode {
         let data: Data
         do {
             guard let read = try BoundedFile.read(url.path, limit: limits.maxBytes) else {
@@ -39,13 +40,13 @@ public struct ManifestLoader: Sendable {
     }
 
     /// Loads the manifest with `environment`'s overlay applied.
-    public func load(at url: URL, displayPath: String, environment: String?) throws -> Manifest {
+    package func load(at url: URL, displayPath: String, environment: String?) throws -> Manifest {
         let root = try readDocument(at: url, displayPath: displayPath)
         return try decode(root, url: url, displayPath: displayPath, environment: environment)
     }
 
     /// Checks the base manifest and every environment; returns every diagnostic.
-    public func validateAll(at url: URL, displayPath: String) throws -> [Manifest] {
+    package func validateAll(at url: URL, displayPath: String) throws -> [Manifest] {
         let root = try readDocument(at: url, displayPath: displayPath)
         let base = try decode(root, url: url, displayPath: displayPath, environment: nil)
         var manifests = [base]

@@ -1,14 +1,16 @@
+import InjectSecretsKit
+
 /// The naming rules of the manifest, in one place so that messages and checks agree.
-public enum Names {
+package enum Names {
     /// Secret, variable, provider and environment names: a letter or `_`, then letters, digits, `_`, `-`.
-    public static func isIdentifier(_ text: String) -> Bool {
+    package static func isIdentifier(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, isASCIILetter(first) || first == "_" else { return false }
         return text.unicodeScalars.allSatisfy { isASCIILetter($0) || isDigit($0) || $0 == "_" || $0 == "-" }
     }
 
     /// Function names become file names and Lambda names: letters, digits, `-`, `_`, at most 64, starting
     /// with a letter or digit, so that no name can leave the output folder.
-    public static func isFunctionName(_ text: String) -> Bool {
+    package static func isFunctionName(_ text: String) -> Bool {
         guard (1...64).contains(text.count), let first = text.unicodeScalars.first,
             isASCIILetter(first) || isDigit(first)
         else { return false }
@@ -16,7 +18,7 @@ public enum Names {
     }
 
     /// Environment variable names as POSIX shells accept them: `[A-Za-z_][A-Za-z0-9_]*`.
-    public static func isEnvironmentName(_ text: String) -> Bool {
+    package static func isEnvironmentName(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, isASCIILetter(first) || first == "_" else { return false }
         return text.unicodeScalars.allSatisfy { isASCIILetter($0) || isDigit($0) || $0 == "_" }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// `KEY="value"` lines for python-dotenv's parser (`dotenv/parser.py`, read with
 /// `dotenv_values(path, interpolate=False)`).

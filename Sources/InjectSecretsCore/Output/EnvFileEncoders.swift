@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// `KEY=value` lines for `docker run --env-file` (and `env_file:` of Compose with `format: raw`), read
 /// by docker/cli's `parseKeyValueFile` (`pkg/kvfile/kvfile.go`, formerly `opts/envfile.go`):

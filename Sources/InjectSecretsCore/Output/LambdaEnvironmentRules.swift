@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// What AWS Lambda accepts as a function's environment (`Environment.Variables` of CreateFunction and
 /// UpdateFunctionConfiguration), checkable without any value so that `validate` can run it before a
@@ -15,12 +16,12 @@ import Foundation
 /// - Size: "the total size of all environment variables doesn't exceed 4 KB". Lambda measures the
 ///   variables serialized as one compact JSON object (its error quotes the "String measured",
 ///   `{"KEY":"value",...}`); this counts the UTF-8 bytes of that serialization.
-public enum LambdaEnvironmentRules {
+package enum LambdaEnvironmentRules {
     /// The key pattern of the Lambda API.
-    public static let keyPattern = "[a-zA-Z]([a-zA-Z0-9_])+"
+    package static let keyPattern = "[a-zA-Z]([a-zA-Z0-9_])+"
 
     /// Keys the Lambda runtime sets itself and the API refuses to configure.
-    public static let reservedKeys: Set<String> = [
+    package static let reservedKeys: Set<String> = [
         "_HANDLER",
         "_X_AMZN_TRACE_ID",
         "AWS_DEFAULT_REGION",
@@ -42,10 +43,10 @@ public enum LambdaEnvironmentRules {
     ]
 
     /// The most bytes all of a function's variables may take together.
-    public static let maxTotalBytes = 4096
+    package static let maxTotalBytes = 4096
 
     /// Why Lambda would refuse `key`, or nil when it is acceptable. Needs no value.
-    public static func keyProblem(_ key: String) -> String? {
+    package static func keyProblem(_ key: String) -> String? {
         if reservedKeys.contains(key) {
             return "'\(key)' is reserved by AWS Lambda, which sets it itself; use another name"
         }
@@ -65,13 +66,13 @@ public enum LambdaEnvironmentRules {
     ///
     /// Before values are known (`validate`), pass the variables with only their literal text (every
     /// secret reference replaced by nothing) to get a lower bound of the rendered size.
-    public static func totalSize(_ variables: [String: String]) -> Int {
+    package static func totalSize(_ variables: [String: String]) -> Int {
         JSONEncoderText.compactObject(OutputFormat.sortedEntries(variables)).utf8.count
     }
 
     /// A message naming the function and its largest variables when the variables exceed the limit,
     /// else nil. It gives no byte count: a size measured on rendered values tells a secret's length.
-    public static func sizeProblem(_ variables: [String: String], function: String) -> String? {
+    package static func sizeProblem(_ variables: [String: String], function: String) -> String? {
         guard totalSize(variables) > maxTotalBytes else { return nil }
         return "function '\(function)': its environment variables take more than the \(maxTotalBytes) bytes "
             + "(4 KB) AWS Lambda allows for all of a function's variables together" + largestHint(variables)

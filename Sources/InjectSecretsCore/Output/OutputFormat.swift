@@ -1,11 +1,12 @@
 import Foundation
+import InjectSecretsKit
 
 /// A file shape that a function's environment can be rendered into.
 ///
 /// Every format renders a flat set of variables sorted by the UTF-8 bytes of the key, one trailing
 /// newline, and the same bytes for the same input. A value or key that a format's reader could not give
 /// back exactly is an `OutputEncodingError`, never a silently damaged file.
-public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
+package enum OutputFormat: String, CaseIterable, Sendable, Hashable {
     /// `KEY="value"` lines that python-dotenv (`dotenv_values(path, interpolate=False)`) reads back exactly.
     case dotenv
     /// `export KEY='value'` lines that `set -a; . FILE` in bash reads back exactly.
@@ -22,7 +23,7 @@ public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
     case systemdEnv = "systemd-env"
 
     /// The default file name suffix, appended to the function's name.
-    public var fileSuffix: String {
+    package var fileSuffix: String {
         switch self {
         case .dotenv: return ".env"
         case .shell: return ".sh"
@@ -36,7 +37,7 @@ public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
 
     /// Renders `variables` in this format. Throws `OutputEncodingError` (naming the key, never the value)
     /// when this format cannot carry a key or value faithfully.
-    public func encode(_ variables: [String: String]) throws -> Data {
+    package func encode(_ variables: [String: String]) throws -> Data {
         let entries = OutputFormat.sortedEntries(variables)
         let text: String
         switch self {
@@ -61,18 +62,18 @@ public enum OutputFormat: String, CaseIterable, Sendable, Hashable {
 
 /// A key or value that a format cannot carry faithfully. The reason says what is wrong with it and
 /// never quotes the value.
-public struct OutputEncodingError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var key: String
-    public var format: OutputFormat
-    public var reason: String
+package struct OutputEncodingError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var key: String
+    package var format: OutputFormat
+    package var reason: String
 
-    public init(key: String, format: OutputFormat, reason: String) {
+    package init(key: String, format: OutputFormat, reason: String) {
         self.key = key
         self.format = format
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         "variable '\(key)' cannot be written as \(format.rawValue): \(reason)"
     }
 }

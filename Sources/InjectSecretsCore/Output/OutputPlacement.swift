@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// Checks, before any store is read, that render may put each output where the manifest says:
 ///

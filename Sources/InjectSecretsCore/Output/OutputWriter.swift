@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,12 +7,12 @@ import Darwin
 #endif
 
 /// One file to write: where, its complete bytes, and its mode.
-public struct PendingFile: Sendable, Hashable {
-    public var url: URL
-    public var data: Data
-    public var mode: mode_t
+package struct PendingFile: Sendable, Hashable {
+    package var url: URL
+    package var data: Data
+    package var mode: mode_t
 
-    public init(url: URL, data: Data, mode: mode_t = 0o600) {
+    package init(url: URL, data: Data, mode: mode_t = 0o600) {
         self.url = url
         self.data = data
         self.mode = mode
@@ -19,7 +20,7 @@ public struct PendingFile: Sendable, Hashable {
 }
 
 /// What happened to one target.
-public enum WriteOutcome: String, Sendable, Hashable {
+package enum WriteOutcome: String, Sendable, Hashable {
     /// The bytes changed (or the file is new) and the file was replaced.
     case written
     /// The file already held exactly these bytes and was left alone.
@@ -47,13 +48,13 @@ public enum WriteOutcome: String, Sendable, Hashable {
 /// A failure, or an interruption before the renames start, puts every target back and removes everything
 /// the commit created. An interruption once the renames have started lets the commit finish. A crash at
 /// any moment leaves the journal, from which the next run (`CommitJournal.recover`) rolls back or finishes.
-public enum OutputWriter {
+package enum OutputWriter {
     /// The files whose bytes are computed after the outputs are in place, given a way to look up the
     /// identity (`RenderRecord.fileIdentity`) of a target as written.
-    public typealias LateFiles = (targets: [(url: URL, mode: mode_t)], compute: ((URL) -> String?) -> [URL: Data])
+    package typealias LateFiles = (targets: [(url: URL, mode: mode_t)], compute: ((URL) -> String?) -> [URL: Data])
 
     @discardableResult
-    public static func write(
+    package static func write(
         _ files: [PendingFile], root: URL, allowOutside: Bool = false, late: LateFiles? = nil,
         interruption: Interruption? = nil
     ) throws -> [URL: WriteOutcome] {

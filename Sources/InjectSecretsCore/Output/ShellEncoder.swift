@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// `export KEY='value'` lines for `set -a; . FILE` in bash.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// One flat YAML map, `"KEY": "value"` per line, both double-quoted.
 ///

@@ -1,113 +1,31 @@
 import Foundation
-
-/// What an access policy is for.
-public enum AccessPurpose: String, Sendable, Hashable {
-    /// Reading the values one function's outputs need (`render`, `render --locked`).
-    case render
-    /// Reading only the metadata `drift` (and `render --dry-run`) need: no value.
-    case drift
-}
-
-/// One secret a policy must cover, with what the lock knows of it.
-public struct PolicySecret: Sendable, Equatable {
-    /// The manifest's name for the secret.
-    public var name: String
-    /// The id in the store, templates expanded.
-    public var id: String
-    public var policy: VersionPolicy
-    /// The lock's entry when it records this declaration; nil when the lock lacks it (then only an
-    /// approximate policy can be given for stores whose names the lock completes, such as AWS ARNs).
-    public var locked: LockFile.SecretEntry?
-    /// The secret's declaration in the manifest, for errors.
-    public var location: SourceLocation?
-
-    public init(name: String, id: String, policy: VersionPolicy, locked: LockFile.SecretEntry?, location: SourceLocation? = nil) {
-        self.name = name
-        self.id = id
-        self.policy = policy
-        self.locked = locked
-        self.location = location
-    }
-}
-
-/// What a store is asked to describe: one provider, the secrets, the purpose.
-public struct AccessPolicyRequest: Sendable {
-    public var declaration: ProviderDeclaration
-    /// Sorted by id, each id once.
-    public var secrets: [PolicySecret]
-    public var purpose: AccessPurpose
-    /// The function this policy is for (render), nil for drift.
-    public var function: String?
-
-    public init(declaration: ProviderDeclaration, secrets: [PolicySecret], purpose: AccessPurpose, function: String?) {
-        self.declaration = declaration
-        self.secrets = secrets
-        self.purpose = purpose
-        self.function = function
-    }
-}
-
-/// A store's access policy in its own terms: an IAM policy document, Vault policy HCL, Azure role
-/// assignments, a file's read access.
-public struct AccessPolicy: Sendable {
-    /// The policy as JSON: an IAM document, a string of HCL, a list of role assignments, ...
-    public var document: JSONValue
-    /// The same for people; for Vault the HCL itself, for IAM the pretty JSON.
-    public var text: String
-    /// Explanations: what is approximate and why, what a condition limits, what cannot be limited.
-    public var notes: [String]
-    /// True when part of the policy had to be guessed (no lock entry to name the exact resource).
-    public var approximate: Bool
-
-    public init(document: JSONValue, text: String, notes: [String] = [], approximate: Bool = false) {
-        self.document = document
-        self.text = text
-        self.notes = notes
-        self.approximate = approximate
-    }
-}
-
-/// A kind of store that can say which access its provider needs, and nothing more. Each store describes
-/// its own policy (in its own folder); the engine only groups secrets by function and provider.
-public protocol AccessPolicyDescribing: SecretProviderKind {
-    /// The least access that lets `request.purpose` succeed for exactly `request.secrets`, for the
-    /// provider of `settings` (the same values `make` gets). Contacts nothing. Throws bad input (with a
-    /// place) when a secret id cannot be expressed safely.
-    static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy
-}
-
-extension AccessPolicyDescribing {
-    /// The policy for the request's declaration, its settings read once.
-    public static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
-        try accessPolicy(request, settings: checkedSettings(request.declaration))
-    }
-}
+import InjectSecretsKit
 
 /// What `policy` found: per function and provider the render policy, per provider the drift policy.
-public struct PolicyReport: Sendable {
-    public struct Entry: Sendable {
-        public var provider: String
-        public var type: String
-        public var policy: AccessPolicy
+package struct PolicyReport: Sendable {
+    package struct Entry: Sendable {
+        package var provider: String
+        package var type: String
+        package var policy: AccessPolicy
     }
 
-    public var environment: String?
+    package var environment: String?
     /// Function name -> its providers' policies, sorted by provider.
-    public var functions: [(function: String, entries: [Entry])]
-    public var drift: [Entry]
+    package var functions: [(function: String, entries: [Entry])]
+    package var drift: [Entry]
     /// For the functions with a `lambda:` target: what `deploy` and `drift --deployed` need.
-    public var deploy: AccessPolicy?
-    public var deployedDrift: AccessPolicy?
+    package var deploy: AccessPolicy?
+    package var deployedDrift: AccessPolicy?
 
     /// True when any part is approximate (a secret the lock does not record).
-    public var approximate: Bool {
+    package var approximate: Bool {
         (functions.flatMap(\.entries) + drift).contains { $0.policy.approximate }
             || deploy?.approximate == true || deployedDrift?.approximate == true
     }
 
     /// `{"functions": {F: {P: POLICY}}, "drift": {P: POLICY}, "deploy": POLICY, "deployedDrift": POLICY,
     /// "notes": [...], "approximate": B}`, the Lambda ones only with a `lambda:` target.
-    public func json() -> JSONValue {
+    package func json() -> JSONValue {
         var notes: [JSONValue] = []
         var functionsJSON: [String: JSONValue] = [:]
         for (function, entries) in functions {
@@ -146,8 +64,13 @@ public struct PolicyReport: Sendable {
 extension InjectSecrets {
     /// The access each function's providers need to render it (and nothing more), and the metadata-only
     /// access `drift` needs. Offline: reads the manifest and the lock, contacts no store.
-    public func policy(_ options: RunOptions) throws -> PolicyReport {
-        let workspace = try Workspace.open(options, registry: registry, makeProviders: false)
+    package func policy(_ options: RunOptions) throws -> PolicyReport {
+        try policy(Workspace.open(options, registry: registry, makeProviders: false))
+    }
+
+    /// The stores' part of `policy` for an open workspace; the deploy module adds the Lambda part
+    /// (`policyWithDeployment`), which the engine does not know.
+    package func policy(_ workspace: Workspace) throws -> PolicyReport {
         let manifest = workspace.manifest
 
         func secrets(_ names: [String]) -> [String: [PolicySecret]] {
@@ -190,11 +113,6 @@ extension InjectSecrets {
             }
         }
         try diagnostics.throwIfErrors()
-        var report = PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
-        if let lambda = try LambdaPolicy.describe(workspace) {
-            report.deploy = lambda.deploy
-            report.deployedDrift = lambda.deployedDrift
-        }
-        return report
+        return PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
     }
 }

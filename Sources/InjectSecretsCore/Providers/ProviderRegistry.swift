@@ -1,19 +1,18 @@
-/// The kinds of store a manifest can name in `type:`.
-public struct ProviderRegistry: Sendable {
-    public var kinds: [any SecretProviderKind.Type]
+import InjectSecretsKit
 
-    public init(kinds: [any SecretProviderKind.Type]) {
+/// The kinds of store a manifest can name in `type:`. The engine knows none but the file store (its
+/// reference store); the executable assembles the registry of every store the tool ships
+/// (`ProviderRegistry.standard` in Sources/inject-secrets), as vals registers its providers outside its core.
+package struct ProviderRegistry: Sendable {
+    package var kinds: [any SecretProviderKind.Type]
+
+    package init(kinds: [any SecretProviderKind.Type]) {
         self.kinds = kinds
     }
 
-    /// Every store this build knows.
-    public static let standard = ProviderRegistry(kinds: [
-        FileStore.self, AWSSecretsManagerStore.self, AWSParameterStore.self, VaultKind.self, AzureKeyVaultKind.self,
-    ])
+    package var typeNames: [String] { kinds.map { $0.typeName } }
 
-    public var typeNames: [String] { kinds.map { $0.typeName } }
-
-    public func kind(named type: String) -> (any SecretProviderKind.Type)? {
+    package func kind(named type: String) -> (any SecretProviderKind.Type)? {
         kinds.first { $0.typeName == type }
     }
 }

@@ -1,29 +1,31 @@
+import InjectSecretsKit
+
 /// A parsed `env` value: literal text and `${...}` references, each reference with its place in the
 /// manifest so that an error points at the `${`.
-public struct Template: Sendable, Hashable {
-    public enum Segment: Sendable, Hashable {
+package struct Template: Sendable, Hashable {
+    package enum Segment: Sendable, Hashable {
         case literal(String)
         case reference(TemplateReference)
     }
 
-    public var segments: [Segment]
+    package var segments: [Segment]
     /// The text as written, kept for change detection (it holds no secret value).
-    public var source: String
+    package var source: String
 
-    public var references: [TemplateReference] {
+    package var references: [TemplateReference] {
         segments.compactMap { if case .reference(let r) = $0 { return r } else { return nil } }
     }
 
     /// Names of the secrets this template reads.
-    public var secretNames: [String] {
+    package var secretNames: [String] {
         references.compactMap { if case .secret(let name, _) = $0.kind { return name } else { return nil } }
     }
 
-    public var isLiteral: Bool { references.isEmpty }
+    package var isLiteral: Bool { references.isEmpty }
 }
 
-public struct TemplateReference: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct TemplateReference: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// `${secrets.NAME}` (field nil) or `${secrets.NAME.KEY}` / `${secrets.NAME["k.e.y"]}`.
         case secret(name: String, field: String?)
         /// `${vars.NAME}`.
@@ -32,29 +34,29 @@ public struct TemplateReference: Sendable, Hashable {
         case environment(name: String, fallback: String?)
     }
 
-    public var kind: Kind
-    public var location: SourceLocation
+    package var kind: Kind
+    package var location: SourceLocation
     /// The reference as written, `${...}` included, for messages.
-    public var text: String
+    package var text: String
 }
 
 /// Parses the template language of `env` values (README, "Templates in `env` values"):
 /// `${secrets.NAME}`, `${secrets.NAME.KEY}`, `${secrets.NAME["key.with.dots"]}`, `${vars.NAME}`,
 /// `${env.NAME}`, `${env.NAME:-default}`, and `$${` for a literal `${`.
-public enum TemplateParser {
+package enum TemplateParser {
     /// Where the text of a scalar starts relative to its node, so that positions inside it are exact
     /// for the common single-line plain and quoted scalars.
-    public struct Origin: Sendable {
-        public var location: SourceLocation
+    package struct Origin: Sendable {
+        package var location: SourceLocation
         /// 1 for a quoted scalar (the quote), 0 otherwise.
-        public var columnShift: Int
+        package var columnShift: Int
 
-        public init(location: SourceLocation, columnShift: Int = 0) {
+        package init(location: SourceLocation, columnShift: Int = 0) {
             self.location = location
             self.columnShift = columnShift
         }
 
-        public init(node: YAMLNode) {
+        package init(node: YAMLNode) {
             location = node.location
             switch node.content {
             case .scalar(_, .singleQuoted), .scalar(_, .doubleQuoted): columnShift = 1
@@ -70,7 +72,7 @@ public enum TemplateParser {
         }
     }
 
-    public static func parse(_ text: String, origin: Origin) throws -> Template {
+    package static func parse(_ text: String, origin: Origin) throws -> Template {
         // The syntax is all ASCII, so the text is scanned as UTF-8 and literal runs are copied whole;
         // columns still count Unicode scalars, as the YAML reader's do.
         var segments: [Template.Segment] = []

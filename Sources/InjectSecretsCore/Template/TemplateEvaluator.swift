@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// Turns templates into text once the secrets are read.
 struct TemplateEvaluator {

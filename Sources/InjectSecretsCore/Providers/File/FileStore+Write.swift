@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,7 +13,7 @@ import Darwin
 /// secrets and versions keep their order, every key and scalar is double-quoted, nested mappings and
 /// sequences are written in block style. Comments, anchors and tags are not kept.
 extension FileStore: SecretWriting {
-    public func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
+    package func write(_ reference: SecretReference, value: SecretValue, expectedCurrent: String?) async throws -> String {
         let path = self.path(of: reference)
         let data: Data
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsKit
 
 /// The embedded default store: a YAML file of secrets, each with versions and a `current` one. For
 /// demos, tests, offline work and rotation rehearsals. Read-only to `render` and `drift`.
@@ -14,40 +15,40 @@ import Foundation
 ///   versions:
 ///     v1: plain-text-token                       # a string is a plain secret
 /// ```
-public struct FileStore: SecretProvider, SecretProviderKind {
-    public static let typeName = "file"
-    public static let settingKeys = ["path"]
+package struct FileStore: SecretProvider, SecretProviderKind {
+    package static let typeName = "file"
+    package static let settingKeys = ["path"]
 
-    public let name: String
-    public let url: URL
+    package let name: String
+    package let url: URL
     /// The path as written in the manifest, for messages.
-    public let displayPath: String
+    package let displayPath: String
 
     /// `path`, as written (for messages) and resolved against the manifest's folder.
-    public struct Settings: Sendable {
-        public var name: String
-        public var url: URL
-        public var displayPath: String
+    package struct Settings: Sendable {
+        package var name: String
+        package var url: URL
+        package var displayPath: String
     }
 
-    public static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
+    package static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
         let settings = try ProviderSettings(declaration, allowed: settingKeys)
         let path = try settings.requiredString("path")
         return Settings(name: declaration.name, url: try settings.path("path")!, displayPath: path)
     }
 
-    public static func make(_ settings: Settings) -> any SecretProvider {
+    package static func make(_ settings: Settings) -> any SecretProvider {
         FileStore(name: settings.name, url: settings.url, displayPath: settings.displayPath)
     }
 
-    public static func problems(with reference: SecretReference) -> [String] {
+    package static func problems(with reference: SecretReference) -> [String] {
         if case .stage(let label) = reference.policy {
             return ["secret '\(reference.name)': version 'stage:\(label)' cannot be used: the file store has no staging labels; use 'current' or a version key"]
         }
         return []
     }
 
-    public init(name: String, url: URL, displayPath: String) {
+    package init(name: String, url: URL, displayPath: String) {
         self.name = name
         self.url = url
         self.displayPath = displayPath
@@ -136,7 +137,7 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         }
     }
 
-    public func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
+    package func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
         let entries: [String: Entry]
         do { entries = try load() } catch let failure as ProviderFailure {
             return Dictionary(uniqueKeysWithValues: references.map { ($0, .failure(failure.during(.read, of: path(of: $0)))) })
@@ -156,7 +157,7 @@ public struct FileStore: SecretProvider, SecretProviderKind {
         return results
     }
 
-    public func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+    package func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let entries: [String: Entry]
         do { entries = try load() } catch let failure as ProviderFailure {
             return Dictionary(uniqueKeysWithValues: queries.map { ($0, .failure(failure.during(.inspect, of: path(of: $0.reference)))) })

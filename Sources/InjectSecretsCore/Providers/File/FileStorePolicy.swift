@@ -1,10 +1,11 @@
 import Foundation
+import InjectSecretsKit
 
 /// The file store's access is the file system's: read access to one file. It cannot be narrowed to some
 /// secrets (whoever can read the file can read every secret in it) nor to metadata (drift reads the same
 /// file), and the policy says so.
 extension FileStore: AccessPolicyDescribing {
-    public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+    package static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
         let path = settings.displayPath, url = settings.url
         let ids = request.secrets.map(\.id)
         let document: JSONValue = .object([

@@ -1,0 +1,81 @@
+import Foundation
+import InjectSecretsKit
+
+/// The IAM policy an AWS Secrets Manager provider needs.
+///
+/// - render: `GetSecretValue` and `DescribeSecret` on the exact secret ARNs the lock records;
+///   `BatchGetSecretValue` on `*` when a secret follows its current version (the provider reads those
+///   in batches; AWS authorizes that action only on `*` and still checks `GetSecretValue` on each secret,
+///   so `*` opens nothing more); `kms:Decrypt` only through Secrets Manager in this region and only for
+///   these secrets (`kms:EncryptionContext:SecretARN`), which a customer managed key needs.
+/// - drift: `DescribeSecret` and `ListSecretVersionIds` on the same ARNs, and `ListSecrets` (which AWS
+///   authorizes only on `*`, and which lists names and metadata, never values). No value-reading action.
+///
+/// Without a lock entry a secret's ARN is not known: the policy names it by its name and the six-character
+/// suffix wildcard `-??????` that AWS documents for this, and says it is approximate.
+package enum SecretsManagerPolicy {
+    /// Actions that return a secret value; a drift policy holds none of them.
+    package static let valueActions: Set<String> = ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "kms:Decrypt"]
+
+    package static func describe(_ request: AccessPolicyRequest, settings: AWSSecretsManagerStore.Settings) -> AccessPolicy {
+        let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
+        let place = AWSResourcePlace(settings: settings.aws, lockedARNs: lockedARNs)
+        var arns: [String] = []
+        var approximate: [String] = []
+        for secret in request.secrets {
+            if let locator = secret.locked?.locator, locator.hasPrefix("arn:") {
+                arns.append(locator)
+            } else if secret.id.hasPrefix("arn:"), let parts = AWSResourcePlace.parts(of: secret.id),
+                parts.resource.hasPrefix("secret:")
+            {
+                // A full ARN ends in the random suffix; a partial one (no suffix) gets the wildcard.
+                let name = String(parts.resource.dropFirst("secret:".count))
+                let hasSuffix = name.count > 7 && name.dropLast(6).hasSuffix("-")
+                arns.append(hasSuffix ? secret.id : secret.id + "-??????")
+                if !hasSuffix { approximate.append(secret.name) }
+            } else {
+                arns.append("arn:\(place.partition):secretsmanager:\(place.region):\(place.account):secret:\(secret.id)-??????")
+                approximate.append(secret.name)
+            }
+        }
+        arns = Array(Set(arns)).sorted()
+        var policy = IAMPolicy()
+        var notes: [String] = []
+        switch request.purpose {
+        case .render:
+            policy.statements.append(.init(
+                sid: "ReadSecretValues", actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: arns))
+            if request.secrets.contains(where: { $0.policy == .current }) {
+                policy.statements.append(.init(sid: "BatchReadCurrentValues", actions: ["secretsmanager:BatchGetSecretValue"], resources: ["*"]))
+                notes.append("BatchGetSecretValue takes no resource ARN (AWS authorizes it on \"*\" only); every secret in a batch still needs GetSecretValue, which this policy grants only on the ARNs above. Without that statement render still works: after one denied batch call it reads each secret with GetSecretValue")
+            }
+            let wildcard = arns.contains { $0.contains("?") || $0.contains("*") } || place.region == "*"
+            policy.statements.append(.init(
+                sid: "DecryptTheseSecretsThroughSecretsManager", actions: ["kms:Decrypt"], resources: ["*"],
+                conditions: [wildcard ? "StringLike" : "StringEquals": [
+                    "kms:ViaService": [place.viaService("secretsmanager")],
+                    "kms:EncryptionContext:SecretARN": arns,
+                ]]))
+            notes.append("kms:Decrypt is needed only for secrets encrypted with a customer managed KMS key (aws/secretsmanager needs no grant); the conditions allow it only through Secrets Manager in \(place.region) and only for these secrets; narrow Resource to the key's ARN if you know it")
+        case .drift:
+            policy.statements.append(.init(
+                sid: "ReadSecretMetadata", actions: ["secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"], resources: arns))
+            policy.statements.append(.init(sid: "ListSecretMetadata", actions: ["secretsmanager:ListSecrets"], resources: ["*"]))
+            notes.append("ListSecrets takes no resource ARN (AWS authorizes it on \"*\" only); it returns names and metadata of the account's secrets, never a value")
+        }
+        if !approximate.isEmpty {
+            notes.append("approximate: the lock records no ARN for \(approximate.sorted().joined(separator: ", ")), so the policy names \(approximate.count == 1 ? "it" : "them") by name with the suffix wildcard -?????? (as AWS documents); run 'render' once (with broader access) and run 'policy' again for the exact ARNs")
+        }
+        if !place.guessed.isEmpty {
+            notes.append("approximate: not known from the lock: " + place.guessed.joined(separator: "; "))
+        }
+        let document = policy.json
+        return AccessPolicy(document: document, text: document.pretty(), notes: notes, approximate: !approximate.isEmpty || !place.guessed.isEmpty)
+    }
+}
+
+extension AWSSecretsManagerStore: AccessPolicyDescribing {
+    package static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
+        SecretsManagerPolicy.describe(request, settings: settings)
+    }
+}
