@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "inject-secrets", targets: ["inject-secrets"]),
         .plugin(name: "InjectSecretsPlugin", targets: ["InjectSecretsPlugin"]),
+        // The one library offered as API (README, "Runtime fetch"). The tool's own modules are this
+        // package's internals, reached through `package` access, so they are no product.
         .library(name: "InjectSecretsRuntime", targets: ["InjectSecretsRuntime"]),
     ],
     dependencies: [
@@ -33,12 +35,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
-        // The module graph (the compiler holds each boundary; what crosses one is `package`, not `public`):
+        // The module graph, each arrow "depends on"; what crosses a boundary is `package`, never `public`:
         //
-        //   InjectSecretsKit  <-  InjectSecretsCore  <-  InjectSecretsDeploy  <-  inject-secrets
-        //          ^                                        |                         |
-        //          +--  InjectSecretsAWS  <-----------------+                         |
-        //          +--  InjectSecretsVault, InjectSecretsAzure, InjectSecretsAWS  <---+ (ProviderRegistry.standard)
+        //   inject-secrets -> InjectSecretsDeploy -> InjectSecretsCore -> InjectSecretsKit
+        //   inject-secrets -> InjectSecretsVault, InjectSecretsAzure, InjectSecretsAWS -> InjectSecretsKit
+        //   InjectSecretsDeploy -> InjectSecretsAWS
         //
         // The kit every store and the engine share: the provider contract (SecretProvider, ProviderFailure,
         // ProviderDeclaration and ProviderSettings, the only reader of a provider's YAML), the one HTTP path
@@ -130,5 +131,6 @@ let package = Package(
         .testTarget(name: "InjectSecretsRuntimeTests", dependencies: ["InjectSecretsRuntime", "TestSupport"]),
         .testTarget(name: "AWSCredentialTests", dependencies: ["InjectSecretsAWS", "InjectSecretsKit", "TestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    // Swift 6: data-race safety is checked by the compiler; each `@unchecked Sendable` left says why it is safe.
+    swiftLanguageModes: [.v6]
 )

@@ -104,7 +104,7 @@ package struct AzureKeyVaultKind: SecretProviderKind {
 
 /// One vault of the manifest. Prints and reflects as its name and vault only: its credential stays out
 /// of any dump.
-final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, CustomReflectable, @unchecked Sendable {
+final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, CustomReflectable, Sendable {
     let name: String
     let vault: KeyVaultClient
     /// Requests in flight at once; Key Vault allows 4 000 GETs per 10 s per vault.

@@ -33,7 +33,9 @@ struct InjectSecretsCommand: AsyncParsableCommand {
         do {
             var command = try parseAsRoot()
             if let asyncCommand = command as? AsyncParsableCommand, !(command is Exec) {
-                let task = Task {
+                // Detached: the command is handed over whole and runs off the main actor (as `run()`,
+                // which is nonisolated, would anyway), so nothing of it is shared with `main`.
+                let task = Task.detached {
                     var running = asyncCommand
                     try await running.run()
                 }

@@ -44,6 +44,8 @@ enum StopSignals {
     }
 
     /// The run's task, once it exists; cancelled by the first signal, at once if it came earlier.
+    // @unchecked: the mutable state is private and read and written only under `lock`
+    // (`Synchronization.Mutex` needs macOS 15; this package supports macOS 13).
     final class CancellableTask: @unchecked Sendable {
         private let lock = NSLock()
         private var task: Task<Void, Error>?

@@ -16,8 +16,9 @@ func fakeJWT(_ subject: String) -> String {
 
 /// The STS calls against a real moto_server.
 final class MotoSTSTests: XCTestCase {
-    static var moto: LoopbackServer?
-    static var skipReason: String?
+    // Written only by the class setUp and tearDown, which XCTest runs before and after the tests, never beside them.
+    nonisolated(unsafe) static var moto: LoopbackServer?
+    nonisolated(unsafe) static var skipReason: String?
 
     override class func setUp() {
         guard which("moto_server") != nil else {

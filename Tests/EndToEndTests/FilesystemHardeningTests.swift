@@ -49,10 +49,11 @@ final class FilesystemHardeningTests: XCTestCase {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
 
         let stop = Atomic()
+        let outsidePath: String = self.outside.path
         let swapper = Thread {
             while !stop.isSet {
                 rename(out.path, parked.path)
-                symlink(self.outside.path, out.path)
+                symlink(outsidePath, out.path)
                 usleep(UInt32.random(in: 0...3_000))
                 unlink(out.path)
                 rename(parked.path, out.path)

@@ -28,7 +28,8 @@ public func runProcess(
     try process.run()
     // Read both pipes while the process runs so a full pipe cannot block it.
     let group = DispatchGroup()
-    var outData = Data(), errData = Data()
+    // Each written by its own reader, and read only after `group.wait()`, which orders the two.
+    nonisolated(unsafe) var outData = Data(), errData = Data()
     group.enter()
     DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter()

@@ -17,7 +17,8 @@ final class VaultLoginTests: OpenBaoTestCase {
         var canary: Canary
     }
 
-    static var setup: Setup?
+    // Written only by the class setUp and tearDown, which XCTest runs before and after the tests, never beside them.
+    nonisolated(unsafe) static var setup: Setup?
     static let bearer = "request-token-\(UUID().uuidString)"
     static let audience = "inject-secrets-test"
     static let issuer = "https://issuer.inject-secrets.test"

@@ -91,6 +91,8 @@ struct CredentialProcess: Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        // @unchecked: the mutable state is private and is read and written only under `lock`
+        // (`Synchronization.Mutex` needs macOS 15; this package supports macOS 13).
         final class Box: @unchecked Sendable {
             private let lock = NSLock()
             private var _stdout = Data(), _stderr = Data(), _timedOut = false

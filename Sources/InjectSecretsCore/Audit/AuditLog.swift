@@ -86,7 +86,9 @@ package struct AuditRecord: Sendable, Equatable {
         return .object(members)
     }
 
-    static let timeFormatter: ISO8601DateFormatter = {
+    // nonisolated(unsafe): set up once and never changed; a formatter's `string(from:)` is thread-safe
+    // (Foundation's formatters are since macOS 10.9), though the type is not marked Sendable.
+    nonisolated(unsafe) static let timeFormatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter
@@ -114,7 +116,7 @@ package struct AuditRecord: Sendable, Equatable {
 
 /// The audit log file: opened before any store is contacted (so a bad path costs no read), appended to
 /// with one `write` per line under `O_APPEND` so that concurrent runs never interleave, mode 0600.
-package final class AuditLog: @unchecked Sendable {
+package final class AuditLog: Sendable {
     /// The environment variable pipelines set instead of passing `--audit-log`.
     package static let environmentVariable = "INJECT_SECRETS_AUDIT_LOG"
 

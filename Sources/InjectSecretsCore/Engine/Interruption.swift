@@ -5,6 +5,8 @@ import InjectSecretsKit
 /// installs no handler and never exits). The engine looks at it between stages: before a store is read,
 /// before the commit, and between the files of a commit until its renames begin; from then on the commit
 /// runs to its end. The run then ends with `FailureKind.interrupted`, after revoking what it logged in with.
+// @unchecked: the mutable state is private and read and written only under `lock` (also from a signal-watching thread)
+// (`Synchronization.Mutex` needs macOS 15; this package supports macOS 13).
 package final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var received: Int32?

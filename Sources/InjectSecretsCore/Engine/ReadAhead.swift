@@ -3,6 +3,8 @@ import InjectSecretsKit
 
 /// A file read started on a thread of its own while the caller does other work: the lock is parsed
 /// while the manifest is, and the render record while the stores are read. `value()` waits for it.
+// @unchecked: `result` is written once, by the reading thread, before `finished` is signalled, and read
+// only after waiting on it: the semaphore orders the two, which the compiler cannot see.
 final class ReadAhead<Value>: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     // Written once by the reading thread before `finished` is signalled, read only after waiting on it.

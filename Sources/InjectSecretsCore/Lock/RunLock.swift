@@ -11,7 +11,7 @@ import Darwin
 /// the lock with their writes of it (a lost update) and only the holder recovers an interrupted commit.
 /// The file is empty, never removed (removing a lock file lets two runs lock two different files), and
 /// is released by the kernel when the process ends, however it ends.
-final class RunLock: @unchecked Sendable {
+final class RunLock: Sendable {
     static let fileName = ".inject-secrets.flock"
     /// How long a second run waits by default (`--lock-wait`).
     static let defaultWait: TimeInterval = 60

@@ -155,6 +155,8 @@ package func closestMatch(to word: String, in candidates: some Sequence<String>)
 }
 
 /// The work "did you mean" may do in one run (one process).
+// @unchecked: the mutable state is private and read and written only under `lock`
+// (`Synchronization.Mutex` needs macOS 15; this package supports macOS 13).
 package final class SuggestionBudget: @unchecked Sendable {
     package static let shared = SuggestionBudget()
     /// Longest word or candidate compared; ids and keys are shorter.

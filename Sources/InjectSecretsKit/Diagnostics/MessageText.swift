@@ -45,6 +45,8 @@ package enum RelayedText {
 /// whatever quoted them (a store echoing a request, an error naming a token). Applied where the engine
 /// turns store failures into messages; a shorter text than `minimumLength` is not searched for, since it
 /// would match ordinary words.
+// @unchecked: the mutable state is private and read and written only under `lock`
+// (`Synchronization.Mutex` needs macOS 15; this package supports macOS 13).
 package final class RunRedactor: @unchecked Sendable {
     package static let replacement = "<redacted>"
     static let minimumLength = 4

@@ -11,7 +11,7 @@ import Darwin
 /// swapped for a symbolic link between a check and a write makes the write fail instead of leaving the
 /// tree. The one home for writing anything the tool owns (outputs, lock, render record, commit journal,
 /// run lock).
-package final class DirectoryHandle: @unchecked Sendable {
+package final class DirectoryHandle: Sendable {
     package let descriptor: Int32
     /// The directory's path, for messages only: no operation goes through it.
     package let path: String

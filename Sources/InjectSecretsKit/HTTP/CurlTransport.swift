@@ -13,6 +13,9 @@ import Foundation
 /// One driver thread runs the multi handle: requests from any task are handed to it, it runs them all
 /// at once over a shared connection cache (keep-alive reuse, at most `maximumConnectionsPerHost` per
 /// host), and resumes each caller when its transfer ends.
+// @unchecked: the mutable state is private; `multi` (set once), `incoming` and `cancellations` are
+// read and written under `lock`, `active` and the handles' transfers by the driver thread only, and
+// callers reach the multi handle only through `curl_multi_wakeup`, which libcurl makes thread-safe.
 package final class CurlTransport: HTTPTransport, @unchecked Sendable {
     package static let shared = CurlTransport(maximumConnectionsPerHost: 32)
 
@@ -122,7 +125,10 @@ package final class CurlTransport: HTTPTransport, @unchecked Sendable {
 }
 
 /// One request on one easy handle, from setup to the caller's resumption.
-private final class Transfer {
+// @unchecked: a transfer crosses to the driver thread once, through the locked `incoming` queue, and is
+// used there only from then on; the caller's side touches `cancelRequested` under the transport's lock
+// and sets `continuation` before handing it over (which takes the lock, so the driver sees it).
+private final class Transfer: @unchecked Sendable {
     let easy: UnsafeMutableRawPointer
     let url: URL
     let options: TransportOptions

@@ -100,6 +100,8 @@ package protocol HTTPTransport: Sendable {
 
 /// A transport that answers from a script, in order, and records what it was asked: for unit tests of
 /// retries, deadlines and status handling without a server.
+// @unchecked: the mutable state is private and read and written only under `lock`
+// (`Synchronization.Mutex` needs macOS 15; this package supports macOS 13).
 package final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     package enum Step: Sendable {
         case respond(HTTPResponse)

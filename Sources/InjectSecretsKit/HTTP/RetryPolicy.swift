@@ -144,7 +144,7 @@ package struct RetryPolicy: Sendable {
 }
 
 /// The error of the last attempt, with how many attempts were made, so a message can say it was retried.
-package struct RetryFailure: Error, @unchecked Sendable {
+package struct RetryFailure: Error, Sendable {
     package var underlying: Error
     package var attempts: Int
     /// Set when the run's deadline, not the policy, stopped the retries.
