@@ -198,7 +198,11 @@ public struct AWSParameterStoreProvider: SecretProvider {
         var version: Int?
         var arn: String?
         var labels: [String]?
-        enum CodingKeys: String, CodingKey { case name = "Name", version = "Version", arn = "ARN", labels = "Labels" }
+        /// When this version was written: the version's creation date.
+        var lastModifiedDate: FlexibleNumber?
+        enum CodingKeys: String, CodingKey {
+            case name = "Name", version = "Version", arn = "ARN", labels = "Labels", lastModifiedDate = "LastModifiedDate"
+        }
     }
 
     struct DescribeParametersOutput: Decodable {
@@ -341,6 +345,9 @@ public struct AWSParameterStoreProvider: SecretProvider {
                 locked = .gone(reason: "version \(version) is no longer in the parameter's history")
             }
         }
-        return .success(VersionStatus(selected: selected, locator: parameter.arn, locked: locked, notes: notes))
+        // DescribeParameters dates the current version; GetParameterHistory (read above for any other) the rest.
+        let selectedEntry = selected == current ? parameter : versions.first { $0.version.map(String.init) == selected }
+        let created = selectedEntry?.lastModifiedDate?.value.map { Date(timeIntervalSince1970: $0) }
+        return .success(VersionStatus(selected: selected, locator: parameter.arn, locked: locked, notes: notes, created: created))
     }
 }

@@ -501,7 +501,10 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         struct Version: Decodable {
             var versionId: String?
             var versionStages: [String]?
-            enum CodingKeys: String, CodingKey { case versionId = "VersionId", versionStages = "VersionStages" }
+            var createdDate: FlexibleNumber?
+            enum CodingKeys: String, CodingKey {
+                case versionId = "VersionId", versionStages = "VersionStages", createdDate = "CreatedDate"
+            }
         }
         var versions: [Version]?
         var nextToken: String?
@@ -510,22 +513,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
 
     /// Whether `version` still exists without labels (AWS leaves such versions out of DescribeSecret).
     func unlabeledVersionExists(_ version: String, secretId: String) async -> Result<Bool, ProviderFailure> {
-        var nextToken: String?
-        var pages = 0
-        repeat {
-            pages += 1
-            do {
-                let output = try await client.call(
-                    "ListSecretVersionIds",
-                    ListVersionsInput(secretId: secretId, includeDeprecated: true, maxResults: 100, nextToken: nextToken),
-                    as: ListVersionsOutput.self)
-                if output.versions?.contains(where: { $0.versionId == version }) == true { return .success(true) }
-                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
-            } catch {
-                return .failure(Self.failure(error))
-            }
-        } while nextToken != nil && pages < 100
-        return .success(false)
+        await listedVersion(version, secretId: secretId).map { $0 != nil }
     }
 
     /// The version status from the metadata: the selected version, the locked version's state, and a
@@ -599,7 +587,14 @@ public struct AWSSecretsManagerProvider: SecretProvider {
                 notes.append("the pinned version \(id) does not exist")
             }
         }
-        return .success(VersionStatus(selected: selected, locator: secret.arn, locked: locked, notes: notes))
+        var created: Date?
+        if query.wantsDates, let selected {
+            switch await versionCreated(selected, secretId: secret.arn ?? query.reference.id) {
+            case .success(let date): created = date
+            case .failure(let failure): return .failure(failure)
+            }
+        }
+        return .success(VersionStatus(selected: selected, locator: secret.arn, locked: locked, notes: notes, created: created))
     }
 }
 

@@ -1,0 +1,29 @@
+import Foundation
+
+extension AWSSecretsManagerProvider {
+    /// `version` as ListSecretVersionIds lists it (labels and `CreatedDate`, never a value), deprecated
+    /// versions included; nil when the listing does not hold it.
+    func listedVersion(_ version: String, secretId: String) async -> Result<ListVersionsOutput.Version?, ProviderFailure> {
+        var nextToken: String?
+        var pages = 0
+        repeat {
+            pages += 1
+            do {
+                let output = try await client.call(
+                    "ListSecretVersionIds",
+                    ListVersionsInput(secretId: secretId, includeDeprecated: true, maxResults: 100, nextToken: nextToken),
+                    as: ListVersionsOutput.self)
+                if let found = output.versions?.first(where: { $0.versionId == version }) { return .success(found) }
+                nextToken = output.nextToken.flatMap { $0.isEmpty ? nil : $0 }
+            } catch {
+                return .failure(Self.failure(error))
+            }
+        } while nextToken != nil && pages < 100
+        return .success(nil)
+    }
+
+    /// When `version` was created, from its `CreatedDate`; nil when the store gives none.
+    func versionCreated(_ version: String, secretId: String) async -> Result<Date?, ProviderFailure> {
+        await listedVersion(version, secretId: secretId).map { $0?.createdDate?.value.map { Date(timeIntervalSince1970: $0) } }
+    }
+}
