@@ -1,0 +1,207 @@
+import Foundation
+import XCTest
+@testable import InjectSecretsCore
+import TestSupport
+
+/// A moto_server whose clock the test sets through libfaketime (a timestamp file read on every clock
+/// call), so that versions carry the dates a rotation policy judges. Auth is not enforced: these tests
+/// are about dates, the IAM tests run on `MotoFixture`.
+final class DatedMoto {
+    let moto: LoopbackServer
+    let clock: URL
+
+    static let libraryFolders = [
+        "/usr/lib/x86_64-linux-gnu/faketime", "/usr/lib/aarch64-linux-gnu/faketime", "/usr/lib/faketime",
+        "/usr/local/lib/faketime", "/opt/homebrew/lib/faketime",
+    ]
+
+    /// Starts moto under libfaketime, or returns nil (loudly; a failure under CI=true) when either is missing.
+    static func start() throws -> DatedMoto? {
+        let library = libraryFolders.map { $0 + "/libfaketime.so.1" }.first { FileManager.default.fileExists(atPath: $0) }
+        guard which("moto_server") != nil, let library else {
+            _ = try missingServer("moto_server and libfaketime", install: "pip install 'moto[server]'; apt-get install faketime")
+            return nil
+        }
+        return try DatedMoto(library: library)
+    }
+
+    private init(library: String) throws {
+        clock = FileManager.default.temporaryDirectory.appendingPathComponent("moto-clock-\(UUID().uuidString)")
+        try Data("+0d\n".utf8).write(to: clock)
+        let port = try freePort()
+        moto = try LoopbackServer(
+            executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", String(port)], port: port,
+            environment: [
+                "LD_PRELOAD": library, "FAKETIME_TIMESTAMP_FILE": clock.path, "FAKETIME_NO_CACHE": "1",
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            ], startupTimeout: 120)
+    }
+
+    /// Moves moto's clock: `days` before (negative) or after now.
+    func setClock(days: Int) throws {
+        try Data("\(days >= 0 ? "+" : "")\(days)d\n".utf8).write(to: clock)
+    }
+
+    func stop() {
+        moto.stop()
+        try? FileManager.default.removeItem(at: clock)
+    }
+
+    static let identity = TestIdentity(AccessKeyId: "AKIDROTATIONTEST", SecretAccessKey: "rotation-test-secret-key", SessionToken: nil)
+
+    @discardableResult
+    func call(_ service: String, _ operation: String, _ input: JSON) async throws -> JSON {
+        let (signing, prefix) = service == "ssm" ? ("ssm", "AmazonSSM") : ("secretsmanager", "secretsmanager")
+        let client = AWSJSONClient(
+            serviceName: "seed \(service)", signingName: signing, targetPrefix: prefix,
+            endpoint: URL(string: moto.baseURL + "/")!, region: "us-east-1",
+            credentials: StaticCredentials(value: Self.identity.credentials), retry: RetryPolicy(maxAttempts: 1))
+        return try await client.call(operation, input, as: JSON.self)
+    }
+}
+
+/// Rotation age on Secrets Manager (ListSecretVersionIds `CreatedDate`) and Parameter Store
+/// (`LastModifiedDate` of each version) through the executable.
+final class AWSRotationTests: XCTestCase {
+    nonisolated(unsafe) static var server: DatedMoto?
+    nonisolated(unsafe) static var skipReason: String?
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            server = try DatedMoto.start()
+            if server == nil { skipReason = "moto_server or libfaketime is not installed" }
+        } catch {
+            skipReason = "dated moto failed: \(error)"
+        }
+    }
+
+    override class func tearDown() {
+        server?.stop()
+        server = nil
+        super.tearDown()
+    }
+
+    var moto: DatedMoto!
+    var directory: URL!
+    var canaries: [Canary] = []
+    let run = UUID().uuidString.prefix(8).lowercased()
+
+    override func setUpWithError() throws {
+        if let reason = Self.skipReason {
+            if isCI { throw TestSupportError(reason) }
+            throw XCTSkip(reason)
+        }
+        moto = Self.server
+        try moto.setClock(days: 0)
+        directory = try makeTemporaryDirectory("aws-rotation")
+    }
+
+    override func tearDownWithError() throws {
+        try moto?.setClock(days: 0)
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func canary(_ label: String) -> String {
+        let canary = Canary(label)
+        canaries.append(canary)
+        return canary.value
+    }
+
+    /// Runs the executable; no canary may reach stdout, stderr, the lock, the render record or the audit log.
+    @discardableResult
+    func runTool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
+        environment["HOME"] = directory.path
+        environment.merge(DatedMoto.identity.environment()) { $1 }
+        let result = try runProcess(
+            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
+            currentDirectory: directory, timeout: 300)
+        var places = ["stdout": result.stdout, "stderr": result.stderr]
+        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") { places[path] = text }
+        for canary in canaries {
+            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
+        }
+        return result
+    }
+
+    func manifest(_ secrets: String) throws {
+        try writeFiles([
+            "inject-secrets.yaml": """
+                version: 1
+                providers:
+                  sm: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.moto.baseURL)' }
+                  ssm: { type: aws-ssm, region: us-east-1, endpoint: '\(moto.moto.baseURL)' }
+                secrets:
+                \(secrets)
+                functions:
+                  checkout:
+                    env: { A: "${secrets.a}", B: "${secrets.b}" }
+                """,
+        ], in: directory)
+    }
+
+    func drift() throws -> (ProcessResult, [[String: Any]]) {
+        let result = try runTool(["drift", "--format", "json"])
+        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return (result, document?["drift"] as? [[String: Any]] ?? [])
+    }
+
+    func notes(_ result: ProcessResult) throws -> [String] {
+        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return document?["notes"] as? [String] ?? []
+    }
+
+    /// moto dates each version in ListSecretVersionIds with its clock at the time of the listing, not the
+    /// version's creation; turning moto's clock back during drift is how the version gets its age here.
+    func testSecretsManagerOverdueAndWithinWarn() async throws {
+        try await moto.call("secretsmanager", "CreateSecret", ["Name": .string("rot-\(run)/a"), "SecretString": .string(canary("sm-a"))])
+        try await moto.call("secretsmanager", "CreateSecret", ["Name": .string("rot-\(run)/b"), "SecretString": .string(canary("sm-b"))])
+        try manifest("""
+              a: { provider: sm, id: rot-\(run)/a, rotation: { every: 30d, warn: 14d } }
+              b: { provider: sm, id: rot-\(run)/b }
+            """)
+        XCTAssertEqual(try runTool(["render"]).status, 0)
+        var (result, entries) = try drift()
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+
+        try moto.setClock(days: -45)
+        (result, entries) = try drift()
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertEqual(entries.count, 1, result.stdout)
+        XCTAssertEqual(entries.first?["kind"] as? String, "rotation-overdue")
+        XCTAssertEqual(entries.first?["secret"] as? String, "a")
+        XCTAssertEqual(entries.first?["age"] as? Int, 45)
+        XCTAssertEqual(entries.first?["limit"] as? String, "30d")
+        XCTAssertEqual(entries.first?["functions"] as? [String], ["checkout"])
+
+        try moto.setClock(days: -20)
+        (result, entries) = try drift()
+        XCTAssertEqual(result.status, 0, result.stdout)
+        XCTAssertTrue(try notes(result).contains { $0.hasPrefix("a (rot-\(run)/a) version ") && $0.contains("is 20 days old; its rotation limit of 30d comes in 10 days") }, result.stdout)
+    }
+
+    /// Parameter Store keeps each version's LastModifiedDate from when it was written: versions written
+    /// with moto's clock turned back are that old, and a pinned version is judged by its own.
+    func testParameterStoreOverduePinnedAndFresh() async throws {
+        let name = "/rot-\(run)/p"
+        try moto.setClock(days: -200)
+        try await moto.call("ssm", "PutParameter", ["Name": .string(name), "Value": .string(canary("ssm-1")), "Type": "SecureString"])
+        try moto.setClock(days: -10)
+        try await moto.call("ssm", "PutParameter", ["Name": .string(name), "Value": .string(canary("ssm-2")), "Type": "SecureString", "Overwrite": true])
+        try moto.setClock(days: 0)
+        try manifest("""
+              a: { provider: ssm, id: "\(name)", rotation: { every: 30d } }
+              b: { provider: ssm, id: "\(name)", version: "1", rotation: { every: 90d } }
+            """)
+        XCTAssertEqual(try runTool(["render"]).status, 0)
+        let (result, entries) = try drift()
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertEqual(entries.map { $0["secret"] as? String }, ["b"], result.stdout)
+        XCTAssertEqual(entries.first?["kind"] as? String, "rotation-overdue")
+        XCTAssertEqual(entries.first?["current"] as? String, "1")
+        XCTAssertEqual(entries.first?["age"] as? Int, 200)
+        XCTAssertEqual(entries.first?["limit"] as? String, "90d")
+    }
+}
