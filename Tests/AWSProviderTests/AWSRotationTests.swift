@@ -10,31 +10,22 @@ final class DatedMoto {
     let moto: LoopbackServer
     let clock: URL
 
-    static let libraryFolders = [
-        "/usr/lib/x86_64-linux-gnu/faketime", "/usr/lib/aarch64-linux-gnu/faketime", "/usr/lib/faketime",
-        "/usr/local/lib/faketime", "/opt/homebrew/lib/faketime",
-    ]
-
     /// Starts moto under libfaketime, or returns nil (loudly; a failure under CI=true) when either is missing.
     static func start() throws -> DatedMoto? {
-        let library = libraryFolders.map { $0 + "/libfaketime.so.1" }.first { FileManager.default.fileExists(atPath: $0) }
-        guard which("moto_server") != nil, let library else {
+        guard which("moto_server") != nil, FakeTime.library != nil else {
             _ = try missingServer("moto_server and libfaketime", install: "pip install 'moto[server]'; apt-get install faketime")
             return nil
         }
-        return try DatedMoto(library: library)
+        return try DatedMoto()
     }
 
-    private init(library: String) throws {
+    private init() throws {
         clock = FileManager.default.temporaryDirectory.appendingPathComponent("moto-clock-\(UUID().uuidString)")
         try Data("+0d\n".utf8).write(to: clock)
         let port = try freePort()
         moto = try LoopbackServer(
             executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", String(port)], port: port,
-            environment: [
-                "LD_PRELOAD": library, "FAKETIME_TIMESTAMP_FILE": clock.path, "FAKETIME_NO_CACHE": "1",
-                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-            ], startupTimeout: 120)
+            environment: try FakeTime.environment(timestampFile: clock.path), startupTimeout: 120)
     }
 
     /// Moves moto's clock: `days` before (negative) or after now.
