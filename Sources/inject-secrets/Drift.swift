@@ -5,8 +5,9 @@ struct Drift: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare lock, stores and outputs; exit 1 on any drift. Reads no secret value.",
         discussion: """
-            Kinds: rotated, version-gone, version-unlabeled, unlocked, orphaned, output-missing,
-            output-modified, output-stale; with --deployed also deployed-stale and deployed-unknown. Needs only the stores' metadata permissions, so it fits a
+            Kinds: rotated, version-gone, version-unlabeled, version-expired, rotation-overdue, unlocked,
+            orphaned, output-missing, output-modified, output-stale; with --deployed also deployed-stale
+            and deployed-unknown. Needs only the stores' metadata permissions, so it fits a
             pre-deploy check. Under GitHub Actions each drift is also an annotation on the manifest and a
             row in the step summary; --report junit PATH writes a JUnit report for GitLab or Jenkins.
             """)
