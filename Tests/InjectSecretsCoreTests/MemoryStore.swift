@@ -20,8 +20,12 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
         private var secrets: [String: [Version]] = [:]
         /// How many times `inspect` was asked for dates, to check that only policies ask.
         private(set) var datedQueries = 0
+        /// Ids the store rotates itself; `stuck` ids start a rotation that never finishes.
+        var selfRotating: Set<String> { get { lock.withLock { rotating } } set { lock.withLock { rotating = newValue } } }
+        var stuck: Set<String> { get { lock.withLock { stalled } } set { lock.withLock { stalled = newValue } } }
+        private var rotating: Set<String> = [], stalled: Set<String> = []
 
-        func reset() { lock.withLock { secrets = [:]; datedQueries = 0 } }
+        func reset() { lock.withLock { secrets = [:]; datedQueries = 0; rotating = []; stalled = [] } }
         func put(_ id: String, _ versions: [Version]) { lock.withLock { secrets[id] = versions } }
         func versions(_ id: String) -> [Version]? { lock.withLock { secrets[id] } }
         func append(_ id: String, _ version: Version) { lock.withLock { secrets[id, default: []].append(version) } }
@@ -76,6 +80,23 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
         let versions = Self.state.versions(reference.id) ?? []
         let id = String(versions.count + 1)
         Self.state.append(reference.id, Version(id: id, value: value.text, created: Date()))
+        return id
+    }
+}
+
+/// The store's own rotation: a new version made in the store, current at once unless the id is stuck.
+extension MemoryStore: SelfRotating {
+    func rotatesItself(_ reference: SecretReference) async throws -> Bool { Self.state.selfRotating.contains(reference.id) }
+
+    func currentVersion(_ reference: SecretReference) async throws -> String? {
+        Self.state.versions(reference.id)?.last?.id
+    }
+
+    func startRotation(_ reference: SecretReference) async throws -> String {
+        let id = String((Self.state.versions(reference.id)?.count ?? 0) + 1)
+        if !Self.state.stuck.contains(reference.id) {
+            Self.state.append(reference.id, Version(id: id, value: "made-by-the-store-\(UUID().uuidString)", created: Date()))
+        }
         return id
     }
 }

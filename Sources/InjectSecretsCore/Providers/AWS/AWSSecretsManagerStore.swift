@@ -340,9 +340,11 @@ public struct AWSSecretsManagerProvider: SecretProvider {
         var name: String?
         var versionsToStages: [String: [String]]?
         var deletedDate: FlexibleNumber?
+        /// Whether the secret has a rotation function and schedule (DescribeSecret; `rotate` uses it).
+        var rotationEnabled: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case arn = "ARN", name = "Name", deletedDate = "DeletedDate"
+            case arn = "ARN", name = "Name", deletedDate = "DeletedDate", rotationEnabled = "RotationEnabled"
             case versionIdsToStages = "VersionIdsToStages", secretVersionsToStages = "SecretVersionsToStages"
         }
 
@@ -351,6 +353,7 @@ public struct AWSSecretsManagerProvider: SecretProvider {
             arn = try container.decodeIfPresent(String.self, forKey: .arn)
             name = try container.decodeIfPresent(String.self, forKey: .name)
             deletedDate = try container.decodeIfPresent(FlexibleNumber.self, forKey: .deletedDate)
+            rotationEnabled = try container.decodeIfPresent(Bool.self, forKey: .rotationEnabled)
             versionsToStages =
                 try container.decodeIfPresent([String: [String]].self, forKey: .versionIdsToStages)
                 ?? container.decodeIfPresent([String: [String]].self, forKey: .secretVersionsToStages)
