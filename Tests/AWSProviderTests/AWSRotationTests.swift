@@ -38,6 +38,29 @@ final class DatedMoto {
         try? FileManager.default.removeItem(at: clock)
     }
 
+    /// Runs the executable in `directory` against this moto with `extra` variables; no watched value
+    /// (canaries, values a store or generator made) may reach stdout, stderr or any file the tool wrote
+    /// there (lock, render record, audit log) but the outputs themselves.
+    func runTool(
+        _ arguments: [String], in directory: URL, watching values: [String], extra: [String: String] = [:],
+        file: StaticString, line: UInt
+    ) throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
+        environment["HOME"] = directory.path
+        environment.merge(Self.identity.environment()) { $1 }
+        environment.merge(extra) { $1 }
+        let result = try runProcess(
+            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
+            currentDirectory: directory, timeout: 300)
+        var places = ["stdout": result.stdout, "stderr": result.stderr]
+        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") { places[path] = text }
+        for value in values {
+            XCTAssertEqual(places.filter { $0.value.contains(value) }.map(\.key).sorted(), [], "a secret value leaked", file: file, line: line)
+        }
+        return result
+    }
+
     static let identity = TestIdentity(AccessKeyId: "AKIDROTATIONTEST", SecretAccessKey: "rotation-test-secret-key", SessionToken: nil)
 
     @discardableResult
@@ -99,22 +122,9 @@ final class AWSRotationTests: XCTestCase {
         return canary.value
     }
 
-    /// Runs the executable; no canary may reach stdout, stderr, the lock, the render record or the audit log.
     @discardableResult
     func runTool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        environment.merge(DatedMoto.identity.environment()) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") { places[path] = text }
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
-        }
-        return result
+        try moto.runTool(arguments, in: directory, watching: canaries.map(\.value), file: file, line: line)
     }
 
     func manifest(_ secrets: String) throws {
@@ -226,27 +236,12 @@ final class AWSDueRotationTests: XCTestCase {
 
     var auditLog: URL { directory.appendingPathComponent("audit.jsonl") }
 
-    /// Runs the executable with an audit log; no canary may reach stdout, stderr, the lock, the render
-    /// record or the audit log.
+    /// Runs the executable with an audit log, watching the canaries and the values made during the test.
     @discardableResult
     func runTool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        environment["INJECT_SECRETS_AUDIT_LOG"] = auditLog.path
-        environment.merge(DatedMoto.identity.environment()) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") { places[path] = text }
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
-        }
-        for value in watched {
-            XCTAssertEqual(places.filter { $0.value.contains(value) }.map(\.key), [], "a made value leaked", file: file, line: line)
-        }
-        return result
+        try moto.runTool(
+            arguments, in: directory, watching: canaries.map(\.value) + watched,
+            extra: ["INJECT_SECRETS_AUDIT_LOG": auditLog.path], file: file, line: line)
     }
 
     /// The AWSCURRENT version from the metadata. moto's RotateSecret, running no rotation function, moves

@@ -12,15 +12,7 @@ extension InjectSecrets {
         }
         let workspace = try Workspace.open(options, registry: registry)
         let targets = try lambdaTargets(workspace)
-        let resolution: Resolution
-        do {
-            resolution = try await resolve(workspace, locked: true, for: .deploy)
-            await workspace.finish()
-            try resolution.throwIfErrors()
-        } catch {
-            await workspace.finish()
-            throw error
-        }
+        let resolution = try await lockedEnvironments(workspace)
         var clients: [String: LambdaClient] = [:]
         var jobs: [(function: FunctionDefinition, target: LambdaTarget, region: String)] = []
         for (function, target) in targets {

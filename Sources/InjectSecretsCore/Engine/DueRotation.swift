@@ -144,11 +144,7 @@ extension InjectSecrets {
         let redactor = RunRedactor()
         redactor.remember(credentialsIn: options.processEnvironment)
         func failed(_ failure: ProviderFailure) async -> InjectSecretsError {
-            redactor.remember(await rotating.credentialsInUse())
-            var failure = failure
-            failure.message = redactor.scrub(failure.message)
-            try? audit?.append([Self.rotationRecord(audit, manifest, declaration, reference, options, version: nil, failure: failure)])
-            return InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+            await Self.rotationFailure(failure, provider: rotating, redactor: redactor, audit: audit, manifest, declaration, reference, options)
         }
         let previous: String?
         let version: String

@@ -91,11 +91,7 @@ extension InjectSecrets {
         let redactor = RunRedactor()
         redactor.remember(credentialsIn: options.processEnvironment)
         func failed(_ failure: ProviderFailure) async -> InjectSecretsError {
-            redactor.remember(await provider.credentialsInUse())
-            var failure = failure
-            failure.message = redactor.scrub(failure.message)
-            try? audit?.append([Self.rotationRecord(audit, manifest, declaration, reference, options, version: nil, failure: failure)])
-            return InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: name, provider: declaration.providerName)])
+            await Self.rotationFailure(failure, provider: provider, redactor: redactor, audit: audit, manifest, declaration, reference, options)
         }
 
         do {
@@ -149,6 +145,19 @@ extension InjectSecrets {
             report.driftFailure = (error as? InjectSecretsError)?.diagnostics ?? [.error("\(error)")]
         }
         return report
+    }
+
+    /// A store failure of `rotate`: scrubbed of the run's values and the provider's credentials, audited,
+    /// and named after its secret.
+    static func rotationFailure(
+        _ failure: ProviderFailure, provider: any SecretProvider, redactor: RunRedactor, audit: AuditLog?,
+        _ manifest: Manifest, _ declaration: SecretDeclaration, _ reference: SecretReference, _ options: RunOptions
+    ) async -> InjectSecretsError {
+        redactor.remember(await provider.credentialsInUse())
+        var failure = failure
+        failure.message = redactor.scrub(failure.message)
+        try? audit?.append([rotationRecord(audit, manifest, declaration, reference, options, version: nil, failure: failure)])
+        return InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: declaration.name, provider: declaration.providerName)])
     }
 
     /// The audit record of one rotation: the version written, or the failure; never a value.
