@@ -69,11 +69,14 @@ struct Rotate: AsyncParsableCommand {
         } else {
             if name == nil { throw ValidationError("give the secret's NAME, or --due for every secret past its rotation limit") }
             if dryRun { throw ValidationError("--dry-run goes with --due") }
+            if key != nil && valueFromFile == nil && generate == nil {
+                throw ValidationError("--key names the field a new value goes into; give it with --value-from-file PATH or --generate N")
+            }
         }
         if valueFromFile != nil && generate != nil {
             throw ValidationError("--value-from-file and --generate exclude each other; give one")
         }
-        if let rotationWait, !(rotationWait > 0 && rotationWait <= 3_600) {
+        if let rotationWait, !(rotationWait >= 1 && rotationWait <= 3_600) {
             throw ValidationError("--rotation-wait takes 1 to 3600 seconds")
         }
     }

@@ -204,6 +204,7 @@ final class AWSRotationTests: XCTestCase {
         XCTAssertEqual(entries.first?["current"] as? String, "1")
         XCTAssertEqual(entries.first?["age"] as? Int, 200)
         XCTAssertEqual(entries.first?["limit"] as? String, "90d")
+        XCTAssertFalse(try notes(result).contains { $0.contains("no creation date") }, "DescribeParameters dates the current version: \(result.stdout)")
     }
 }
 

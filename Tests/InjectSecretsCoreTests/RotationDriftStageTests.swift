@@ -164,6 +164,25 @@ final class RotationDriftStageTests: XCTestCase {
         XCTAssertFalse(allText(report).contains(canary.value))
     }
 
+    /// The stage alone, on answers made up here: the limit itself is not past it, a second more is.
+    func testTheRotationAgeStageAtItsBoundary() {
+        let now = Date()
+        let policy = RotationPolicy(every: RotationInterval(parsing: "30d")!, warn: RotationInterval(parsing: "12h"), generate: nil)
+        let reference = SecretReference(name: "db", id: "prod/db", policy: .current)
+        func stage(_ age: TimeInterval) -> (entries: [DriftReport.Entry], notes: [String]) {
+            DriftStage.rotationAge(
+                ["db": .success(VersionStatus(selected: "4", created: now.addingTimeInterval(-age)))],
+                queries: ["db": VersionQuery(reference: reference, lockedVersion: "4", wantsDates: true)],
+                policies: ["db": policy], users: { _ in ["app"] }, now: now)
+        }
+        XCTAssertEqual(stage(30 * 86_400).entries.count, 0)
+        XCTAssertEqual(stage(30 * 86_400).notes, ["db (prod/db) version 4 is 30 days old; its rotation limit of 30d comes in less than a day (warn 12h)"])
+        XCTAssertEqual(stage(30 * 86_400 + 1).entries.map(\.age), [30])
+        XCTAssertEqual(stage(29 * 86_400).notes, [], "outside warn: nothing to say")
+        XCTAssertEqual(RotationInterval(parsing: "12h")?.seconds, 43_200)
+        for bad in ["", "d", "0d", "07d", "1.5d", "30", "30D", "1w", "-1d", "1234567d"] { XCTAssertNil(RotationInterval(parsing: bad), bad) }
+    }
+
     func testBadPoliciesAreLocatedManifestErrors() throws {
         let cases: [(String, String, String)] = [
             ("{ every: 30 days }", "5:56", "'every' of 'rotation' of secret 'db' must be a whole number of days or hours"),
