@@ -127,6 +127,14 @@ final class RotationPolicyTests: XCTestCase {
         XCTAssertTrue(drift.stderr.contains("store.yaml:8:") && drift.stderr.contains("must be an RFC 3339 time"), drift.stderr)
     }
 
+    func testValidateLocatesABadDuration() throws {
+        try project()
+        try workspace.write(["inject-secrets.yaml": workspace.read("inject-secrets.yaml")!.replacingOccurrences(of: "rotation: { every: 30d } }\n  legacy", with: "rotation: { every: 30 days } }\n  legacy")])
+        let result = try workspace.run(["validate"])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("inject-secrets.yaml:7:58: error: 'every' of 'rotation' of secret 'db' must be a whole number of days or hours, such as 30d or 12h, found '30 days'"), result.stderr)
+    }
+
     func junitFailures(_ path: URL) throws -> ([String: [String]], Set<String>) {
         let script = """
             import json, sys, xml.etree.ElementTree as ET

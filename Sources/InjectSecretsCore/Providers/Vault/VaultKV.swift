@@ -42,13 +42,14 @@ struct VaultKVMetadata: Sendable {
         deleteVersionAfter = Self.seconds(ofGoDuration: data["delete_version_after"] as? String ?? "") ?? 0
     }
 
-    /// When `version` expires: the deletion `delete_version_after` scheduled for it (created time plus
-    /// that duration), whether it has come yet or not; nil for a version that does not expire, or whose
-    /// deletion time someone set by deleting it.
-    func expiry(of version: Version) -> Date? {
-        guard let deletion = version.deletion, let created = version.created else { return nil }
-        if deleteVersionAfter > 0, abs(deletion.timeIntervalSince(created) - deleteVersionAfter) < 1 { return deletion }
-        return nil
+    /// When `version` expires: the deletion `delete_version_after` scheduled for it. A deletion time
+    /// still to come is one (only that setting, the path's or the mount's, puts one in the future); one
+    /// that has come is one when it is the created time plus the path's setting, else someone deleted it.
+    func expiry(of version: Version, now: Date = Date()) -> Date? {
+        guard let deletion = version.deletion else { return nil }
+        if deletion > now { return deletion }
+        guard let created = version.created, deleteVersionAfter > 0 else { return nil }
+        return abs(deletion.timeIntervalSince(created) - deleteVersionAfter) < 1 ? deletion : nil
     }
 
     /// Whether a KV deletion time has come: empty means never.

@@ -317,7 +317,7 @@ public struct VaultProvider: SecretProvider {
         let created = selected.flatMap(Int.init).flatMap { metadata.versions[$0]?.created }
         let dated = (query.lockedVersion ?? selected).flatMap(Int.init).flatMap { metadata.versions[$0] }
         return .success(VersionStatus(
-            selected: selected, locked: locked, notes: notes, created: created, expires: dated.flatMap(metadata.expiry(of:))))
+            selected: selected, locked: locked, notes: notes, created: created, expires: dated.flatMap { metadata.expiry(of: $0) }))
     }
 
     // MARK: - shared
