@@ -16,6 +16,8 @@ public struct AuditRecord: Sendable, Equatable {
         /// `exec` and `deploy` read values as render does, for a child process or a Lambda.
         case exec
         case deploy
+        /// `rotate`: the version written (or made by the store's own rotation), never the value.
+        case rotate
     }
 
     public enum Outcome: String, Sendable {

@@ -14,6 +14,12 @@ public struct DriftReport: Sendable {
         case deployedStale = "deployed-stale"
         /// `drift --deployed`: the Lambda has no deployment tag (never deployed by `deploy`) or is missing.
         case deployedUnknown = "deployed-unknown"
+        /// The version the policy selects is older than `rotation.every`.
+        case rotationOverdue = "rotation-overdue"
+        /// The locked version is past its expiry (Azure `exp`, Vault's scheduled deletion).
+        case versionExpired = "version-expired"
+        /// `drift --deployed --verify`: the Lambda's live environment differs from the lock's.
+        case deployedModified = "deployed-modified"
     }
 
     public struct Entry: Sendable, Equatable {
@@ -27,6 +33,9 @@ public struct DriftReport: Sendable {
         /// Where the manifest declares the secret or output, for CI annotations; nil for a secret the
         /// manifest no longer declares.
         public var location: SourceLocation? = nil
+        /// `rotation-overdue`: the selected version's age in whole days, and the policy's `every`.
+        public var age: Int? = nil
+        public var limit: String? = nil
 
         /// One entry of the `drift` array of the JSON document.
         public func json() -> JSONValue {
@@ -39,6 +48,8 @@ public struct DriftReport: Sendable {
             if let output { members["output"] = .string(output) }
             if let locked { members["locked"] = .string(locked) }
             if let current { members["current"] = .string(current) }
+            if let age { members["age"] = .number(String(age)) }
+            if let limit { members["limit"] = .string(limit) }
             return .object(members)
         }
     }

@@ -183,9 +183,15 @@ struct Workspace {
 
     private func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
         var lockedVersions: [SecretReference: String] = [:]
-        for query in queries.values { lockedVersions[query.reference] = query.lockedVersion }
-        return await fanOut(queries.mapValues(\.reference), .inspect) { [lockedVersions] provider, unique in
-            let asked = unique.map { VersionQuery(reference: $0, lockedVersion: lockedVersions[$0]) }
+        var wantsDates: Set<SecretReference> = []
+        for query in queries.values {
+            lockedVersions[query.reference] = query.lockedVersion
+            if query.wantsDates { wantsDates.insert(query.reference) }
+        }
+        return await fanOut(queries.mapValues(\.reference), .inspect) { [lockedVersions, wantsDates] provider, unique in
+            let asked = unique.map {
+                VersionQuery(reference: $0, lockedVersion: lockedVersions[$0], wantsDates: wantsDates.contains($0))
+            }
             let answers = await provider.inspect(asked)
             var byReference: [SecretReference: Result<VersionStatus, ProviderFailure>] = [:]
             for (query, answer) in answers { byReference[query.reference] = answer }

@@ -42,6 +42,8 @@ public struct SecretDeclaration: Sendable, Hashable {
     public var id: Template
     public var policy: VersionPolicy
     public var location: SourceLocation
+    /// `rotation:` with `defaults.rotation` merged in; nil when none applies.
+    public var rotation: RotationPolicy? = nil
 }
 
 /// A function under `functions:`, with `defaults` merged in.

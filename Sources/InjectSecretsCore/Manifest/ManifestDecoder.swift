@@ -12,6 +12,8 @@ struct ManifestDecoder {
     /// The names "did you mean" picks from, sorted once (not per error: a manifest with thousands of
     /// misspelt references would sort thousands of names thousands of times).
     var providerNames: [String] = [], varNames: [String] = [], secretNames: [String] = []
+    /// `defaults.rotation`, read before the secrets that merge it in.
+    var defaultRotation: RotationFields?
 
     init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
         self.url = url.standardizedFileURL
@@ -84,6 +86,7 @@ struct ManifestDecoder {
         providerNames = providers.keys.sorted()
         let vars = decodeVars(value("vars"))
         varNames = vars.keys.sorted()
+        if let rotation = value("defaults")?["rotation"] { defaultRotation = decodeRotationFields(rotation, "'defaults.rotation'") }
         let secrets = decodeSecrets(value("secrets"), providers: providers, vars: vars, root: root)
         secretNames = secrets.keys.sorted()
 
@@ -91,7 +94,7 @@ struct ManifestDecoder {
         var outputDirectoryLocation = root.location
         var defaultOutputs: [YAMLNode]? = nil
         var defaultEnv: [YAMLPair] = []
-        if let defaults = value("defaults"), let pairs = mapping(defaults, "'defaults'", allowed: ["output-dir", "outputs", "env"]) {
+        if let defaults = value("defaults"), let pairs = mapping(defaults, "'defaults'", allowed: ["output-dir", "outputs", "env", "rotation"]) {
             for pair in pairs {
                 switch pair.key.scalar {
                 case "output-dir":
@@ -217,7 +220,7 @@ struct ManifestDecoder {
                 error("secret name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
                 continue
             }
-            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: ["provider", "id", "version"]) else { continue }
+            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: ["provider", "id", "version", "rotation"]) else { continue }
             func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
             guard let providerNode = field("provider"), let providerName = text(providerNode, "'provider' of secret '\(name)'") else {
                 if field("provider") == nil { error("secret '\(name)' needs a 'provider'", at: pair.value.location) }
@@ -259,9 +262,11 @@ struct ManifestDecoder {
                         error(problem, at: pair.key.location)
                     }
                 }
+                let rotation = field("rotation").flatMap { decodeRotationFields($0, "'rotation' of secret '\(name)'") }
                 secrets[name] = SecretDeclaration(
                     name: name, providerName: providerName, providerType: provider.type, id: template, policy: policy,
-                    location: pair.key.location)
+                    location: pair.key.location,
+                    rotation: rotationPolicy(rotation, defaults: defaultRotation, secret: name, at: pair.key.location))
             } catch let failure as InjectSecretsError {
                 diagnostics.append(contentsOf: failure.diagnostics)
             } catch {}

@@ -83,6 +83,23 @@ extension AccessPolicyDescribing {
     }
 }
 
+/// A store whose secrets `rotate --due` can rotate (Secrets Manager's `RotateSecret`), and which can say
+/// the access that takes. Optional: other stores' rotation is their write access.
+public protocol RotationAccessDescribing: SecretProviderKind {
+    /// The access `rotate --due` needs for `request.secrets` (those with a rotation policy); `generated`
+    /// names the ones with `rotation.generate`.
+    static func rotationAccessPolicy(
+        _ request: AccessPolicyRequest, generated: Set<String>, settings: Settings
+    ) throws -> AccessPolicy
+}
+
+extension RotationAccessDescribing {
+    /// The rotation access for the request's declaration, its settings read once.
+    public static func rotationAccessPolicy(_ request: AccessPolicyRequest, generated: Set<String>) throws -> AccessPolicy {
+        try rotationAccessPolicy(request, generated: generated, settings: checkedSettings(request.declaration))
+    }
+}
+
 /// What `policy` found: per function and provider the render policy, per provider the drift policy.
 public struct PolicyReport: Sendable {
     public struct Entry: Sendable {
@@ -98,11 +115,15 @@ public struct PolicyReport: Sendable {
     /// For the functions with a `lambda:` target: what `deploy` and `drift --deployed` need.
     public var deploy: AccessPolicy?
     public var deployedDrift: AccessPolicy?
+    /// What `drift --deployed --verify` adds: each Lambda's configuration, read with its values.
+    public var deployedVerify: AccessPolicy?
+    /// Per provider whose secrets have a rotation policy: what `rotate --due` needs.
+    public var rotateDue: [Entry] = []
 
     /// True when any part is approximate (a secret the lock does not record).
     public var approximate: Bool {
         (functions.flatMap(\.entries) + drift).contains { $0.policy.approximate }
-            || deploy?.approximate == true || deployedDrift?.approximate == true
+            || deploy?.approximate == true || deployedDrift?.approximate == true || rotateDue.contains { $0.policy.approximate }
     }
 
     /// `{"functions": {F: {P: POLICY}}, "drift": {P: POLICY}, "deploy": POLICY, "deployedDrift": POLICY,
@@ -133,7 +154,20 @@ public struct PolicyReport: Sendable {
             "drift": .object(driftJSON),
             "approximate": .bool(approximate),
         ]
-        for (key, purpose, policy) in [("deploy", "deploy", deploy), ("deployedDrift", "drift --deployed", deployedDrift)] {
+        if !rotateDue.isEmpty {
+            var byProvider: [String: JSONValue] = [:]
+            for entry in rotateDue {
+                byProvider[entry.provider] = entry.policy.document
+                notes += entry.policy.notes.map {
+                    .object(["purpose": .string("rotate --due"), "provider": .string(entry.provider), "message": .string($0)])
+                }
+            }
+            members["rotateDue"] = .object(byProvider)
+        }
+        for (key, purpose, policy) in [
+            ("deploy", "deploy", deploy), ("deployedDrift", "drift --deployed", deployedDrift),
+            ("deployedVerify", "drift --deployed --verify", deployedVerify),
+        ] {
             guard let policy else { continue }
             members[key] = policy.document
             notes += policy.notes.map { .object(["purpose": .string(purpose), "message": .string($0)]) }
@@ -189,11 +223,26 @@ extension InjectSecrets {
                 for diagnostic in error.diagnostics where !diagnostics.diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
             }
         }
+        var rotateDue: [PolicyReport.Entry] = []
+        let rotated = workspace.references.keys.filter { workspace.declaration($0).rotation != nil }
+        for (provider, list) in secrets(rotated).sorted(by: { $0.key < $1.key }) {
+            let declaration = manifest.providers[provider]!
+            guard let kind = registry.kind(named: declaration.type) as? any RotationAccessDescribing.Type else { continue }
+            let generated = Set(list.map(\.name).filter { workspace.declaration($0).rotation?.generate != nil })
+            let request = AccessPolicyRequest(declaration: declaration, secrets: list, purpose: .drift, function: nil)
+            do {
+                rotateDue.append(.init(provider: provider, type: declaration.type, policy: try kind.rotationAccessPolicy(request, generated: generated)))
+            } catch let error as InjectSecretsError {
+                for diagnostic in error.diagnostics where !diagnostics.diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
+            }
+        }
         try diagnostics.throwIfErrors()
         var report = PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
+        report.rotateDue = rotateDue
         if let lambda = try LambdaPolicy.describe(workspace) {
             report.deploy = lambda.deploy
             report.deployedDrift = lambda.deployedDrift
+            report.deployedVerify = lambda.deployedVerify
         }
         return report
     }

@@ -93,12 +93,23 @@ public struct VersionStatus: Sendable, Hashable {
     public var locked: LockedState?
     /// Facts worth telling, such as a rotation in flight (an `AWSPENDING` version).
     public var notes: [String]
+    /// When the selected version was created, from the store's metadata; nil when the store gives no
+    /// date (or was not asked: `VersionQuery.wantsDates`).
+    public var created: Date?
+    /// When the locked version (the selected one when nothing is locked) expires or expired: Azure's
+    /// `attributes.exp`, Vault's scheduled `deletion_time`.
+    public var expires: Date?
 
-    public init(selected: String?, locator: String? = nil, locked: LockedState? = nil, notes: [String] = []) {
+    public init(
+        selected: String?, locator: String? = nil, locked: LockedState? = nil, notes: [String] = [],
+        created: Date? = nil, expires: Date? = nil
+    ) {
         self.selected = selected
         self.locator = locator
         self.locked = locked
         self.notes = notes
+        self.created = created
+        self.expires = expires
     }
 }
 
@@ -106,10 +117,14 @@ public struct VersionStatus: Sendable, Hashable {
 public struct VersionQuery: Hashable, Sendable {
     public var reference: SecretReference
     public var lockedVersion: String?
+    /// The rotation policy needs the selected version's creation date: a store where that costs calls
+    /// of its own (Secrets Manager's ListSecretVersionIds) makes them only then.
+    public var wantsDates: Bool
 
-    public init(reference: SecretReference, lockedVersion: String?) {
+    public init(reference: SecretReference, lockedVersion: String?, wantsDates: Bool = false) {
         self.reference = reference
         self.lockedVersion = lockedVersion
+        self.wantsDates = wantsDates
     }
 }
 

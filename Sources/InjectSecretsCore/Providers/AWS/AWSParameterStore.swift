@@ -261,6 +261,9 @@ public struct AWSParameterStoreProvider: SecretProvider {
                 locked = .gone(reason: "version \(version) is no longer in the parameter's history")
             }
         }
-        return .success(VersionStatus(selected: selected, locator: parameter.arn, locked: locked, notes: notes))
+        // DescribeParameters dates the current version; GetParameterHistory (read above for any other) the rest.
+        let selectedEntry = selected == current ? parameter : versions.first { $0.version.map(String.init) == selected }
+        let created = selectedEntry?.lastModifiedDate?.value.map { Date(timeIntervalSince1970: $0) }
+        return .success(VersionStatus(selected: selected, locator: parameter.arn, locked: locked, notes: notes, created: created))
     }
 }

@@ -17,27 +17,7 @@ public enum SecretsManagerPolicy {
     public static let valueActions: Set<String> = ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "kms:Decrypt"]
 
     public static func describe(_ request: AccessPolicyRequest, settings: AWSSecretsManagerStore.Settings) -> AccessPolicy {
-        let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
-        let place = AWSResourcePlace(settings: settings.aws, lockedARNs: lockedARNs)
-        var arns: [String] = []
-        var approximate: [String] = []
-        for secret in request.secrets {
-            if let locator = secret.locked?.locator, locator.hasPrefix("arn:") {
-                arns.append(locator)
-            } else if secret.id.hasPrefix("arn:"), let parts = AWSResourcePlace.parts(of: secret.id),
-                parts.resource.hasPrefix("secret:")
-            {
-                // A full ARN ends in the random suffix; a partial one (no suffix) gets the wildcard.
-                let name = String(parts.resource.dropFirst("secret:".count))
-                let hasSuffix = name.count > 7 && name.dropLast(6).hasSuffix("-")
-                arns.append(hasSuffix ? secret.id : secret.id + "-??????")
-                if !hasSuffix { approximate.append(secret.name) }
-            } else {
-                arns.append("arn:\(place.partition):secretsmanager:\(place.region):\(place.account):secret:\(secret.id)-??????")
-                approximate.append(secret.name)
-            }
-        }
-        arns = Array(Set(arns)).sorted()
+        let (arns, approximate, place) = resources(request, settings: settings)
         var policy = IAMPolicy()
         var notes: [String] = []
         switch request.purpose {
@@ -62,19 +42,95 @@ public enum SecretsManagerPolicy {
             policy.statements.append(.init(sid: "ListSecretMetadata", actions: ["secretsmanager:ListSecrets"], resources: ["*"]))
             notes.append("ListSecrets takes no resource ARN (AWS authorizes it on \"*\" only); it returns names and metadata of the account's secrets, never a value")
         }
+        notes += approximationNotes(approximate, place)
+        let document = policy.json
+        return AccessPolicy(document: document, text: document.pretty(), notes: notes, approximate: !approximate.isEmpty || !place.guessed.isEmpty)
+    }
+
+    static func approximationNotes(_ approximate: [String], _ place: AWSResourcePlace) -> [String] {
+        var notes: [String] = []
         if !approximate.isEmpty {
             notes.append("approximate: the lock records no ARN for \(approximate.sorted().joined(separator: ", ")), so the policy names \(approximate.count == 1 ? "it" : "them") by name with the suffix wildcard -?????? (as AWS documents); run 'render' once (with broader access) and run 'policy' again for the exact ARNs")
         }
         if !place.guessed.isEmpty {
             notes.append("approximate: not known from the lock: " + place.guessed.joined(separator: "; "))
         }
+        return notes
+    }
+
+    /// The secrets' ARNs (from the lock, else by name with AWS's suffix wildcard), the secrets named
+    /// approximately, and where they are.
+    static func resources(
+        _ request: AccessPolicyRequest, settings: AWSSecretsManagerStore.Settings
+    ) -> (arns: [String], approximate: [String], place: AWSResourcePlace) {
+        let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
+        let place = AWSResourcePlace(settings: settings.aws, lockedARNs: lockedARNs)
+        var arns: [String] = []
+        var approximate: [String] = []
+        for secret in request.secrets {
+            if let locator = secret.locked?.locator, locator.hasPrefix("arn:") {
+                arns.append(locator)
+            } else if secret.id.hasPrefix("arn:"), let parts = AWSResourcePlace.parts(of: secret.id),
+                parts.resource.hasPrefix("secret:")
+            {
+                // A full ARN ends in the random suffix; a partial one (no suffix) gets the wildcard.
+                let name = String(parts.resource.dropFirst("secret:".count))
+                let hasSuffix = name.count > 7 && name.dropLast(6).hasSuffix("-")
+                arns.append(hasSuffix ? secret.id : secret.id + "-??????")
+                if !hasSuffix { approximate.append(secret.name) }
+            } else {
+                arns.append("arn:\(place.partition):secretsmanager:\(place.region):\(place.account):secret:\(secret.id)-??????")
+                approximate.append(secret.name)
+            }
+        }
+        return (Array(Set(arns)).sorted(), approximate, place)
+    }
+
+    /// `rotate --due` on these secrets: `RotateSecret` (and the metadata it reads) for those the store
+    /// rotates itself; for those with `rotation.generate`, the value read and `PutSecretValue` that
+    /// `rotate --generate` makes.
+    static func rotateDue(
+        _ request: AccessPolicyRequest, generated: Set<String>, settings: AWSSecretsManagerStore.Settings
+    ) -> AccessPolicy {
+        var policy = IAMPolicy()
+        var notes: [String] = []
+        func part(_ generatedPart: Bool) -> (arns: [String], approximate: [String], place: AWSResourcePlace) {
+            var subset = request
+            subset.secrets = request.secrets.filter { generated.contains($0.name) == generatedPart }
+            return resources(subset, settings: settings)
+        }
+        let store = part(false), generator = part(true)
+        if !store.arns.isEmpty {
+            policy.statements.append(.init(
+                sid: "RotateDueSecretsInTheStore",
+                actions: ["secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds", "secretsmanager:RotateSecret"],
+                resources: store.arns))
+            notes.append("RotateSecret runs the secret's own rotation function (its Lambda needs its own role); secrets without rotation configured need 'rotation.generate' instead")
+        }
+        if !generator.arns.isEmpty {
+            policy.statements.append(.init(
+                sid: "RotateDueSecretsWithTheGenerator",
+                actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds", "secretsmanager:PutSecretValue"],
+                resources: generator.arns))
+            notes.append("rotation.generate reads the current value (to keep a JSON secret's other fields) and writes the new one with PutSecretValue; a customer managed KMS key also needs kms:Decrypt and kms:GenerateDataKey through Secrets Manager")
+        }
+        policy.statements.append(.init(sid: "ListSecretMetadata", actions: ["secretsmanager:ListSecrets"], resources: ["*"]))
+        let approximate = store.approximate + generator.approximate
+        let place = resources(request, settings: settings).place
+        notes += approximationNotes(approximate, place)
         let document = policy.json
         return AccessPolicy(document: document, text: document.pretty(), notes: notes, approximate: !approximate.isEmpty || !place.guessed.isEmpty)
     }
 }
 
-extension AWSSecretsManagerStore: AccessPolicyDescribing {
+extension AWSSecretsManagerStore: AccessPolicyDescribing, RotationAccessDescribing {
     public static func accessPolicy(_ request: AccessPolicyRequest, settings: Settings) throws -> AccessPolicy {
         SecretsManagerPolicy.describe(request, settings: settings)
+    }
+
+    public static func rotationAccessPolicy(
+        _ request: AccessPolicyRequest, generated: Set<String>, settings: Settings
+    ) throws -> AccessPolicy {
+        SecretsManagerPolicy.rotateDue(request, generated: generated, settings: settings)
     }
 }

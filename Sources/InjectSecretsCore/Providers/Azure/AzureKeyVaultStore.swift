@@ -292,14 +292,16 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         if let lockedVersion = query.lockedVersion {
             if let entry = listing.entry(lockedVersion) {
                 locked = entry.enabled ? .present : .gone(reason: "disabled")
-                if entry.enabled, let expires = entry.expires, expires < Date() {
-                    notes.append("version \(entry.version) of \(reference) expired on \(ISO8601DateFormatter().string(from: expires))")
-                }
             } else {
                 locked = .gone(reason: "deleted")
             }
         }
-        return .success(VersionStatus(selected: selected, locator: locator(reference.id), locked: locked, notes: notes))
+        // `created` is the service's own date; a listing without one says .distantPast, which is no date.
+        let created = selected.flatMap(listing.entry)?.created
+        let dated = (query.lockedVersion ?? selected).flatMap(listing.entry)
+        return .success(VersionStatus(
+            selected: selected, locator: locator(reference.id), locked: locked, notes: notes,
+            created: created == .distantPast ? nil : created, expires: dated?.enabled == true ? dated?.expires : nil))
     }
 
     /// Why a listing failed.

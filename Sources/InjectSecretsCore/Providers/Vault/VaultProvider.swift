@@ -296,7 +296,10 @@ public struct VaultProvider: SecretProvider {
                 locked = .gone(reason: "does not exist")
             }
         }
-        return .success(VersionStatus(selected: selected, locked: locked, notes: notes))
+        let created = selected.flatMap(Int.init).flatMap { metadata.versions[$0]?.created }
+        let dated = (query.lockedVersion ?? selected).flatMap(Int.init).flatMap { metadata.versions[$0] }
+        return .success(VersionStatus(
+            selected: selected, locked: locked, notes: notes, created: created, expires: dated.flatMap { metadata.expiry(of: $0) }))
     }
 
     // MARK: - shared
