@@ -38,27 +38,16 @@ final class DatedMoto {
         try? FileManager.default.removeItem(at: clock)
     }
 
-    /// Runs the executable in `directory` against this moto with `extra` variables; no watched value
-    /// (canaries, values a store or generator made) may reach stdout, stderr or any file the tool wrote
-    /// there (lock, render record, audit log) but the outputs themselves.
+    /// Runs the executable in `directory` against this moto with `extra` variables, through the shared
+    /// `runTool`: no watched value (canaries, values a store or generator made) may reach a place but the
+    /// rendered outputs.
     func runTool(
         _ arguments: [String], in directory: URL, watching values: [String], extra: [String: String] = [:],
         file: StaticString, line: UInt
     ) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        environment.merge(Self.identity.environment()) { $1 }
-        environment.merge(extra) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") { places[path] = text }
-        for value in values {
-            XCTAssertEqual(places.filter { $0.value.contains(value) }.map(\.key).sorted(), [], "a secret value leaked", file: file, line: line)
-        }
-        return result
+        try TestSupport.runTool(
+            arguments, in: directory, environment: Self.identity.environment().merging(extra) { $1 }, canaries: values,
+            valuesOnlyIn: [".build/inject-secrets/"], file: file, line: line)
     }
 
     static let identity = TestIdentity(AccessKeyId: "AKIDROTATIONTEST", SecretAccessKey: "rotation-test-secret-key", SessionToken: nil)

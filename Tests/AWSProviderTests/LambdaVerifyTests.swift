@@ -38,21 +38,10 @@ final class LambdaVerifyTests: XCTestCase {
     /// Every file the tool may write (lock, record, JUnit, step summary), with stdout and stderr.
     @discardableResult
     func runTool(_ arguments: [String], extra: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AWS_") || key.hasPrefix("GITHUB_") { environment[key] = nil }
-        environment["HOME"] = directory.path
-        environment.merge(keys) { $1 }
-        environment["AWS_ENDPOINT_URL"] = moto.baseURL
-        environment.merge(extra) { $1 }
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") && !path.hasSuffix(".json.lambda") { places[path] = text }
-        for canary in canaries {
-            XCTAssertEqual(canary.leaks(in: places), [], "a secret value leaked", file: file, line: line)
-        }
-        return result
+        let environment = keys.merging(["AWS_ENDPOINT_URL": moto.baseURL]) { $1 }.merging(extra) { $1 }
+        return try TestSupport.runTool(
+            arguments, in: directory, environment: environment, canaries: canaries.map(\.value),
+            valuesOnlyIn: [".build/inject-secrets/"], file: file, line: line)
     }
 
     func boto(_ script: String) throws {
