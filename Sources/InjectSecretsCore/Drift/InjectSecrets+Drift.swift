@@ -48,6 +48,7 @@ extension InjectSecrets {
         }
         await workspace.finish()
         var failures: [Diagnostic] = []
+        let following = RenderStages.followingNames(workspace.functions)
         for name in answers.keys.sorted() {
             let reference = queries[name]!.reference
             let locked = queries[name]!.lockedVersion!
@@ -69,7 +70,9 @@ extension InjectSecrets {
                 case .present, nil:
                     break
                 }
-                if let current = status.selected, current != locked {
+                if let current = status.selected, current != locked, following.contains(name) {
+                    notes.append("\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(users.joined(separator: ", ")) follow\(users.count == 1 ? "s" : "") rotations by \(users.count == 1 ? "itself" : "themselves") (${ref.\(name):current}), nothing to render or deploy")
+                } else if let current = status.selected, current != locked {
                     entries.append(.init(
                         kind: .rotated, secret: name, functions: users, locked: locked, current: current,
                         message: "\(reference) rotated: locked \(locked), current \(current)"))

@@ -19,43 +19,52 @@ public enum SecretsManagerPolicy {
     public static func describe(_ request: AccessPolicyRequest) -> AccessPolicy {
         let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
         let place = AWSResourcePlace(declaration: request.declaration, lockedARNs: lockedARNs)
-        var arns: [String] = []
         var approximate: [String] = []
-        for secret in request.secrets {
+        func arn(_ secret: PolicySecret) -> String {
             if let locator = secret.locked?.locator, locator.hasPrefix("arn:") {
-                arns.append(locator)
+                return locator
             } else if secret.id.hasPrefix("arn:"), let parts = AWSResourcePlace.parts(of: secret.id),
                 parts.resource.hasPrefix("secret:")
             {
                 // A full ARN ends in the random suffix; a partial one (no suffix) gets the wildcard.
                 let name = String(parts.resource.dropFirst("secret:".count))
                 let hasSuffix = name.count > 7 && name.dropLast(6).hasSuffix("-")
-                arns.append(hasSuffix ? secret.id : secret.id + "-??????")
                 if !hasSuffix { approximate.append(secret.name) }
+                return hasSuffix ? secret.id : secret.id + "-??????"
             } else {
-                arns.append("arn:\(place.partition):secretsmanager:\(place.region):\(place.account):secret:\(secret.id)-??????")
                 approximate.append(secret.name)
+                return "arn:\(place.partition):secretsmanager:\(place.region):\(place.account):secret:\(secret.id)-??????"
             }
         }
-        arns = Array(Set(arns)).sorted()
+        // For render, the secrets a function uses only through `${ref.*}` get metadata actions only.
+        let valueSecrets = request.purpose == .render ? request.secrets.filter(\.valueRead) : request.secrets
+        let referenced = request.purpose == .render ? request.secrets.filter { !$0.valueRead } : []
+        let arns = Array(Set(valueSecrets.map(arn))).sorted()
+        let referencedARNs = Array(Set(referenced.map(arn))).sorted()
         var policy = IAMPolicy()
         var notes: [String] = []
         switch request.purpose {
+        case .runtime:
+            policy.statements.append(.init(sid: "ReadReferencedSecretValues", actions: ["secretsmanager:GetSecretValue"], resources: arns))
+            appendDecrypt(to: &policy, notes: &notes, arns: arns, place: place)
+            notes.append("for the function's own role: the AWS Parameters and Secrets Lambda Extension reads each ${ref.*} reference with GetSecretValue on its ARN")
         case .render:
-            policy.statements.append(.init(
-                sid: "ReadSecretValues", actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: arns))
-            if request.secrets.contains(where: { $0.policy == .current }) {
+            if !arns.isEmpty {
+                policy.statements.append(.init(
+                    sid: "ReadSecretValues", actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: arns))
+            }
+            if !referencedARNs.isEmpty {
+                policy.statements.append(.init(
+                    sid: "ReadReferencedSecretMetadata", actions: ["secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
+                    resources: referencedARNs))
+                policy.statements.append(.init(sid: "ListSecretMetadata", actions: ["secretsmanager:ListSecrets"], resources: ["*"]))
+                notes.append("\(referenced.map(\.name).sorted().joined(separator: ", ")): used only through ${ref.*}, so render reads metadata only (the version and the ARN), never the value")
+            }
+            if valueSecrets.contains(where: { $0.policy == .current }) {
                 policy.statements.append(.init(sid: "BatchReadCurrentValues", actions: ["secretsmanager:BatchGetSecretValue"], resources: ["*"]))
                 notes.append("BatchGetSecretValue takes no resource ARN (AWS authorizes it on \"*\" only); every secret in a batch still needs GetSecretValue, which this policy grants only on the ARNs above. Without that statement render still works: after one denied batch call it reads each secret with GetSecretValue")
             }
-            let wildcard = arns.contains { $0.contains("?") || $0.contains("*") } || place.region == "*"
-            policy.statements.append(.init(
-                sid: "DecryptTheseSecretsThroughSecretsManager", actions: ["kms:Decrypt"], resources: ["*"],
-                conditions: [wildcard ? "StringLike" : "StringEquals": [
-                    "kms:ViaService": [place.viaService("secretsmanager")],
-                    "kms:EncryptionContext:SecretARN": arns,
-                ]]))
-            notes.append("kms:Decrypt is needed only for secrets encrypted with a customer managed KMS key (aws/secretsmanager needs no grant); the conditions allow it only through Secrets Manager in \(place.region) and only for these secrets; narrow Resource to the key's ARN if you know it")
+            if !arns.isEmpty { appendDecrypt(to: &policy, notes: &notes, arns: arns, place: place) }
         case .drift:
             policy.statements.append(.init(
                 sid: "ReadSecretMetadata", actions: ["secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"], resources: arns))
@@ -70,6 +79,18 @@ public enum SecretsManagerPolicy {
         }
         let document = policy.json
         return AccessPolicy(document: document, text: document.pretty(), notes: notes, approximate: !approximate.isEmpty || !place.guessed.isEmpty)
+    }
+
+    /// `kms:Decrypt` only through Secrets Manager in the region and only for `arns`, for render and runtime alike.
+    static func appendDecrypt(to policy: inout IAMPolicy, notes: inout [String], arns: [String], place: AWSResourcePlace) {
+        let wildcard = arns.contains { $0.contains("?") || $0.contains("*") } || place.region == "*"
+        policy.statements.append(.init(
+            sid: "DecryptTheseSecretsThroughSecretsManager", actions: ["kms:Decrypt"], resources: ["*"],
+            conditions: [wildcard ? "StringLike" : "StringEquals": [
+                "kms:ViaService": [place.viaService("secretsmanager")],
+                "kms:EncryptionContext:SecretARN": arns,
+            ]]))
+        notes.append("kms:Decrypt is needed only for secrets encrypted with a customer managed KMS key (aws/secretsmanager needs no grant); the conditions allow it only through Secrets Manager in \(place.region) and only for these secrets; narrow Resource to the key's ARN if you know it")
     }
 }
 
