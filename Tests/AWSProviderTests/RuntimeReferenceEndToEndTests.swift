@@ -4,31 +4,26 @@ import XCTest
 import InjectSecretsRuntime
 import TestSupport
 
-/// The line core writes for `${ref.*}` is the line the runtime library parses: written by one module and
-/// read by the other, so this checks the two against each other for every form and awkward keys.
+/// The AWS store kinds write `${ref.*}` lines through `RuntimeReference` itself, so what render writes
+/// is what the runtime parses, for every selector and awkward keys; an answer that makes no valid
+/// reference is the store's failure, not a line the function cannot read.
 final class RuntimeReferenceLineTests: XCTestCase {
-    func testEveryLineCoreWritesParsesInTheRuntimeToTheSameParts() throws {
+    func testEveryLineTheKindsWriteParsesBackToTheSameParts() throws {
         let smARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf"
         let ssmARN = "arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/app/token"
         let version = "a1b2c3d4-5678-90ab-cdef-111122223333"
-        let keys: [String?] = [nil, "password", "a b", "100%", "ключ", "x=y", "tab\there"]
-        let cases: [(RuntimeReferenceLine.Store, String, RuntimeReferenceLine.Selector, RuntimeReference.Store, RuntimeReference.Selector)] = [
-            (.secretsManager, smARN, .version(version), .secretsManager, .version(version)),
-            (.secretsManager, smARN, .stage("AWSCURRENT"), .secretsManager, .stage("AWSCURRENT")),
-            (.ssm, ssmARN, .version("12"), .ssm, .version("12")),
-            (.ssm, ssmARN, .stage("blue"), .ssm, .stage("blue")),
-            (.ssm, ssmARN, .current, .ssm, .current),
-        ]
-        for (store, arn, selector, runtimeStore, runtimeSelector) in cases {
-            XCTAssertEqual(store.rawValue, runtimeStore.rawValue)
-            for key in keys {
-                let line = RuntimeReferenceLine.line(store: store, arn: arn, selector: selector, key: key)
-                let parsed = try RuntimeReference(parsing: line)
-                XCTAssertEqual(parsed, try RuntimeReference(store: runtimeStore, arn: arn, selector: runtimeSelector, key: key), line)
-                XCTAssertEqual(parsed.description, line, "one spelling on both sides")
+        for key in [nil, "password", "a b", "100%", "ключ", "x=y", "tab\there"] as [String?] {
+            let line = try AWSSecretsManagerStore.runtimeReference(.init(field: key, follows: false, policy: .current), version: version, locator: smARN)
+            XCTAssertEqual(try RuntimeReference(parsing: line), try RuntimeReference(store: .secretsManager, arn: smARN, selector: .version(version), key: key))
+            XCTAssertEqual(try RuntimeReference(parsing: line).description, line, "one spelling")
+            let ssm = try AWSParameterStore.runtimeReference(.init(field: key, follows: false, policy: .current), version: "12", locator: ssmARN)
+            XCTAssertEqual(try RuntimeReference(parsing: ssm), try RuntimeReference(store: .ssm, arn: ssmARN, selector: .version("12"), key: key))
+        }
+        for (locator, version) in [(smARN, "short"), ("arn:aws:secretsmanager:us-east-1:1:secret:x", version), ("prod/db", version)] {
+            XCTAssertThrowsError(try AWSSecretsManagerStore.runtimeReference(.init(field: nil, follows: false, policy: .current), version: version, locator: locator)) { error in
+                XCTAssertEqual((error as? ProviderFailure)?.kind, .invalidResponse, "\(error)")
             }
         }
-        XCTAssertEqual(RuntimeReferenceLine.prefix, RuntimeReference.prefix)
     }
 
     func testTheStoreKindsWriteTheSelectorThePolicyAsksFor() throws {

@@ -20,8 +20,8 @@ extension AzureEndToEndTests {
         return (try XCTUnwrap(group(1)), try XCTUnwrap(group(2)), group(3))
     }
 
-    func testReferencesUseAppServiceSyntaxReadNoValueAndResolveAgainstTheVault() async throws {
-        let (v1, password) = try await seedDB()
+    /// The setUp manifest with checkout's `env` replaced (on line 8) and a JSON output.
+    func writeCheckout(env: String) throws {
         try writeFiles(["inject-secrets.yaml": """
             version: 1
             providers:
@@ -30,11 +30,14 @@ extension AzureEndToEndTests {
               db: { provider: azure, id: prod-db }
             functions:
               checkout:
-                env:
-                  DB_SETTINGS: ${ref.db}
-                  DB_LATEST: ${ref.db:current}
+                env: \(env)
                 outputs: [{ format: json, path: out/checkout.json }]
             """], in: directory)
+    }
+
+    func testReferencesUseAppServiceSyntaxReadNoValueAndResolveAgainstTheVault() async throws {
+        let (v1, password) = try await seedDB()
+        try writeCheckout(env: #"{ DB_SETTINGS: "${ref.db}", DB_LATEST: "${ref.db:current}" }"#)
         let render = try run(["render"])
         XCTAssertEqual(render.status, 0, render.stderr)
         let reads = try await fake.counters().valueReads
@@ -85,16 +88,7 @@ extension AzureEndToEndTests {
     }
 
     func testAFieldOfAnAzureSecretCannotBeReferenced() throws {
-        try writeFiles(["inject-secrets.yaml": """
-            version: 1
-            providers:
-              azure: { type: azure-key-vault, vault-url: "\(fake.baseURL)" }
-            secrets:
-              db: { provider: azure, id: prod-db }
-            functions:
-              checkout:
-                env: { DB: "${ref.db.password}" }
-            """], in: directory)
+        try writeCheckout(env: #"{ DB: "${ref.db.password}" }"#)
         for command in ["validate", "render"] {
             let result = try run([command])
             XCTAssertEqual(result.status, 2, result.stderr)

@@ -33,14 +33,10 @@ public enum ParameterStorePolicy {
         let referencedARNs = Array(Set(referenced.map(arn))).sorted()
         var policy = IAMPolicy()
         var notes: [String] = []
-        let wildcard = (arns + referencedARNs).contains { $0.contains("*") } || place.region == "*"
         func appendDecrypt() {
-            policy.statements.append(.init(
-                sid: "DecryptTheseSecureStringsThroughSSM", actions: ["kms:Decrypt"], resources: ["*"],
-                conditions: [wildcard ? "StringLike" : "StringEquals": [
-                    "kms:ViaService": [place.viaService("ssm")],
-                    "kms:EncryptionContext:PARAMETER_ARN": arns,
-                ]]))
+            policy.allowDecrypt(
+                sid: "DecryptTheseSecureStringsThroughSSM", service: "ssm", contextKey: "kms:EncryptionContext:PARAMETER_ARN",
+                arns: arns, place: place)
             notes.append("kms:Decrypt is needed only for SecureString parameters under a customer managed KMS key; the conditions allow it only through SSM in \(place.region) and only for these parameters; narrow Resource to the key's ARN if you know it. The AWS managed key aws/ssm lets every principal of the account decrypt, so it cannot keep one function from another's SecureString: use a customer managed key for that")
         }
         switch request.purpose {

@@ -83,13 +83,9 @@ public enum SecretsManagerPolicy {
 
     /// `kms:Decrypt` only through Secrets Manager in the region and only for `arns`, for render and runtime alike.
     static func appendDecrypt(to policy: inout IAMPolicy, notes: inout [String], arns: [String], place: AWSResourcePlace) {
-        let wildcard = arns.contains { $0.contains("?") || $0.contains("*") } || place.region == "*"
-        policy.statements.append(.init(
-            sid: "DecryptTheseSecretsThroughSecretsManager", actions: ["kms:Decrypt"], resources: ["*"],
-            conditions: [wildcard ? "StringLike" : "StringEquals": [
-                "kms:ViaService": [place.viaService("secretsmanager")],
-                "kms:EncryptionContext:SecretARN": arns,
-            ]]))
+        policy.allowDecrypt(
+            sid: "DecryptTheseSecretsThroughSecretsManager", service: "secretsmanager", contextKey: "kms:EncryptionContext:SecretARN",
+            arns: arns, place: place)
         notes.append("kms:Decrypt is needed only for secrets encrypted with a customer managed KMS key (aws/secretsmanager needs no grant); the conditions allow it only through Secrets Manager in \(place.region) and only for these secrets; narrow Resource to the key's ARN if you know it")
     }
 }

@@ -1,48 +1,5 @@
 import Foundation
-
-/// The line `${ref.NAME}` renders for the AWS stores, in the grammar `InjectSecretsRuntime`'s
-/// `RuntimeReference` parses (README, "Runtime fetch (library)"). The core does not link the runtime
-/// library (a function links only that), so the grammar's words are written here once for the writing side;
-/// `RuntimeReferenceRenderTests` proves that every line this writes parses back there to the same parts.
-enum RuntimeReferenceLine {
-    static let prefix = "inject-secrets:ref:v1"
-
-    enum Store: String {
-        case secretsManager = "secretsmanager"
-        case ssm
-    }
-
-    enum Selector: Equatable {
-        case version(String)
-        case stage(String)
-        /// SSM's latest version (Secrets Manager's is `stage=AWSCURRENT`).
-        case current
-    }
-
-    static func line(store: Store, arn: String, selector: Selector, key: String?) -> String {
-        var parts = [prefix, store.rawValue, arn]
-        switch selector {
-        case .version(let id): parts.append("version=" + id)
-        case .stage(let label): parts.append("stage=" + label)
-        case .current: parts.append("current")
-        }
-        if let key { parts.append("key=" + encodeKey(key)) }
-        return parts.joined(separator: " ")
-    }
-
-    /// Every byte outside `%x21-7E`, and `%` itself, as `%XX` in upper-case hex: one spelling per key.
-    static func encodeKey(_ key: String) -> String {
-        var out = ""
-        for byte in key.utf8 {
-            if byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "%") {
-                out.append(Character(Unicode.Scalar(byte)))
-            } else {
-                out += String(format: "%%%02X", byte)
-            }
-        }
-        return out
-    }
-}
+import InjectSecretsReference
 
 /// What `${ref.NAME}` asks for: the secret, the field, and whether it follows the current version.
 public struct RuntimeReferenceRequest: Sendable, Hashable {
@@ -75,7 +32,7 @@ public protocol RuntimeReferencing: SecretProviderKind {
 extension RuntimeReferenceRequest {
     /// The AWS stores' selector: the version, or with `:current` the declaration's stage (else `current`
     /// as `current` spells it for this store).
-    func awsSelector(version: String, current: RuntimeReferenceLine.Selector) -> RuntimeReferenceLine.Selector {
+    func awsSelector(version: String, current: RuntimeReference.Selector) -> RuntimeReference.Selector {
         guard follows else { return .version(version) }
         if case .stage(let label) = policy { return .stage(label) }
         return current
@@ -87,11 +44,19 @@ extension RuntimeReferenceRequest {
         return "':current' follows the store's current version, but the secret is declared with version \(id); drop ':current' or the version"
     }
 
-    /// The ARN an AWS answer must carry: the runtime reads by full ARN.
-    static func arn(_ locator: String?, service: String) throws -> String {
+    /// The line for an AWS store's answer, checked by the grammar's own rules: the runtime reads by full
+    /// ARN, so an answer without one (or with a version of the wrong shape) is the store's failure.
+    func awsLine(
+        _ store: RuntimeReference.Store, service: String, locator: String?, version: String, current: RuntimeReference.Selector
+    ) throws -> String {
         guard let locator, locator.hasPrefix("arn:") else {
             throw ProviderFailure(.invalidResponse, "\(service) gave no ARN for the secret, which the reference must name")
         }
-        return locator
+        do {
+            return try RuntimeReference(store: store, arn: locator, selector: awsSelector(version: version, current: current), key: field)
+                .description
+        } catch let error as RuntimeReferenceError {
+            throw ProviderFailure(.invalidResponse, "\(service)'s answer makes no valid reference: \(error)")
+        }
     }
 }
