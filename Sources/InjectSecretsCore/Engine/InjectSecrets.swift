@@ -133,13 +133,18 @@ public struct InjectSecrets: Sendable {
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
         var versions: [String: SettledVersion] = [:]
-        for name in Set(results.keys).union(settled.keys).sorted() {
-            switch results[name].map({ $0.map { secret in (secret, SettledVersion(version: secret.version, locator: secret.locator)) } })
-                ?? settled[name]!.map({ (nil, $0) })
-            {
-            case .success(let (secret, version)):
+        for (name, result) in results.sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let secret):
                 secrets[name] = secret
-                versions[name] = version
+                versions[name] = SettledVersion(version: secret.version, locator: secret.locator)
+            case .failure(let failure):
+                failures.append(.storeFailure(failure, secret: name, provider: workspace.declaration(name).providerName))
+            }
+        }
+        for (name, result) in settled.sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let version): versions[name] = version
             case .failure(let failure):
                 failures.append(.storeFailure(failure, secret: name, provider: workspace.declaration(name).providerName))
             }
@@ -149,24 +154,12 @@ public struct InjectSecrets: Sendable {
             workspace.functions, versions: versions, declarations: workspace.manifest.secrets, registry: registry)
         if !runtime.failures.isEmpty { throw InjectSecretsError(.storeFailure, runtime.failures) }
 
-        var resolution = Resolution(references: references, versions: versions, secrets: secrets, environments: [:])
-        var evaluator = TemplateEvaluator(
-            vars: workspace.manifest.vars, environment: workspace.options.processEnvironment, secrets: secrets,
-            runtimeReferences: runtime.texts)
-        for function in workspace.functions {
-            var environment: [String: String] = [:]
-            for variable in function.variables {
-                do {
-                    environment[variable.key] = try evaluator.evaluate(variable.template, context: "\(variable.key) of function '\(function.name)'")
-                } catch TemplateEvaluator.Failure.badInput(let diagnostic) {
-                    resolution.badInput.append(diagnostic)
-                } catch TemplateEvaluator.Failure.store(let diagnostic) {
-                    resolution.storeMismatch.append(diagnostic)
-                }
-            }
-            if environment.count == function.variables.count { resolution.environments[function.name] = environment }
-        }
-        return resolution
+        let evaluated = RenderStages.evaluate(
+            workspace.functions, vars: workspace.manifest.vars, environment: workspace.options.processEnvironment,
+            secrets: secrets, runtimeReferences: runtime.texts)
+        return Resolution(
+            references: references, versions: versions, secrets: secrets, environments: evaluated.environments,
+            badInput: evaluated.badInput, storeMismatch: evaluated.storeMismatch)
     }
 
     private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {

@@ -90,6 +90,32 @@ enum RenderStages {
         return (texts, failures)
     }
 
+    /// Every function's `env` evaluated in memory; a function with any failing variable gets no
+    /// environment, and the failures are collected by kind (bad input, 2; a store answer that does not fit, 3).
+    static func evaluate(
+        _ functions: [FunctionDefinition], vars: [String: String], environment processEnvironment: [String: String],
+        secrets: [String: FetchedSecret], runtimeReferences: [TemplateReference.Kind: String]
+    ) -> (environments: [String: [String: String]], badInput: DiagnosticCollector, storeMismatch: DiagnosticCollector) {
+        var environments: [String: [String: String]] = [:]
+        var badInput = DiagnosticCollector(), storeMismatch = DiagnosticCollector()
+        var evaluator = TemplateEvaluator(
+            vars: vars, environment: processEnvironment, secrets: secrets, runtimeReferences: runtimeReferences)
+        for function in functions {
+            var environment: [String: String] = [:]
+            for variable in function.variables {
+                do {
+                    environment[variable.key] = try evaluator.evaluate(variable.template, context: "\(variable.key) of function '\(function.name)'")
+                } catch TemplateEvaluator.Failure.badInput(let diagnostic) {
+                    badInput.append(diagnostic)
+                } catch TemplateEvaluator.Failure.store(let diagnostic) {
+                    storeMismatch.append(diagnostic)
+                } catch {}
+            }
+            if environment.count == function.variables.count { environments[function.name] = environment }
+        }
+        return (environments, badInput, storeMismatch)
+    }
+
     // MARK: encode
 
     struct Encoded {

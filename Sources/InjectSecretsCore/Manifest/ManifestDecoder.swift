@@ -346,9 +346,7 @@ struct ManifestDecoder {
                 let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
                 for reference in template.references {
                     switch reference.kind {
-                    case .secret(let secret, _) where secrets[secret] == nil:
-                        error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
-                    case .runtime(let secret, _, _) where secrets[secret] == nil:
+                    case .secret(let secret, _) where secrets[secret] == nil, .runtime(let secret, _, _) where secrets[secret] == nil:
                         error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
                     case .runtime(let secret, let field, let follows):
                         checkRuntimeReference(reference, secrets[secret]!, field: field, follows: follows, in: "\(key) of \(owner)")
