@@ -140,7 +140,14 @@ final class RuntimeReferenceRenderTests: XCTestCase {
         MemoryStore.state.put("app/api", version: "a1", value: apiValue)
         try writeManifest(#"{ DB: "${ref.db.password}", API: "${secrets.api}", WHOLE: "${ref.db}" }"#)
 
-        let first = try await engine.render(options)
+        var audited = options
+        audited.auditLogURL = directory.appendingPathComponent("audit.jsonl")
+        let first = try await engine.render(audited)
+        let records = try String(contentsOf: audited.auditLogURL!, encoding: .utf8).split(separator: "\n")
+            .map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(records.first { $0["secret"] as? String == "db" }?["read"] as? String, "metadata")
+        XCTAssertEqual(records.first { $0["secret"] as? String == "db" }?["version"] as? String, "v1")
+        XCTAssertNil(records.first { $0["secret"] as? String == "api" }?["read"], "a value read is not marked metadata")
         XCTAssertEqual(try output(first), ["DB": "ref memory://app/db v1 password", "WHOLE": "ref memory://app/db v1", "API": apiValue])
         XCTAssertEqual(MemoryStore.state.reads.values, ["app/api": 1], "render read the value of a secret it only references")
         XCTAssertEqual(MemoryStore.state.reads.metadata, ["app/db": 1])
