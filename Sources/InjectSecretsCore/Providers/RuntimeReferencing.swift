@@ -1,5 +1,4 @@
 import Foundation
-import InjectSecretsReference
 
 /// What `${ref.NAME}` asks for: the secret, the field, and whether it follows the current version.
 public struct RuntimeReferenceRequest: Sendable, Hashable {
@@ -30,33 +29,9 @@ public protocol RuntimeReferencing: SecretProviderKind {
 }
 
 extension RuntimeReferenceRequest {
-    /// The AWS stores' selector: the version, or with `:current` the declaration's stage (else `current`
-    /// as `current` spells it for this store).
-    func awsSelector(version: String, current: RuntimeReference.Selector) -> RuntimeReference.Selector {
-        guard follows else { return .version(version) }
-        if case .stage(let label) = policy { return .stage(label) }
-        return current
-    }
-
     /// `:current` on a declaration pinned to one version contradicts itself.
     var pinnedButFollowing: String? {
         guard follows, case .version(let id) = policy else { return nil }
         return "':current' follows the store's current version, but the secret is declared with version \(id); drop ':current' or the version"
-    }
-
-    /// The line for an AWS store's answer, checked by the grammar's own rules: the runtime reads by full
-    /// ARN, so an answer without one (or with a version of the wrong shape) is the store's failure.
-    func awsLine(
-        _ store: RuntimeReference.Store, service: String, locator: String?, version: String, current: RuntimeReference.Selector
-    ) throws -> String {
-        guard let locator, locator.hasPrefix("arn:") else {
-            throw ProviderFailure(.invalidResponse, "\(service) gave no ARN for the secret, which the reference must name")
-        }
-        do {
-            return try RuntimeReference(store: store, arn: locator, selector: awsSelector(version: version, current: current), key: field)
-                .description
-        } catch let error as RuntimeReferenceError {
-            throw ProviderFailure(.invalidResponse, "\(service)'s answer makes no valid reference: \(error)")
-        }
     }
 }
