@@ -38,14 +38,19 @@ let package = Package(
         .target(
             name: "InjectSecretsCore",
             dependencies: [
+                "InjectSecretsReference",
                 "CYAML",
                 "CCurl",
                 .target(name: "CLibcrypto", condition: .when(platforms: [.linux])),
             ]
         ),
+        // The one-line reference grammar `${ref.NAME}` renders (core writes it, the runtime reads it): one
+        // home for both sides. Foundation only.
+        .target(name: "InjectSecretsReference"),
         // For Lambda functions: resolves `${ref.NAME}` references at run time through the AWS Parameters and
-        // Secrets Lambda Extension. Foundation only, so a function links nothing else of this package.
-        .target(name: "InjectSecretsRuntime"),
+        // Secrets Lambda Extension. Foundation only, so a function links nothing else of this package but
+        // the grammar.
+        .target(name: "InjectSecretsRuntime", dependencies: ["InjectSecretsReference"]),
         // The companion executable: argument parsing and presentation only.
         .executableTarget(
             name: "inject-secrets",

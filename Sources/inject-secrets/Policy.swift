@@ -11,8 +11,9 @@ struct Policy: ParsableCommand {
             come from the lock: run render once first; without it the policy says which parts are
             approximate. Functions with a 'lambda:' target add the IAM policies of deploy and drift
             --deployed (and --verify); secrets with a rotation policy in Secrets Manager add what
-            rotate --due needs. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY},
-            "deploy": POLICY, "deployedDrift": POLICY, "deployedVerify": POLICY,
+            rotate --due needs; functions with ${ref.*} references add what their own role needs at run time.
+            JSON: {"functions": {F: {PROVIDER: POLICY}}, "runtime": {F: {PROVIDER: POLICY}},
+            "drift": {PROVIDER: POLICY}, "deploy": POLICY, "deployedDrift": POLICY, "deployedVerify": POLICY,
             "rotateDue": {PROVIDER: POLICY}, "notes": [...]}.
             """)
 
@@ -31,6 +32,9 @@ struct Policy: ParsableCommand {
                 if entries.isEmpty { printLine("== render \(function): reads no secret, needs no store access")
                     printLine("") }
                 for entry in entries { show("render \(function)", entry) }
+            }
+            for (function, entries) in report.runtime {
+                for entry in entries { show("runtime \(function) (the function's own role, for its ${ref.*} references)", entry) }
             }
             for entry in report.drift { show("drift", entry) }
             if let deploy = report.deploy { show("deploy: Lambda", deploy) }

@@ -3,8 +3,9 @@ import Foundation
 
 /// A store held in memory, registered through `InjectSecrets(registry:)` so that the engine's stages run
 /// in-process: versions with the creation and expiry dates the test gives them (or none), writable by
-/// `rotate`. One shared state, reset by each test.
-struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
+/// `rotate`, able to name a version for `${ref.*}`; it counts value reads and metadata questions per id,
+/// so a test can prove render never read a value it only references. One shared state, reset by each test.
+struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting, RuntimeReferencing {
     static let typeName = "memory"
     static let settingKeys: [String] = []
 
@@ -20,13 +21,23 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
         private var secrets: [String: [Version]] = [:]
         /// How many times `inspect` was asked for dates, to check that only policies ask.
         private(set) var datedQueries = 0
+        private var valueReads: [String: Int] = [:]
+        private var metadataReads: [String: Int] = [:]
         /// Ids the store rotates itself; `stuck` ids start a rotation that never finishes.
         var selfRotating: Set<String> { get { lock.withLock { rotating } } set { lock.withLock { rotating = newValue } } }
         var stuck: Set<String> { get { lock.withLock { stalled } } set { lock.withLock { stalled = newValue } } }
         private var rotating: Set<String> = [], stalled: Set<String> = []
 
-        func reset() { lock.withLock { secrets = [:]; datedQueries = 0; rotating = []; stalled = [] } }
+        func reset() {
+            lock.withLock { secrets = [:]; datedQueries = 0; rotating = []; stalled = []; valueReads = [:]; metadataReads = [:] }
+        }
         func put(_ id: String, _ versions: [Version]) { lock.withLock { secrets[id] = versions } }
+        /// One more version of `id`, current from now on, with no date.
+        func put(_ id: String, version: String, value: String) { append(id, Version(id: version, value: value, created: nil)) }
+        var reads: (values: [String: Int], metadata: [String: Int]) { lock.withLock { (valueReads, metadataReads) } }
+        func countRead(_ id: String, value: Bool) {
+            lock.withLock { if value { valueReads[id, default: 0] += 1 } else { metadataReads[id, default: 0] += 1 } }
+        }
         func versions(_ id: String) -> [Version]? { lock.withLock { secrets[id] } }
         func append(_ id: String, _ version: Version) { lock.withLock { secrets[id, default: []].append(version) } }
         func countDated() { lock.withLock { datedQueries += 1 } }
@@ -51,10 +62,12 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
     func fetch(_ references: [SecretReference]) async -> [SecretReference: Result<FetchedSecret, ProviderFailure>] {
         var results: [SecretReference: Result<FetchedSecret, ProviderFailure>] = [:]
         for reference in references {
+            Self.state.countRead(reference.id, value: true)
             if let version = selected(reference) {
-                results[reference] = .success(FetchedSecret(version: version.id, value: SecretValue(version.value)))
+                results[reference] = .success(FetchedSecret(
+                    version: version.id, locator: "memory://\(reference.id)", value: SecretValue(version.value)))
             } else {
-                results[reference] = .failure(ProviderFailure(.notFound, "memory store: \(reference) not found"))
+                results[reference] = .failure(ProviderFailure(.notFound, "no such secret or version"))
             }
         }
         return results
@@ -63,15 +76,16 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
     func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
         for query in queries {
+            Self.state.countRead(query.reference.id, value: false)
             guard let versions = Self.state.versions(query.reference.id) else {
-                results[query] = .failure(ProviderFailure(.notFound, "memory store: \(query.reference) not found"))
+                results[query] = .failure(ProviderFailure(.notFound, "no such secret"))
                 continue
             }
             if query.wantsDates { Self.state.countDated() }
             let selected = selected(query.reference)
             let locked = query.lockedVersion.flatMap { id in versions.first { $0.id == id } }
             results[query] = .success(VersionStatus(
-                selected: selected?.id, locked: query.lockedVersion == nil ? nil : (locked == nil ? .gone(reason: "deleted") : .present),
+                selected: selected?.id, locator: "memory://\(query.reference.id)", locked: query.lockedVersion == nil ? nil : (locked == nil ? .gone(reason: "deleted") : .present),
                 created: selected?.created, expires: (locked ?? selected)?.expires))
         }
         return results
@@ -82,6 +96,14 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting {
         let id = String(versions.count + 1)
         Self.state.append(reference.id, Version(id: id, value: value.text, created: Date()))
         return id
+    }
+}
+
+extension MemoryStore {
+    static func runtimeReferenceProblems(_ request: RuntimeReferenceRequest) -> [String] { [] }
+
+    static func runtimeReference(_ request: RuntimeReferenceRequest, version: String, locator: String?) throws -> String {
+        "ref \(locator ?? "?") \(request.follows ? "current" : version)\(request.field.map { " " + $0 } ?? "")"
     }
 }
 

@@ -55,6 +55,9 @@ public struct AuditRecord: Sendable, Equatable {
     public var environment: String?
     /// Who ran it: the CI system's identity variables, when there are any.
     public var pipeline: [String: String]
+    /// A render, exec or deploy that looked the version up from metadata only, for a secret its functions
+    /// use only through `${ref.*}`: no value was read.
+    public var referenceOnly = false
 
     public static func outcome(of failure: ProviderFailure) -> Outcome {
         switch failure.kind {
@@ -84,6 +87,7 @@ public struct AuditRecord: Sendable, Equatable {
         if let message { members["message"] = .string(message) }
         if let environment { members["environment"] = .string(environment) }
         if !pipeline.isEmpty { members["pipeline"] = .object(pipeline.mapValues(JSONValue.string)) }
+        if referenceOnly { members["read"] = .string("metadata") }
         return .object(members)
     }
 

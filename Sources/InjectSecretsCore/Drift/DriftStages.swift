@@ -42,7 +42,7 @@ enum DriftStage {
     /// store could not answer. `users` names the functions of each secret.
     static func storesAgainstLock(
         _ answers: [String: Result<VersionStatus, ProviderFailure>], queries: [String: VersionQuery],
-        users: (String) -> [String], now: Date
+        users: (String) -> [String], following: Set<String> = [], now: Date
     ) -> (entries: [DriftReport.Entry], notes: [String], failures: [(secret: String, failure: ProviderFailure)]) {
         var entries: [DriftReport.Entry] = []
         var notes: [String] = []
@@ -79,7 +79,10 @@ enum DriftStage {
                     break
                 }
             }
-            if let current = status.selected, current != locked {
+            if let current = status.selected, current != locked, following.contains(name) {
+                // `${ref.NAME:current}` everywhere it is used: the functions read the new version themselves.
+                notes.append("\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(users.joined(separator: ", ")) follow\(users.count == 1 ? "s" : "") rotations by \(users.count == 1 ? "itself" : "themselves") (${ref.\(name):current}), nothing to render or deploy")
+            } else if let current = status.selected, current != locked {
                 entries.append(.init(
                     kind: .rotated, secret: name, functions: users, locked: locked, current: current,
                     message: "\(reference) rotated: locked \(locked), current \(current)"))

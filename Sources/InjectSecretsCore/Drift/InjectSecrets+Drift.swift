@@ -20,7 +20,9 @@ extension InjectSecrets {
         await workspace.finish()
         // One clock reading for the whole report, so every age is measured from the same moment.
         let now = Date()
-        let stores = DriftStage.storesAgainstLock(answers, queries: queries, users: workspace.functions(using:), now: now)
+        let stores = DriftStage.storesAgainstLock(
+            answers, queries: queries, users: workspace.functions(using:),
+            following: RenderStages.followingNames(workspace.functions), now: now)
         if !stores.failures.isEmpty {
             throw InjectSecretsError(.storeFailure, stores.failures.map {
                 .storeFailure($0.failure, secret: $0.secret, provider: workspace.declaration($0.secret).providerName)

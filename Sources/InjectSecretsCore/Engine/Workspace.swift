@@ -157,12 +157,16 @@ struct Workspace {
         let results = await redacted(inspect(queries))
         try audit?.append(results.keys.sorted().map { name in
             let query = queries[name]!
+            var record: AuditRecord
             switch results[name]! {
             case .success(let status):
-                return auditRecord(operation, name, query.reference, version: status.selected, locked: query.lockedVersion, locator: status.locator)
+                record = auditRecord(operation, name, query.reference, version: status.selected, locked: query.lockedVersion, locator: status.locator)
             case .failure(let failure):
-                return auditRecord(operation, name, query.reference, locked: query.lockedVersion, failure: failure)
+                record = auditRecord(operation, name, query.reference, locked: query.lockedVersion, failure: failure)
             }
+            // Render, exec and deploy read values; a lookup here is for `${ref.*}` only.
+            record.referenceOnly = [.render, .exec, .deploy].contains(operation)
+            return record
         })
         return results
     }

@@ -247,7 +247,7 @@ struct ManifestDecoder {
                 let template = try TemplateParser.parse(idText, origin: .init(node: idNode))
                 for reference in template.references {
                     switch reference.kind {
-                    case .secret:
+                    case .secret, .runtime:
                         error("a secret id cannot use \(reference.text): only ${vars.*} and ${env.*}", at: reference.location)
                     case .variable(let variable) where vars[variable] == nil:
                         error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, varNames), at: reference.location)
@@ -354,8 +354,10 @@ struct ManifestDecoder {
                 let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
                 for reference in template.references {
                     switch reference.kind {
-                    case .secret(let secret, _) where secrets[secret] == nil:
+                    case .secret(let secret, _) where secrets[secret] == nil, .runtime(let secret, _, _) where secrets[secret] == nil:
                         error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
+                    case .runtime(let secret, let field, let follows):
+                        checkRuntimeReference(reference, secrets[secret]!, field: field, follows: follows, in: "\(key) of \(owner)")
                     case .variable(let variable) where vars[variable] == nil:
                         error("unknown variable '\(variable)' in \(key) of \(owner)" + didYouMean(variable, varNames), at: reference.location)
                     default: break
@@ -367,6 +369,22 @@ struct ManifestDecoder {
             } catch {}
         }
         return variables
+    }
+
+    /// `${ref.*}` needs a store whose references something resolves at run time, and a form it can resolve.
+    mutating func checkRuntimeReference(
+        _ reference: TemplateReference, _ secret: SecretDeclaration, field: String?, follows: Bool, in place: String
+    ) {
+        guard let kind = registry.kind(named: secret.providerType) as? any RuntimeReferencing.Type else {
+            let supporting = registry.kinds.filter { $0 is any RuntimeReferencing.Type }.map { $0.typeName }
+            error(
+                "\(reference.text) in \(place): secret '\(secret.name)' is in a store of type '\(secret.providerType)', which nothing resolves at run time; use ${secrets.\(secret.name)\(field.map { "[\"\($0)\"]" } ?? "")} to render the value, or keep it in a store of type \(supporting.joined(separator: ", "))",
+                at: reference.location)
+            return
+        }
+        for problem in kind.runtimeReferenceProblems(RuntimeReferenceRequest(field: field, follows: follows, policy: secret.policy)) {
+            error("\(reference.text) in \(place): \(problem)", at: reference.location)
+        }
     }
 
     /// Lambda refuses bad keys, reserved keys and more than 4 KB; what is known before reading any

@@ -6,6 +6,9 @@ public enum AccessPurpose: String, Sendable, Hashable {
     case render
     /// Reading only the metadata `drift` (and `render --dry-run`) need: no value.
     case drift
+    /// What a function's own role needs at run time to resolve its `${ref.*}` references: the value of
+    /// exactly the referenced secrets.
+    case runtime
 }
 
 /// One secret a policy must cover, with what the lock knows of it.
@@ -20,13 +23,20 @@ public struct PolicySecret: Sendable, Equatable {
     public var locked: LockFile.SecretEntry?
     /// The secret's declaration in the manifest, for errors.
     public var location: SourceLocation?
+    /// For `render`: whether the function renders the value; false when it uses the secret only through
+    /// `${ref.*}`, for which render reads metadata only.
+    public var valueRead: Bool
 
-    public init(name: String, id: String, policy: VersionPolicy, locked: LockFile.SecretEntry?, location: SourceLocation? = nil) {
+    public init(
+        name: String, id: String, policy: VersionPolicy, locked: LockFile.SecretEntry?, location: SourceLocation? = nil,
+        valueRead: Bool = true
+    ) {
         self.name = name
         self.id = id
         self.policy = policy
         self.locked = locked
         self.location = location
+        self.valueRead = valueRead
     }
 }
 
@@ -111,6 +121,9 @@ public struct PolicyReport: Sendable {
     public var environment: String?
     /// Function name -> its providers' policies, sorted by provider.
     public var functions: [(function: String, entries: [Entry])]
+    /// Function name -> what its own role needs at run time for its `${ref.*}` references; only the
+    /// functions that have some.
+    public var runtime: [(function: String, entries: [Entry])] = []
     public var drift: [Entry]
     /// For the functions with a `lambda:` target: what `deploy` and `drift --deployed` need.
     public var deploy: AccessPolicy?
@@ -122,25 +135,30 @@ public struct PolicyReport: Sendable {
 
     /// True when any part is approximate (a secret the lock does not record).
     public var approximate: Bool {
-        (functions.flatMap(\.entries) + drift).contains { $0.policy.approximate }
+        (functions.flatMap(\.entries) + runtime.flatMap(\.entries) + drift).contains { $0.policy.approximate }
             || deploy?.approximate == true || deployedDrift?.approximate == true || rotateDue.contains { $0.policy.approximate }
     }
 
-    /// `{"functions": {F: {P: POLICY}}, "drift": {P: POLICY}, "deploy": POLICY, "deployedDrift": POLICY,
-    /// "notes": [...], "approximate": B}`, the Lambda ones only with a `lambda:` target.
+    /// `{"functions": {F: {P: POLICY}}, "runtime": {F: {P: POLICY}}, "drift": {P: POLICY}, "deploy": POLICY,
+    /// "deployedDrift": POLICY, "notes": [...], "approximate": B}`, the Lambda ones only with a `lambda:` target.
     public func json() -> JSONValue {
         var notes: [JSONValue] = []
-        var functionsJSON: [String: JSONValue] = [:]
-        for (function, entries) in functions {
-            var byProvider: [String: JSONValue] = [:]
-            for entry in entries {
-                byProvider[entry.provider] = entry.policy.document
-                notes += entry.policy.notes.map {
-                    .object(["purpose": .string("render"), "function": .string(function), "provider": .string(entry.provider), "message": .string($0)])
+        func byFunction(_ list: [(function: String, entries: [Entry])], purpose: String) -> JSONValue {
+            var json: [String: JSONValue] = [:]
+            for (function, entries) in list {
+                var byProvider: [String: JSONValue] = [:]
+                for entry in entries {
+                    byProvider[entry.provider] = entry.policy.document
+                    notes += entry.policy.notes.map {
+                        .object(["purpose": .string(purpose), "function": .string(function), "provider": .string(entry.provider), "message": .string($0)])
+                    }
                 }
+                json[function] = .object(byProvider)
             }
-            functionsJSON[function] = .object(byProvider)
+            return .object(json)
         }
+        let functionsJSON = byFunction(functions, purpose: "render")
+        let runtimeJSON = byFunction(runtime, purpose: "runtime")
         var driftJSON: [String: JSONValue] = [:]
         for entry in drift {
             driftJSON[entry.provider] = entry.policy.document
@@ -150,7 +168,8 @@ public struct PolicyReport: Sendable {
         }
         var members: [String: JSONValue] = [
             "environment": environment.map(JSONValue.string) ?? .null,
-            "functions": .object(functionsJSON),
+            "functions": functionsJSON,
+            "runtime": runtimeJSON,
             "drift": .object(driftJSON),
             "approximate": .bool(approximate),
         ]
@@ -184,14 +203,14 @@ extension InjectSecrets {
         let workspace = try Workspace.open(options, registry: registry, makeProviders: false)
         let manifest = workspace.manifest
 
-        func secrets(_ names: [String]) -> [String: [PolicySecret]] {
+        func secrets(_ names: [String], valueRead: Set<String>? = nil) -> [String: [PolicySecret]] {
             var byProvider: [String: [PolicySecret]] = [:]
             for name in names {
                 let reference = workspace.references[name]!
                 byProvider[workspace.declaration(name).providerName, default: []].append(
                     PolicySecret(
                         name: name, id: reference.id, policy: reference.policy, locked: workspace.lockedEntry(name),
-                        location: workspace.declaration(name).location))
+                        location: workspace.declaration(name).location, valueRead: valueRead?.contains(name) ?? true))
             }
             return byProvider.mapValues { list in list.sorted { ($0.id, $0.name) < ($1.id, $1.name) } }
         }
@@ -207,15 +226,27 @@ extension InjectSecrets {
         }
 
         var diagnostics = DiagnosticCollector()
-        var functions: [(function: String, entries: [PolicyReport.Entry])] = []
-        for function in workspace.functions {
+        func entries(_ names: [String], _ purpose: AccessPurpose, function: String, valueRead: Set<String>? = nil) throws -> [PolicyReport.Entry] {
             var entries: [PolicyReport.Entry] = []
-            for (provider, list) in secrets(function.secretNames).sorted(by: { $0.key < $1.key }) {
-                do { entries.append(try describe(provider, list, .render, function: function.name)) } catch let error as InjectSecretsError {
+            for (provider, list) in secrets(names, valueRead: valueRead).sorted(by: { $0.key < $1.key }) {
+                do { entries.append(try describe(provider, list, purpose, function: function)) } catch let error as InjectSecretsError {
                     for diagnostic in error.diagnostics where !diagnostics.diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
                 }
             }
-            functions.append((function.name, entries))
+            return entries
+        }
+        var functions: [(function: String, entries: [PolicyReport.Entry])] = []
+        var runtime: [(function: String, entries: [PolicyReport.Entry])] = []
+        for function in workspace.functions {
+            let valueRead = RenderStages.valueNames([function])
+            functions.append((function.name, try entries(function.secretNames, .render, function: function.name, valueRead: valueRead)))
+            let referenced = Set(function.variables.flatMap(\.template.references).compactMap { reference -> String? in
+                if case .runtime(let name, _, _) = reference.kind { return name }
+                return nil
+            })
+            if !referenced.isEmpty {
+                runtime.append((function.name, try entries(referenced.sorted(), .runtime, function: function.name)))
+            }
         }
         var drift: [PolicyReport.Entry] = []
         for (provider, list) in secrets(Array(workspace.references.keys)).sorted(by: { $0.key < $1.key }) {
@@ -239,6 +270,7 @@ extension InjectSecrets {
         try diagnostics.throwIfErrors()
         var report = PolicyReport(environment: manifest.environment, functions: functions, drift: drift)
         report.rotateDue = rotateDue
+        report.runtime = runtime
         if let lambda = try LambdaPolicy.describe(workspace) {
             report.deploy = lambda.deploy
             report.deployedDrift = lambda.deployedDrift

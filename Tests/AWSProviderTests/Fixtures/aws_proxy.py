@@ -9,6 +9,9 @@ the requests it receives by X-Amz-Target. Control endpoints (never forwarded):
   POST /__proxy/reset   -> zero the counters and stop injecting faults
   POST /__proxy/faults  -> body {"rate": 0.15, "kinds": ["500", "throttle", "reset"], "seed": 7}
 
+DescribeParameters answers get each parameter's ARN where moto 5.2 leaves it out: AWS documents and
+returns ParameterMetadata.ARN, and `${ref.*}` references name parameters by it.
+
 A fault answers instead of moto: "500" an InternalFailure, "throttle" a 400 ThrottlingException,
 "reset" closes the connection without an answer (RST). It prints nothing a request carried.
 
@@ -119,6 +122,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             upstream.endheaders(body)
             answer = upstream.getresponse()
             data = answer.read()
+            if target == "AmazonSSM.DescribeParameters" and answer.status == 200:
+                data = with_parameter_arns(data, self.headers.get("Authorization", ""))
             headers = [(k, v) for k, v in answer.getheaders()
                        if k.lower() not in ("content-length", "connection", "transfer-encoding", "keep-alive")]
             self.reply(answer.status, data, headers)
@@ -126,6 +131,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             upstream.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+
+def with_parameter_arns(data, authorization):
+    """Adds ARN to DescribeParameters entries as moto's own GetParameters writes it (its default account)."""
+    scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    region = scope[2] if len(scope) > 2 else "us-east-1"
+    answer = json.loads(data)
+    for parameter in answer.get("Parameters", []):
+        name = parameter.get("Name", "")
+        parameter.setdefault("ARN", "arn:aws:ssm:%s:123456789012:parameter/%s" % (region, name.lstrip("/")))
+    return json.dumps(answer).encode()
 
 
 def main():
