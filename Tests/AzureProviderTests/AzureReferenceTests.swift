@@ -22,17 +22,11 @@ extension AzureEndToEndTests {
 
     /// The setUp manifest with checkout's `env` replaced (on line 8) and a JSON output.
     func writeCheckout(env: String) throws {
-        try writeFiles(["inject-secrets.yaml": """
-            version: 1
-            providers:
-              azure: { type: azure-key-vault, vault-url: "\(fake.baseURL)" }
-            secrets:
-              db: { provider: azure, id: prod-db }
-            functions:
+        try writeManifest(functions: """
               checkout:
                 env: \(env)
                 outputs: [{ format: json, path: out/checkout.json }]
-            """], in: directory)
+            """)
     }
 
     func testReferencesUseAppServiceSyntaxReadNoValueAndResolveAgainstTheVault() async throws {
@@ -54,10 +48,7 @@ extension AzureEndToEndTests {
         XCTAssertTrue(try XCTUnwrap(read("inject-secrets.lock")).contains("\"version\": \"\(v1)\""))
 
         // As App Service does at start: GET the SecretUri's secret (with the app's identity) from that vault.
-        let provider = try AzureKeyVaultKind.make(providerDeclaration(
-            [("type", AzureKeyVaultKind.typeName), ("vault-url", pinned.vault)], name: "app", baseDirectory: directory,
-            environment: ["AZURE_TENANT_ID": Self.tenant, "AZURE_CLIENT_ID": Self.clientID, "AZURE_CLIENT_SECRET": clientSecret.value,
-                          "AZURE_AUTHORITY_HOST": fake.baseURL]))
+        let provider = try makeProvider(clientSecretEnvironment, vaultURL: pinned.vault)
         let reference = SecretReference(name: "db", id: pinned.name, policy: .version(try XCTUnwrap(pinned.version)))
         let resolved = try await provider.fetch([reference])[reference]?.get()
         XCTAssertTrue(resolved?.value.text == #"{"user":"app","password":"\#(password.value)"}"#, "the reference resolves to the seeded value")

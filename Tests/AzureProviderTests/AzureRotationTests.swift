@@ -4,46 +4,12 @@ import XCTest
 
 /// Rotation age (`attributes.created` in the versions listing) and expiry (`attributes.exp`) on the Key
 /// Vault stand-in, through the executable.
-final class AzureRotationTests: XCTestCase {
-    static let tenant = "11111111-1111-1111-1111-111111111111"
-    static let clientID = "22222222-2222-2222-2222-222222222222"
-    nonisolated(unsafe) static var shared: FakeKeyVault?
-
-    var fake: FakeKeyVault!
-    var directory: URL!
-    let clientSecret = Canary("client-secret")
-    var canaries: [Canary] = []
-
-    override func setUp() async throws {
-        guard which("python3") != nil else {
-            let message = try missingServer("python3 (for the Key Vault stand-in)", install: "apt-get install python3")
-            throw XCTSkip(message)
-        }
-        if Self.shared == nil { Self.shared = try FakeKeyVault() }
-        fake = Self.shared
-        try await fake.control("reset")
-        try await fake.control("configure", [
-            "tenant": Self.tenant,
-            "clients": [Self.clientID: ["tenants": [Self.tenant], "secret": clientSecret.value]],
-        ])
-        directory = try makeTemporaryDirectory("azure-rotation")
-    }
-
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    override class func tearDown() {
-        shared?.stop()
-        shared = nil
-    }
-
+final class AzureRotationTests: KeyVaultTestCase {
     static func epoch(days: Double) -> Int { Int(Date().timeIntervalSince1970 + days * 86_400) }
 
     /// Adds a version created `created` days from now (negative: ago), expiring at `exp` days if given.
     func seed(_ name: String, created: Double, exp: Double? = nil) async throws -> String {
-        let value = Canary(name)
-        canaries.append(value)
+        let value = canary(name)
         var body: [String: Any] = ["name": name, "value": value.value, "created": Self.epoch(days: created)]
         if let exp { body["exp"] = Self.epoch(days: exp) }
         return try await fake.control("secret", body)["version"] as! String
@@ -68,28 +34,9 @@ final class AzureRotationTests: XCTestCase {
             """], in: directory)
     }
 
-    /// Runs the executable; no value, client secret or token may reach stdout, stderr, the lock or the
-    /// render record.
-    func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (ProcessResult, [String: Any]) {
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("AZURE_") || key.hasPrefix("IDENTITY_") || key.hasPrefix("MSI_") {
-            environment[key] = nil
-        }
-        environment["AZURE_TENANT_ID"] = Self.tenant
-        environment["AZURE_CLIENT_ID"] = Self.clientID
-        environment["AZURE_CLIENT_SECRET"] = clientSecret.value
-        environment["AZURE_AUTHORITY_HOST"] = fake.baseURL
-        let result = try runProcess(
-            productsDirectory.appendingPathComponent("inject-secrets").path, arguments, environment: environment,
-            currentDirectory: directory, timeout: 300)
-        var places = ["stdout": result.stdout, "stderr": result.stderr]
-        for (path, text) in filesBelow(directory) where !path.hasSuffix(".env") { places[path] = text }
-        for canary in canaries + [clientSecret] {
-            XCTAssertEqual(canary.leaks(in: places), [], "leaked \(canary.value)", file: file, line: line)
-        }
-        for (place, text) in places {
-            XCTAssertFalse(text.contains("fake-token-"), "a token leaked into \(place)", file: file, line: line)
-        }
+    /// Runs the executable (see `KeyVaultTestCase.run`) with its JSON report, empty when stdout holds none.
+    func runJSON(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (ProcessResult, [String: Any]) {
+        let result = try run(arguments, file: file, line: line)
         let document = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any] ?? [:]
         return (result, document)
     }
@@ -99,8 +46,8 @@ final class AzureRotationTests: XCTestCase {
         _ = try await seed("db", created: -40)
         _ = try await seed("token", created: -20)
         try project(["id: db", "id: db, version: \"\(old)\", rotation: { every: 120d }", "id: token"])
-        XCTAssertEqual(try run(["render"]).0.status, 0)
-        let (result, document) = try run(["drift", "--format", "json"])
+        XCTAssertEqual(try run(["render"]).status, 0)
+        let (result, document) = try runJSON(["drift", "--format", "json"])
         XCTAssertEqual(result.status, 1, result.stderr)
         let entries = document["drift"] as? [[String: Any]] ?? []
         XCTAssertEqual(entries.count, 1, result.stdout)
@@ -118,8 +65,8 @@ final class AzureRotationTests: XCTestCase {
         _ = try await seed("token", created: -1, exp: 60)
         _ = try await seed("plain", created: -1)
         try project(["id: db", "id: token", "id: plain, rotation: none"])
-        XCTAssertEqual(try run(["render"]).0.status, 0)
-        var (result, document) = try run(["drift", "--format", "json"])
+        XCTAssertEqual(try run(["render"]).status, 0)
+        var (result, document) = try runJSON(["drift", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         let notes = document["notes"] as? [String] ?? []
         XCTAssertEqual(notes.filter { $0.contains("expires on") }.count, 1, result.stdout)
@@ -128,7 +75,7 @@ final class AzureRotationTests: XCTestCase {
         // Its exp moved into the past since the render (Key Vault still serves it): the lock holds an
         // expired version.
         try await fake.control("expire", ["name": "db", "version": db, "exp": Self.epoch(days: -2)])
-        (result, document) = try run(["drift", "--format", "json"])
+        (result, document) = try runJSON(["drift", "--format", "json"])
         XCTAssertEqual(result.status, 1, result.stderr)
         let entries = document["drift"] as? [[String: Any]] ?? []
         XCTAssertEqual(entries.map { "\($0["secret"] ?? ""):\($0["kind"] ?? "")" }, ["a:version-expired"], result.stdout)
