@@ -62,24 +62,16 @@ final class AWSPolicyEndToEndTests: MotoTestCase {
             "Name": .string("/policy-\(run)/token"), "Value": .string(canary("token")), "Type": "SecureString",
         ])
         let dbARN = try XCTUnwrap(db["ARN"]?.string), mailARN = try XCTUnwrap(mail["ARN"]?.string)
-        try writeFiles([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  aws: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.proxy.baseURL)' }
-                  ssm: { type: aws-ssm, region: us-east-1, endpoint: '\(moto.proxy.baseURL)' }
-                secrets:
-                  db: { provider: aws, id: policy-\(run)/db }
-                  mail: { provider: aws, id: policy-\(run)/mail }
-                  token: { provider: ssm, id: /policy-\(run)/token }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db.password}", API_TOKEN: "${secrets.token}" }
-                  mailer:
-                    env: { MAIL: "${secrets.mail}" }
-
-                """,
-        ], in: directory)
+        try writeFiles(["inject-secrets.yaml": awsManifest(endpoint: moto.proxy.baseURL, secrets: """
+              db: { provider: aws, id: policy-\(run)/db }
+              mail: { provider: aws, id: policy-\(run)/mail }
+              token: { provider: ssm, id: /policy-\(run)/token }
+            """, functions: """
+              checkout:
+                env: { DB_PASSWORD: "${secrets.db.password}", API_TOKEN: "${secrets.token}" }
+              mailer:
+                env: { MAIL: "${secrets.mail}" }
+            """)], in: directory)
 
         // Before any render the ARNs' suffixes are unknown: approximate, and said so.
         let before = try runTool(["policy", "--format", "json"], identity: nil)

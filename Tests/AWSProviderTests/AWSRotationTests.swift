@@ -3,133 +3,16 @@ import XCTest
 @testable import InjectSecretsCore
 import TestSupport
 
-/// A moto_server whose clock the test sets through libfaketime (a timestamp file read on every clock
-/// call), so that versions carry the dates a rotation policy judges. Auth is not enforced: these tests
-/// are about dates, the IAM tests run on `MotoFixture`.
-final class DatedMoto {
-    let moto: LoopbackServer
-    let clock: URL
-
-    /// Starts moto under libfaketime, or returns nil (loudly; a failure under CI=true) when either is missing.
-    static func start() throws -> DatedMoto? {
-        guard which("moto_server") != nil, FakeTime.library != nil else {
-            _ = try missingServer("moto_server and libfaketime", install: "pip install 'moto[server]'; apt-get install faketime")
-            return nil
-        }
-        return try DatedMoto()
-    }
-
-    private init() throws {
-        clock = FileManager.default.temporaryDirectory.appendingPathComponent("moto-clock-\(UUID().uuidString)")
-        try Data("+0d\n".utf8).write(to: clock)
-        let port = try freePort()
-        moto = try LoopbackServer(
-            executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", String(port)], port: port,
-            environment: try FakeTime.environment(timestampFile: clock.path), startupTimeout: 120)
-    }
-
-    /// Moves moto's clock: `days` before (negative) or after now.
-    func setClock(days: Int) throws {
-        try Data("\(days >= 0 ? "+" : "")\(days)d\n".utf8).write(to: clock)
-    }
-
-    func stop() {
-        moto.stop()
-        try? FileManager.default.removeItem(at: clock)
-    }
-
-    /// Runs the executable in `directory` against this moto with `extra` variables, through the shared
-    /// `runTool`: no watched value (canaries, values a store or generator made) may reach a place but the
-    /// rendered outputs.
-    func runTool(
-        _ arguments: [String], in directory: URL, watching values: [String], extra: [String: String] = [:],
-        file: StaticString, line: UInt
-    ) throws -> ProcessResult {
-        try TestSupport.runTool(
-            arguments, in: directory, environment: Self.identity.environment().merging(extra) { $1 }, canaries: values,
-            valuesOnlyIn: [".build/inject-secrets/"], file: file, line: line)
-    }
-
-    static let identity = TestIdentity(AccessKeyId: "AKIDROTATIONTEST", SecretAccessKey: "rotation-test-secret-key", SessionToken: nil)
-
-    @discardableResult
-    func call(_ service: String, _ operation: String, _ input: JSON) async throws -> JSON {
-        let (signing, prefix) = service == "ssm" ? ("ssm", "AmazonSSM") : ("secretsmanager", "secretsmanager")
-        let client = AWSJSONClient(
-            serviceName: "seed \(service)", signingName: signing, targetPrefix: prefix,
-            endpoint: URL(string: moto.baseURL + "/")!, region: "us-east-1",
-            credentials: StaticCredentials(value: Self.identity.credentials), retry: RetryPolicy(maxAttempts: 1))
-        return try await client.call(operation, input, as: JSON.self)
-    }
-}
-
 /// Rotation age on Secrets Manager (ListSecretVersionIds `CreatedDate`) and Parameter Store
 /// (`LastModifiedDate` of each version) through the executable.
-final class AWSRotationTests: XCTestCase {
-    nonisolated(unsafe) static var server: DatedMoto?
-    nonisolated(unsafe) static var skipReason: String?
-
-    override class func setUp() {
-        super.setUp()
-        do {
-            server = try DatedMoto.start()
-            if server == nil { skipReason = "moto_server or libfaketime is not installed" }
-        } catch {
-            skipReason = "dated moto failed: \(error)"
-        }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        server = nil
-        super.tearDown()
-    }
-
-    var moto: DatedMoto!
-    var directory: URL!
-    var canaries: [Canary] = []
-    let run = UUID().uuidString.prefix(8).lowercased()
-
-    override func setUpWithError() throws {
-        if let reason = Self.skipReason {
-            if isCI { throw TestSupportError(reason) }
-            throw XCTSkip(reason)
-        }
-        moto = Self.server
-        try moto.setClock(days: 0)
-        directory = try makeTemporaryDirectory("aws-rotation")
-    }
-
-    override func tearDownWithError() throws {
-        try moto?.setClock(days: 0)
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    func canary(_ label: String) -> String {
-        let canary = Canary(label)
-        canaries.append(canary)
-        return canary.value
-    }
-
-    @discardableResult
-    func runTool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        try moto.runTool(arguments, in: directory, watching: canaries.map(\.value), file: file, line: line)
-    }
+final class AWSRotationTests: PlainMotoTestCase {
+    override class var dated: Bool { true }
 
     func manifest(_ secrets: String) throws {
-        try writeFiles([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  sm: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.moto.baseURL)' }
-                  ssm: { type: aws-ssm, region: us-east-1, endpoint: '\(moto.moto.baseURL)' }
-                secrets:
-                \(secrets)
-                functions:
-                  checkout:
-                    env: { A: "${secrets.a}", B: "${secrets.b}" }
-                """,
-        ], in: directory)
+        try writeFiles(["inject-secrets.yaml": awsManifest(endpoint: moto.baseURL, secrets: secrets, functions: """
+              checkout:
+                env: { A: "${secrets.a}", B: "${secrets.b}" }
+            """)], in: directory)
     }
 
     func drift() throws -> (ProcessResult, [[String: Any]]) {
@@ -149,8 +32,8 @@ final class AWSRotationTests: XCTestCase {
         try await moto.call("secretsmanager", "CreateSecret", ["Name": .string("rot-\(run)/a"), "SecretString": .string(canary("sm-a"))])
         try await moto.call("secretsmanager", "CreateSecret", ["Name": .string("rot-\(run)/b"), "SecretString": .string(canary("sm-b"))])
         try manifest("""
-              a: { provider: sm, id: rot-\(run)/a, rotation: { every: 30d, warn: 14d } }
-              b: { provider: sm, id: rot-\(run)/b }
+              a: { provider: aws, id: rot-\(run)/a, rotation: { every: 30d, warn: 14d } }
+              b: { provider: aws, id: rot-\(run)/b }
             """)
         XCTAssertEqual(try runTool(["render"]).status, 0)
         var (result, entries) = try drift()
@@ -199,40 +82,11 @@ final class AWSRotationTests: XCTestCase {
 
 /// `rotate --due` and `rotate NAME` on moto: a generator, `RotateSecret` for a secret with rotation
 /// configured (RotationEnabled), nothing due, and a due secret with no way to get a value.
-final class AWSDueRotationTests: XCTestCase {
-    var moto: DatedMoto!
-    var directory: URL!
-    var canaries: [Canary] = []
-    /// Values the store or the generator made, watched like canaries.
-    var watched: [String] = []
-    let run = UUID().uuidString.prefix(8).lowercased()
-
-    override func setUpWithError() throws {
-        guard let server = try DatedMoto.start() else { throw XCTSkip("moto_server or libfaketime is not installed") }
-        moto = server
-        directory = try makeTemporaryDirectory("aws-due")
-    }
-
-    override func tearDown() {
-        moto?.stop()
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    func canary(_ label: String) -> String {
-        let canary = Canary(label)
-        canaries.append(canary)
-        return canary.value
-    }
+final class AWSDueRotationTests: PlainMotoTestCase {
+    override class var dated: Bool { true }
 
     var auditLog: URL { directory.appendingPathComponent("audit.jsonl") }
-
-    /// Runs the executable with an audit log, watching the canaries and the values made during the test.
-    @discardableResult
-    func runTool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        try moto.runTool(
-            arguments, in: directory, watching: canaries.map(\.value) + watched,
-            extra: ["INJECT_SECRETS_AUDIT_LOG": auditLog.path], file: file, line: line)
-    }
+    override var toolEnvironment: [String: String] { ["INJECT_SECRETS_AUDIT_LOG": auditLog.path] }
 
     /// The AWSCURRENT version from the metadata. moto's RotateSecret, running no rotation function, moves
     /// AWSCURRENT to a version without a value, so the rotated secret is checked here, not read.
@@ -270,7 +124,7 @@ final class AWSDueRotationTests: XCTestCase {
             "inject-secrets.yaml": """
                 version: 1
                 providers:
-                  sm: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.moto.baseURL)' }
+                  sm: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.baseURL)' }
                 defaults:
                   rotation: { every: 30d }
                 secrets:
@@ -306,7 +160,7 @@ final class AWSDueRotationTests: XCTestCase {
         XCTAssertEqual(rows[0]["stale"] as? [String], ["checkout"])
         XCTAssertEqual(rows[0]["age"] as? Int, 40)
         let after = (gen: try await current("due-\(run)/gen"), store: try await currentVersion("due-\(run)/self"))
-        watched.append(after.gen.value)
+        generated.append(after.gen.value)
         XCTAssertNotEqual(after.gen.version, before.gen.version)
         XCTAssertEqual(after.gen.value.count, 40)
         XCTAssertEqual(rows[0]["version"] as? String, after.gen.version)

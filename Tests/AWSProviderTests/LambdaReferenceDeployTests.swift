@@ -7,14 +7,6 @@ import TestSupport
 /// (read back from moto) carries the pinned references and no value; a rotation makes the Lambda stale
 /// until render and deploy move the reference.
 extension LambdaDeployTests {
-    func lambdaVariables(_ name: String) throws -> [String: String] {
-        let answer = try boto("""
-            c = client("lambda").get_function_configuration(FunctionName="\(name)")
-            print(json.dumps(c.get("Environment", {}).get("Variables", {})))
-            """)
-        return answer as? [String: String] ?? [:]
-    }
-
     func lockedVersion(_ name: String) throws -> String? {
         let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("inject-secrets.lock"))) as? [String: Any]
         return ((lock?["secrets"] as? [String: [String: String]])?[name])?["version"]
@@ -23,36 +15,22 @@ extension LambdaDeployTests {
     func testDeployOfReferencesPutsNoValueInLambdasConfiguration() throws {
         let first = try putPassword("ref-lambda-pw")
         let lambdaName = "e2e-\(run)-refs"
-        _ = try boto("""
-            role = client("iam").create_role(RoleName="lambda-refs-\(run)", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-            code = io.BytesIO()
-            with zipfile.ZipFile(code, "w") as z: z.writestr("lambda_function.py", "def handler(e, c): return 1\\n")
-            client("lambda").create_function(FunctionName="\(lambdaName)", Runtime="python3.12", Role=role,
-                Handler="lambda_function.handler", Code={"ZipFile": code.getvalue()})
-            print(json.dumps(True))
-            """)
-        try writeFiles([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  aws: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.baseURL)' }
-                secrets:
-                  db: { provider: aws, id: e2e-\(run)/db }
-                functions:
-                  checkout:
-                    env:
-                      DB_PASSWORD: ${ref.db.password}
-                      DB_FOLLOWING: ${ref.db:current}
-                    outputs: [{ format: lambda }]
-                    lambda: { name: \(lambdaName), region: us-east-1 }
-                """
-        ], in: directory)
+        try createFunctions([lambdaName])
+        try writeFiles(["inject-secrets.yaml": awsManifest(endpoint: moto.baseURL, secrets: """
+              db: { provider: aws, id: e2e-\(run)/db }
+            """, functions: """
+              checkout:
+                env:
+                  DB_PASSWORD: ${ref.db.password}
+                  DB_FOLLOWING: ${ref.db:current}
+                outputs: [{ format: lambda }]
+                lambda: { name: \(lambdaName), region: us-east-1 }
+            """)], in: directory)
 
         XCTAssertEqual(try runTool(["render"]).status, 0)
         let deployed = try runTool(["deploy"])
         XCTAssertEqual(deployed.status, 0, deployed.stderr)
-        var variables = try lambdaVariables(lambdaName)
+        var variables = try XCTUnwrap(deployedState([lambdaName])[lambdaName]).variables
         XCTAssertEqual(Set(variables.keys), ["DB_PASSWORD", "DB_FOLLOWING"])
         let pinned = try RuntimeReference(parsing: try XCTUnwrap(variables["DB_PASSWORD"]))
         XCTAssertEqual(pinned.store, .secretsManager)
@@ -72,7 +50,7 @@ extension LambdaDeployTests {
         XCTAssertEqual(stale.status, 1, stale.stdout)
         XCTAssertTrue(stale.stdout.contains("deployed-stale"), stale.stdout)
         XCTAssertEqual(try runTool(["deploy"]).status, 0)
-        variables = try lambdaVariables(lambdaName)
+        variables = try XCTUnwrap(deployedState([lambdaName])[lambdaName]).variables
         let moved = try RuntimeReference(parsing: try XCTUnwrap(variables["DB_PASSWORD"]))
         XCTAssertNotEqual(moved.selector, pinned.selector)
         XCTAssertEqual(moved.selector, .version(try XCTUnwrap(lockedVersion("db"))))

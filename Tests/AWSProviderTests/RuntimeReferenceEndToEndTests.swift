@@ -59,26 +59,18 @@ extension AWSPolicyEndToEndTests {
         let token = canary("ref-token")
         try await moto.seed("ssm", "PutParameter", ["Name": .string("/ref-\(run)/token"), "Value": .string(token), "Type": "SecureString"])
         let dbARN = try XCTUnwrap(db["ARN"]?.string), firstVersion = try XCTUnwrap(db["VersionId"]?.string)
-        try writeFiles([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  aws: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.proxy.baseURL)' }
-                  ssm: { type: aws-ssm, region: us-east-1, endpoint: '\(moto.proxy.baseURL)' }
-                secrets:
-                  db: { provider: aws, id: ref-\(run)/db }
-                  token: { provider: ssm, id: /ref-\(run)/token }
-                functions:
-                  checkout:
-                    env:
-                      DB_PASSWORD: ${ref.db.password}
-                      DB_FOLLOWING: ${ref.db.password:current}
-                      API_TOKEN: ${ref.token}
-                      STAGE: prod
-                    outputs: [{ format: json, path: out/checkout.json }]
-
-                """,
-        ], in: directory)
+        try writeFiles(["inject-secrets.yaml": awsManifest(endpoint: moto.proxy.baseURL, secrets: """
+              db: { provider: aws, id: ref-\(run)/db }
+              token: { provider: ssm, id: /ref-\(run)/token }
+            """, functions: """
+              checkout:
+                env:
+                  DB_PASSWORD: ${ref.db.password}
+                  DB_FOLLOWING: ${ref.db.password:current}
+                  API_TOKEN: ${ref.token}
+                  STAGE: prod
+                outputs: [{ format: json, path: out/checkout.json }]
+            """)], in: directory)
         func rendered() throws -> [String: String] {
             let data = try Data(contentsOf: directory.appendingPathComponent("out/checkout.json"))
             return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: String])
