@@ -8,18 +8,6 @@ import TestSupport
 /// audited. (moto checks IAM actions but authorizes every Secrets Manager and SSM call against the
 /// resource "*", so it cannot prove resource-level grants; the documents' ARNs are checked instead.)
 final class AWSPolicyEndToEndTests: MotoTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        directory = try makeTemporaryDirectory("aws-policy")
-    }
-
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-        super.tearDown()
-    }
-
     func canary(_ label: String) -> String {
         let canary = Canary(label)
         canaries.append(canary)

@@ -24,6 +24,8 @@ class MotoTestCase: XCTestCase {
     }
 
     var moto: MotoFixture!
+    /// A fresh project folder for the test, removed after it.
+    var directory: URL!
     /// Every canary planted by this test; none may appear in any message.
     var canaries: [Canary] = []
     /// What no run of the tool may print or write outside its rendered outputs: the canaries and the
@@ -37,6 +39,12 @@ class MotoTestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         moto = try startedServer(Self.started)
+        directory = try makeTemporaryDirectory("aws")
+    }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+        super.tearDown()
     }
 }
 
