@@ -89,22 +89,11 @@ final class AzureDriftPlanTests: XCTestCase {
 
         // Asked one query at a time, every status is the same.
         let alone = try provider(waits: WaitLog())
-        for query in queries {
-            let single = await alone.inspect([query])
-            XCTAssertEqual(describe(single[query]), describe(statuses[query]), query.reference.name)
-        }
-        var texts: [String: String] = [:]
-        for (query, result) in statuses { texts[query.reference.name] = describe(result) }
+        let differences = await alone.differencesAskedAlone(queries, from: statuses)
+        XCTAssertEqual(differences, [])
+        let texts = statusTexts(statuses)
         for canary in canaries + [clientSecret] {
             XCTAssertEqual(canary.leaks(in: texts), [], "a value or the client secret leaked into a status")
-        }
-    }
-
-    func describe(_ result: Result<VersionStatus, ProviderFailure>?) -> String {
-        switch result {
-        case .success(let status)?: return String(reflecting: status)
-        case .failure(let failure)?: return "\(failure.kind): \(failure.message)"
-        case nil: return "no answer"
         }
     }
 }
