@@ -161,10 +161,11 @@ public struct AWSParameterStoreProvider: SecretProvider {
     /// DescribeParameters and GetParameterHistory sit outside Parameter Store's throughput setting,
     /// which covers GetParameter, GetParameters, GetParametersByPath and PutParameter
     /// (docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html), and
-    /// AWS publishes no number for them: an AWS engineer calls DescribeParameters' limits "very low"
-    /// and unpublished (github.com/segmentio/chamber/issues/392), and chamber's users were throttled
-    /// below one call a second (issues/76). So both are paced to a few calls a second rather than
-    /// sent 16 at once into throttled retries that a larger manifest runs out of.
+    /// AWS publishes no number for them: DescribeParameters' limits are "very low" and not public
+    /// (github.com/segmentio/chamber/issues/392), and chamber's users were throttled below one call a
+    /// second (issues/76). So both are paced to 3 calls a second, a guess kept low (a call throttled
+    /// anyway is retried, `AWS_MAX_ATTEMPTS`), rather than sent 16 at once into throttled retries that
+    /// a larger manifest runs out of.
     static let describeCallsPerSecond = 3.0
     static let historyCallsPerSecond = 3.0
     var describePacer = CallPacer(
