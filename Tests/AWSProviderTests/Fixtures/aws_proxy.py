@@ -5,7 +5,9 @@ Forwards every request unchanged (the Host header included, so SigV4 still verif
 the requests it receives by X-Amz-Target. Control endpoints (never forwarded):
 
   GET  /__proxy/stats   -> {"received": {target: n}, "forwarded": {target: n}, "faults": {kind: n},
-                            "decrypting": {target: n}}  (decrypting: requests with "WithDecryption": true)
+                            "decrypting": {target: n}, "starting": {target: n}}
+                           (decrypting: requests with "WithDecryption": true; starting: requests without a
+                           "NextToken", the first page of each call)
   POST /__proxy/reset   -> zero the counters and stop injecting faults
   POST /__proxy/faults  -> body {"rate": 0.15, "kinds": ["500", "throttle", "reset"], "seed": 7}
 
@@ -28,7 +30,7 @@ import threading
 import urllib.parse
 
 LOCK = threading.Lock()
-STATE = {"received": {}, "forwarded": {}, "faults": {}, "decrypting": {}, "rate": 0.0, "kinds": [], "random": random.Random(0)}
+STATE = {"received": {}, "forwarded": {}, "faults": {}, "decrypting": {}, "starting": {}, "rate": 0.0, "kinds": [], "random": random.Random(0)}
 UPSTREAM = None
 
 
@@ -60,11 +62,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def control(self, body):
         if self.path == "/__proxy/stats":
             with LOCK:
-                stats = {k: dict(STATE[k]) for k in ("received", "forwarded", "faults", "decrypting")}
+                stats = {k: dict(STATE[k]) for k in ("received", "forwarded", "faults", "decrypting", "starting")}
             return self.reply(200, json.dumps(stats), [("Content-Type", "application/json")])
         if self.path == "/__proxy/reset":
             with LOCK:
-                for k in ("received", "forwarded", "faults", "decrypting"):
+                for k in ("received", "forwarded", "faults", "decrypting", "starting"):
                     STATE[k] = {}
                 STATE["rate"] = 0.0
                 STATE["kinds"] = []
@@ -85,13 +87,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.control(body)
         target = self.headers.get("X-Amz-Target") or (self.command + " " + self.path.split("?")[0])
         try:
-            decrypting = json.loads(body or b"{}").get("WithDecryption") is True
+            request = json.loads(body or b"{}")
+            decrypting = request.get("WithDecryption") is True
+            starting = not request.get("NextToken")
         except (ValueError, AttributeError):
-            decrypting = False
+            decrypting, starting = False, True
         with LOCK:
             bump("received", target)
             if decrypting:
                 bump("decrypting", target)
+            if starting:
+                bump("starting", target)
             fault = None
             if STATE["kinds"] and STATE["random"].random() < STATE["rate"]:
                 fault = STATE["random"].choice(STATE["kinds"])

@@ -94,6 +94,10 @@ public struct VaultProvider: SecretProvider {
     let session: VaultSession
     /// How many reads run at once.
     public var concurrency: Int = 8
+    /// How many metadata reads `inspect` runs at once: as many as the HTTP client keeps connections to
+    /// one host. Vault sets no request quota unless an operator adds a rate-limit quota (whose 429 is
+    /// retried), so only round trips bound a drift: 2,000 paths at 20 ms were 5 s at 8 in flight.
+    public var metadataConcurrency: Int = 32
 
     public init(
         name: String, address: URL, mount: String = "secret", namespace: String? = nil,
@@ -220,7 +224,7 @@ public struct VaultProvider: SecretProvider {
             let path = Self.cleanPath(query.reference.id)
             if !paths.contains(path) { paths.append(path) }
         }
-        let outcomes = await boundedConcurrentMap(paths, limit: max(1, concurrency)) { [self] path in
+        let outcomes = await boundedConcurrentMap(paths, limit: max(1, metadataConcurrency)) { [self] path in
             await self.metadata(path)
         }
         var byPath: [String: Result<VaultKVMetadata, ProviderFailure>] = [:]
