@@ -40,6 +40,7 @@ let package = Package(
         //   inject-secrets -> InjectSecretsDeploy -> InjectSecretsCore -> InjectSecretsKit
         //   inject-secrets -> InjectSecretsVault, InjectSecretsAzure, InjectSecretsAWS -> InjectSecretsKit
         //   InjectSecretsDeploy -> InjectSecretsAWS
+        //   InjectSecretsCore, InjectSecretsAWS, InjectSecretsRuntime -> InjectSecretsReference
         //
         // The kit every store and the engine share: the provider contract (SecretProvider, ProviderFailure,
         // ProviderDeclaration and ProviderSettings, the only reader of a provider's YAML), the one HTTP path
@@ -56,18 +57,22 @@ let package = Package(
         // The engine: manifest, templates, rendering, lock, drift, outputs, audit log, `policy`, and the file
         // store, its reference store. No argument parsing, no printing, and no other store: it is given the
         // registry (`InjectSecrets(registry:)`).
-        .target(name: "InjectSecretsCore", dependencies: ["InjectSecretsKit"]),
+        .target(name: "InjectSecretsCore", dependencies: ["InjectSecretsKit", "InjectSecretsReference"]),
         // One module per store family, each on the kit alone.
         .target(name: "InjectSecretsVault", dependencies: ["InjectSecretsKit"]),
         .target(name: "InjectSecretsAzure", dependencies: ["InjectSecretsKit"]),
         // Secrets Manager and Parameter Store with the AWS core they share: SigV4, the credential chain,
         // the service description and endpoints, and the Lambda client `deploy` uses.
-        .target(name: "InjectSecretsAWS", dependencies: ["InjectSecretsKit"]),
+        .target(name: "InjectSecretsAWS", dependencies: ["InjectSecretsKit", "InjectSecretsReference"]),
         // `deploy`, `drift --deployed` and their IAM policy: the engine's outputs onto Lambda.
         .target(name: "InjectSecretsDeploy", dependencies: ["InjectSecretsCore", "InjectSecretsAWS", "InjectSecretsKit"]),
+        // The one-line reference grammar `${ref.NAME}` renders (core writes it, the runtime reads it): one
+        // home for both sides. Foundation only; `public`, because the runtime's documented API shows it.
+        .target(name: "InjectSecretsReference"),
         // For Lambda functions: resolves `${ref.NAME}` references at run time through the AWS Parameters and
-        // Secrets Lambda Extension. Foundation only, so a function links nothing else of this package.
-        .target(name: "InjectSecretsRuntime"),
+        // Secrets Lambda Extension. Foundation only, so a function links nothing else of this package but
+        // the grammar.
+        .target(name: "InjectSecretsRuntime", dependencies: ["InjectSecretsReference"]),
         // The companion executable: argument parsing and presentation, and the registry of every store
         // (StandardRegistry.swift): adding a store is one line there.
         .executableTarget(
@@ -101,13 +106,13 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["InjectSecretsKit"], path: "Tests/TestSupport"),
         // The SecretProvider contract as checks, run by each store's test target against its server.
         .target(name: "ProviderConformance", dependencies: ["InjectSecretsKit"], path: "Tests/ProviderConformance"),
-        // The engine and the kit in-process; the cross-store checks (failure kinds, policies, redaction)
-        // build each store's kind, so they depend on the store modules too.
+        // The engine and the kit in-process; the cross-store checks (failure kinds, policies with the
+        // Lambda part, redaction) build each store's kind, so they depend on the store and deploy modules too.
         .testTarget(
             name: "InjectSecretsCoreTests",
             dependencies: [
                 "InjectSecretsKit", "InjectSecretsCore", "InjectSecretsVault", "InjectSecretsAzure", "InjectSecretsAWS",
-                "TestSupport", "ProviderConformance",
+                "InjectSecretsDeploy", "TestSupport", "ProviderConformance",
             ]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsKit", "TestSupport"], exclude: ["Fixtures"]),
@@ -123,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "AWSProviderTests",
             dependencies: [
-                "inject-secrets", "InjectSecretsAWS", "InjectSecretsKit", "InjectSecretsRuntime", "TestSupport",
+                "inject-secrets", "InjectSecretsAWS", "InjectSecretsCore", "InjectSecretsKit", "InjectSecretsRuntime", "TestSupport",
                 "ProviderConformance",
             ],
             exclude: ["Fixtures"]),

@@ -153,9 +153,35 @@ package struct AWSParameterStoreProvider: SecretProvider {
 
     package func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
+    /// Names per DescribeParameters call: a `Name` filter takes at most 50 values and a page holds at
+    /// most 50 parameters (`ParameterStringFilterValueList` and `MaxResults`, both `max: 50`, in the
+    /// API's model, botocore `data/ssm/2014-11-06/service-2.json`). 50 exact names fill a page, so no
+    /// `BeginsWith` prefix could answer more of them in one call, and a prefix also matches
+    /// parameters the manifest does not name: exact names are the plan with the fewest calls.
+    static let describeLimit = 50
+    /// DescribeParameters and GetParameterHistory sit outside Parameter Store's throughput setting,
+    /// which covers GetParameter, GetParameters, GetParametersByPath and PutParameter
+    /// (docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html), and
+    /// AWS publishes no number for them: DescribeParameters' limits are "very low" and not public
+    /// (github.com/segmentio/chamber/issues/392), and chamber's users were throttled below one call a
+    /// second (issues/76). So both are paced to 3 calls a second, a guess kept low (a call throttled
+    /// anyway is retried, `AWS_MAX_ATTEMPTS`), rather than sent 16 at once into throttled retries that
+    /// a larger manifest runs out of.
+    static let describeCallsPerSecond = 3.0
+    static let historyCallsPerSecond = 3.0
+    var describePacer = CallPacer(
+        rate: AWSParameterStoreProvider.describeCallsPerSecond, burst: AWSParameterStoreProvider.describeCallsPerSecond)
+    var historyPacer = CallPacer(
+        rate: AWSParameterStoreProvider.historyCallsPerSecond, burst: AWSParameterStoreProvider.historyCallsPerSecond)
+
+    /// One DescribeParameters call per 50 names, then one GetParameterHistory per name whose answer
+    /// needs more than the current version (a label, an older pinned or locked version), each call
+    /// paced to its quota with up to `concurrency` in flight.
     package func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
         let names = Array(Set(queries.map(\.reference.id))).sorted()
-        let described = await boundedConcurrentMap(chunked(names, size: Self.batchLimit), limit: concurrency) { chunk in
+        let described = await boundedConcurrentMap(
+            chunked(names, size: Self.describeLimit), limit: concurrency, pacer: describePacer
+        ) { chunk in
             (chunk, await describeParameters(chunk))
         }
         var metadata: [String: Result<ParameterMetadata?, ProviderFailure>] = [:]
@@ -164,29 +190,38 @@ package struct AWSParameterStoreProvider: SecretProvider {
                 metadata[name] = result.map { $0[name] }
             }
         }
-        let answered = metadata
-        let statuses = await boundedConcurrentMap(queries, limit: concurrency) { query in
-            (query, await status(for: query, metadata: answered[query.reference.id]!))
+        let historyNames = Set(queries.filter { query in
+            guard case .success(let parameter?)? = metadata[query.reference.id] else { return false }
+            return Self.needsHistory(query, current: parameter.version.map(String.init))
+        }.map(\.reference.id)).sorted()
+        let histories = await boundedConcurrentMap(historyNames, limit: concurrency, pacer: historyPacer) { name in
+            await history(name)
         }
+        let versions = Dictionary(uniqueKeysWithValues: zip(historyNames, histories))
         var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
-        for (query, result) in statuses {
+        for query in queries {
+            let result = status(for: query, metadata: metadata[query.reference.id]!, history: versions[query.reference.id])
             results[query] = result.mapError { $0.during(.inspect, of: query.reference.id) }
         }
         return results
     }
 
     func describeParameters(_ names: [String]) async -> Result<[String: ParameterMetadata], ProviderFailure> {
+        let wanted = Set(names)
         var found: [String: ParameterMetadata] = [:]
-        let pages = PageSequence { token, _ -> (page: DescribeParametersOutput, next: String?) in
+        let pages = PageSequence { token, number -> (page: DescribeParametersOutput, next: String?) in
             let input = DescribeParametersInput(
-                parameterFilters: [.init(key: "Name", option: "Equals", values: names)], maxResults: 50, nextToken: token)
+                parameterFilters: [.init(key: "Name", option: "Equals", values: names)], maxResults: Self.describeLimit,
+                nextToken: token)
+            // The first page was admitted when the call was started (`inspect`).
+            if number > 1 { await describePacer.admit() }
             let output = try await client.call("DescribeParameters", input, as: DescribeParametersOutput.self)
             return (output, output.nextToken)
         }
         do {
             for try await output in pages {
                 for entry in output.parameters ?? [] {
-                    if let name = entry.name, names.contains(name) { found[name] = entry }
+                    if let name = entry.name, wanted.contains(name) { found[name] = entry }
                 }
                 if found.count == names.count { break }
             }
@@ -199,7 +234,8 @@ package struct AWSParameterStoreProvider: SecretProvider {
     /// Every version still in the parameter's history, with its labels (no decryption).
     func history(_ name: String) async -> Result<[ParameterMetadata], ProviderFailure> {
         var versions: [ParameterMetadata] = []
-        let pages = PageSequence { token, _ -> (page: HistoryOutput, next: String?) in
+        let pages = PageSequence { token, number -> (page: HistoryOutput, next: String?) in
+            if number > 1 { await historyPacer.admit() }
             let output = try await client.call(
                 "GetParameterHistory", HistoryInput(name: name, withDecryption: false, maxResults: 50, nextToken: token),
                 as: HistoryOutput.self)
@@ -213,9 +249,20 @@ package struct AWSParameterStoreProvider: SecretProvider {
         return .success(versions)
     }
 
-    func status(for query: VersionQuery, metadata: Result<ParameterMetadata?, ProviderFailure>) async
-        -> Result<VersionStatus, ProviderFailure>
-    {
+    /// Whether the current version alone cannot answer `query`: a label, or a pinned or locked version
+    /// other than the current one, is only in the parameter's history.
+    static func needsHistory(_ query: VersionQuery, current: String?) -> Bool {
+        if case .stage = query.reference.policy { return true }
+        if case .version(let id) = query.reference.policy, id != current { return true }
+        if let locked = query.lockedVersion, locked != current { return true }
+        return false
+    }
+
+    /// The status from DescribeParameters' answer and, where `needsHistory`, the parameter's history.
+    func status(
+        for query: VersionQuery, metadata: Result<ParameterMetadata?, ProviderFailure>,
+        history: Result<[ParameterMetadata], ProviderFailure>?
+    ) -> Result<VersionStatus, ProviderFailure> {
         let parameter: ParameterMetadata
         switch metadata {
         case .failure(let failure):
@@ -229,16 +276,12 @@ package struct AWSParameterStoreProvider: SecretProvider {
             parameter = found
         }
         let current = parameter.version.map(String.init)
-        var needsHistory = false
-        if case .stage = query.reference.policy { needsHistory = true }
-        if case .version(let id) = query.reference.policy, id != current { needsHistory = true }
-        if let locked = query.lockedVersion, locked != current { needsHistory = true }
-
         var versions: [ParameterMetadata] = []
-        if needsHistory {
-            switch await history(query.reference.id) {
-            case .success(let found): versions = found
-            case .failure(let failure): return .failure(failure)
+        if Self.needsHistory(query, current: current) {
+            switch history {
+            case .success(let found)?: versions = found
+            case .failure(let failure)?: return .failure(failure)
+            case nil: return .failure(ProviderFailure(.invalidResponse, "no history was read for this parameter"))
             }
         }
         let selected: String?
@@ -262,6 +305,9 @@ package struct AWSParameterStoreProvider: SecretProvider {
                 locked = .gone(reason: "version \(version) is no longer in the parameter's history")
             }
         }
-        return .success(VersionStatus(selected: selected, locator: parameter.arn, locked: locked, notes: notes))
+        // DescribeParameters dates the current version; GetParameterHistory (read above for any other) the rest.
+        let selectedEntry = selected == current ? parameter : versions.first { $0.version.map(String.init) == selected }
+        let created = selectedEntry?.lastModifiedDate?.value.map { Date(timeIntervalSince1970: $0) }
+        return .success(VersionStatus(selected: selected, locator: parameter.arn, locked: locked, notes: notes, created: created))
     }
 }

@@ -390,21 +390,7 @@ package struct AWSSecretsManagerProvider: SecretProvider {
 
     /// Whether `version` still exists without labels (AWS leaves such versions out of DescribeSecret).
     func unlabeledVersionExists(_ version: String, secretId: String) async -> Result<Bool, ProviderFailure> {
-        let pages = PageSequence { token, _ -> (page: ListVersionsOutput, next: String?) in
-            let output = try await client.call(
-                "ListSecretVersionIds",
-                ListVersionsInput(secretId: secretId, includeDeprecated: true, maxResults: 100, nextToken: token),
-                as: ListVersionsOutput.self)
-            return (output, output.nextToken)
-        }
-        do {
-            for try await output in pages where output.versions?.contains(where: { $0.versionId == version }) == true {
-                return .success(true)
-            }
-        } catch {
-            return .failure(Self.failure(error))
-        }
-        return .success(false)
+        await listedVersion(version, secretId: secretId).map { $0 != nil }
     }
 
     /// The version status from the metadata: the selected version, the locked version's state, and a
@@ -478,7 +464,14 @@ package struct AWSSecretsManagerProvider: SecretProvider {
                 notes.append("the pinned version \(id) does not exist")
             }
         }
-        return .success(VersionStatus(selected: selected, locator: secret.arn, locked: locked, notes: notes))
+        var created: Date?
+        if query.wantsDates, let selected {
+            switch await versionCreated(selected, secretId: secret.arn ?? query.reference.id) {
+            case .success(let date): created = date
+            case .failure(let failure): return .failure(failure)
+            }
+        }
+        return .success(VersionStatus(selected: selected, locator: secret.arn, locked: locked, notes: notes, created: created))
     }
 }
 

@@ -37,6 +37,18 @@ package struct IAMPolicy {
 
     package init() {}
 
+    /// `kms:Decrypt` only through `service` in the place's region and only for `arns`, named by the
+    /// encryption context key the service sets on what it encrypts (`contextKey`).
+    mutating func allowDecrypt(sid: String, service: String, contextKey: String, arns: [String], place: AWSResourcePlace) {
+        let wildcard = arns.contains { $0.contains("?") || $0.contains("*") } || place.region == "*"
+        statements.append(.init(
+            sid: sid, actions: ["kms:Decrypt"], resources: ["*"],
+            conditions: [wildcard ? "StringLike" : "StringEquals": [
+                "kms:ViaService": [place.viaService(service)],
+                contextKey: arns,
+            ]]))
+    }
+
     package var json: JSONValue {
         .object(["Version": .string("2012-10-17"), "Statement": .array(statements.map(\.json))])
     }

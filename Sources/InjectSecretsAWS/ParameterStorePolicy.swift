@@ -19,33 +19,42 @@ package enum ParameterStorePolicy {
     package static func describe(_ request: AccessPolicyRequest, settings: AWSParameterStore.Settings) -> AccessPolicy {
         let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
         let place = AWSResourcePlace(settings: settings, lockedARNs: lockedARNs)
-        var arns: [String] = []
         var approximate: [String] = []
-        for secret in request.secrets {
-            if let locator = secret.locked?.locator, locator.hasPrefix("arn:") {
-                arns.append(locator)
-            } else if secret.id.hasPrefix("arn:") {
-                arns.append(secret.id)
-            } else {
-                let name = secret.id.hasPrefix("/") ? String(secret.id.dropFirst()) : secret.id
-                arns.append("arn:\(place.partition):ssm:\(place.region):\(place.account):parameter/\(name)")
-                if !place.guessed.isEmpty { approximate.append(secret.name) }
-            }
+        func arn(_ secret: PolicySecret) -> String {
+            if let locator = secret.locked?.locator, locator.hasPrefix("arn:") { return locator }
+            if secret.id.hasPrefix("arn:") { return secret.id }
+            let name = secret.id.hasPrefix("/") ? String(secret.id.dropFirst()) : secret.id
+            if !place.guessed.isEmpty { approximate.append(secret.name) }
+            return "arn:\(place.partition):ssm:\(place.region):\(place.account):parameter/\(name)"
         }
-        arns = Array(Set(arns)).sorted()
+        // For render, the parameters a function uses only through `${ref.*}` get metadata actions only.
+        let valueSecrets = request.purpose == .render ? request.secrets.filter(\.valueRead) : request.secrets
+        let referenced = request.purpose == .render ? request.secrets.filter { !$0.valueRead } : []
+        let arns = Array(Set(valueSecrets.map(arn))).sorted()
+        let referencedARNs = Array(Set(referenced.map(arn))).sorted()
         var policy = IAMPolicy()
         var notes: [String] = []
-        let wildcard = arns.contains { $0.contains("*") } || place.region == "*"
-        switch request.purpose {
-        case .render:
-            policy.statements.append(.init(sid: "ReadParameters", actions: ["ssm:GetParameters"], resources: arns))
-            policy.statements.append(.init(
-                sid: "DecryptTheseSecureStringsThroughSSM", actions: ["kms:Decrypt"], resources: ["*"],
-                conditions: [wildcard ? "StringLike" : "StringEquals": [
-                    "kms:ViaService": [place.viaService("ssm")],
-                    "kms:EncryptionContext:PARAMETER_ARN": arns,
-                ]]))
+        func appendDecrypt() {
+            policy.allowDecrypt(
+                sid: "DecryptTheseSecureStringsThroughSSM", service: "ssm", contextKey: "kms:EncryptionContext:PARAMETER_ARN",
+                arns: arns, place: place)
             notes.append("kms:Decrypt is needed only for SecureString parameters under a customer managed KMS key; the conditions allow it only through SSM in \(place.region) and only for these parameters; narrow Resource to the key's ARN if you know it. The AWS managed key aws/ssm lets every principal of the account decrypt, so it cannot keep one function from another's SecureString: use a customer managed key for that")
+        }
+        switch request.purpose {
+        case .runtime:
+            policy.statements.append(.init(sid: "ReadReferencedParameters", actions: ["ssm:GetParameter"], resources: arns))
+            appendDecrypt()
+            notes.append("for the function's own role: the AWS Parameters and Secrets Lambda Extension reads each ${ref.*} reference with GetParameter on its ARN")
+        case .render:
+            if !arns.isEmpty {
+                policy.statements.append(.init(sid: "ReadParameters", actions: ["ssm:GetParameters"], resources: arns))
+                appendDecrypt()
+            }
+            if !referencedARNs.isEmpty {
+                policy.statements.append(.init(sid: "DescribeParameters", actions: ["ssm:DescribeParameters"], resources: ["*"]))
+                policy.statements.append(.init(sid: "ReferencedParameterVersions", actions: ["ssm:GetParameterHistory"], resources: referencedARNs))
+                notes.append("\(referenced.map(\.name).sorted().joined(separator: ", ")): used only through ${ref.*}, so render reads metadata only: DescribeParameters, and GetParameterHistory (for a label or a pinned version; it returns String values in plain text, SecureString ones still encrypted, and this grants no kms:Decrypt for them)")
+            }
         case .drift:
             policy.statements.append(.init(sid: "DescribeParameters", actions: ["ssm:DescribeParameters"], resources: ["*"]))
             policy.statements.append(.init(sid: "ParameterVersionsAndLabels", actions: ["ssm:GetParameterHistory"], resources: arns))

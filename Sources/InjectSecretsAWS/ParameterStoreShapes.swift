@@ -49,7 +49,11 @@ extension AWSParameterStoreProvider {
         var version: Int?
         var arn: String?
         var labels: [String]?
-        enum CodingKeys: String, CodingKey { case name = "Name", version = "Version", arn = "ARN", labels = "Labels" }
+        /// When this version was written: the version's creation date.
+        var lastModifiedDate: FlexibleNumber?
+        enum CodingKeys: String, CodingKey {
+            case name = "Name", version = "Version", arn = "ARN", labels = "Labels", lastModifiedDate = "LastModifiedDate"
+        }
     }
 
     struct DescribeParametersOutput: Decodable {

@@ -56,9 +56,11 @@ extension AWSSecretsManagerProvider {
         var name: String?
         var versionsToStages: [String: [String]]?
         var deletedDate: FlexibleNumber?
+        /// Whether the secret has a rotation function and schedule (DescribeSecret; `rotate` uses it).
+        var rotationEnabled: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case arn = "ARN", name = "Name", deletedDate = "DeletedDate"
+            case arn = "ARN", name = "Name", deletedDate = "DeletedDate", rotationEnabled = "RotationEnabled"
             case versionIdsToStages = "VersionIdsToStages", secretVersionsToStages = "SecretVersionsToStages"
         }
 
@@ -67,6 +69,7 @@ extension AWSSecretsManagerProvider {
             arn = try container.decodeIfPresent(String.self, forKey: .arn)
             name = try container.decodeIfPresent(String.self, forKey: .name)
             deletedDate = try container.decodeIfPresent(FlexibleNumber.self, forKey: .deletedDate)
+            rotationEnabled = try container.decodeIfPresent(Bool.self, forKey: .rotationEnabled)
             versionsToStages =
                 try container.decodeIfPresent([String: [String]].self, forKey: .versionIdsToStages)
                 ?? container.decodeIfPresent([String: [String]].self, forKey: .secretVersionsToStages)
@@ -117,7 +120,10 @@ extension AWSSecretsManagerProvider {
         struct Version: Decodable {
             var versionId: String?
             var versionStages: [String]?
-            enum CodingKeys: String, CodingKey { case versionId = "VersionId", versionStages = "VersionStages" }
+            var createdDate: FlexibleNumber?
+            enum CodingKeys: String, CodingKey {
+                case versionId = "VersionId", versionStages = "VersionStages", createdDate = "CreatedDate"
+            }
         }
         var versions: [Version]?
         var nextToken: String?

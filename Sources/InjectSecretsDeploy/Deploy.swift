@@ -69,6 +69,20 @@ extension InjectSecrets {
             "function '\(target.function)': no region for its Lambda; set 'region:' under 'lambda:', or AWS_REGION", at: target.location)
     }
 
+    /// Every function's environment rendered in memory from the lock's versions, as `deploy` sets it and
+    /// `drift --deployed --verify` compares it; the workspace's providers are finished either way.
+    func lockedEnvironments(_ workspace: Workspace) async throws -> Resolution {
+        do {
+            let resolution = try await resolve(workspace, locked: true, for: .deploy)
+            await workspace.finish()
+            try resolution.throwIfErrors()
+            return resolution
+        } catch {
+            await workspace.finish()
+            throw error
+        }
+    }
+
     /// Sets each selected function's Lambda environment to the one rendered from the lock's versions,
     /// waits until Lambda reports the update Successful, and tags the function with the digest of the
     /// lock entries it came from. Functions go in parallel within `pacing`; a failure names those
@@ -85,15 +99,7 @@ extension InjectSecrets {
             if clients[region] == nil { clients[region] = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing) }
         }
         // The locked versions: what is deployed is what the lock (and drift) says.
-        let resolution: Resolution
-        do {
-            resolution = try await resolve(workspace, locked: true, for: .deploy)
-            await workspace.finish()
-            try resolution.throwIfErrors()
-        } catch {
-            await workspace.finish()
-            throw error
-        }
+        let resolution = try await lockedEnvironments(workspace)
         var sizeProblems = DiagnosticCollector()
         for (function, target) in targets where target.variables == .replace {
             if let problem = LambdaEnvironmentRules.sizeProblem(resolution.environments[function.name] ?? [:], function: function.name) {

@@ -7,7 +7,7 @@ import InjectSecretsKit
 /// `GetResources` page per 100 tagged functions, with ListTags per function (in flight, paced) when that
 /// API is denied, and for the functions the listing did not show clean.
 extension LambdaClient {
-    package enum TagRead: Sendable {
+    enum TagRead: Sendable {
         case tagged(String)
         case untagged
         case missing

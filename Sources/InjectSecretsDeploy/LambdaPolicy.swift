@@ -7,6 +7,7 @@ import InjectSecretsKit
 struct LambdaPolicy {
     var deploy: AccessPolicy
     var deployedDrift: AccessPolicy
+    var deployedVerify: AccessPolicy
 
     /// Nil when no selected function has a `lambda:` target.
     static func describe(_ workspace: Workspace) throws -> LambdaPolicy? {
@@ -45,20 +46,28 @@ struct LambdaPolicy {
             "tag:GetResources is authorized on \"*\" only; it lists one page per 100 tagged functions. Without it, drift --deployed makes one ListTags per function",
             "sts:GetCallerIdentity (the account for function ARNs) needs no permission",
         ]
+        var verify = IAMPolicy()
+        verify.statements.append(.init(sid: "ReadLiveEnvironments", actions: ["lambda:GetFunctionConfiguration"], resources: resources))
+        let verifyNotes = notes + [
+            "on top of drift --deployed: GetFunctionConfiguration returns the function's environment, values included, so --verify is for the deploy role, which also needs the render access of each function's stores (above) to render the lock's versions in memory",
+        ]
         return LambdaPolicy(
             deploy: AccessPolicy(document: deploy.json, text: deploy.json.pretty(), notes: notes, approximate: !guessed.isEmpty),
-            deployedDrift: AccessPolicy(document: drift.json, text: drift.json.pretty(), notes: driftNotes, approximate: !guessed.isEmpty))
+            deployedDrift: AccessPolicy(document: drift.json, text: drift.json.pretty(), notes: driftNotes, approximate: !guessed.isEmpty),
+            deployedVerify: AccessPolicy(document: verify.json, text: verify.json.pretty(), notes: verifyNotes, approximate: !guessed.isEmpty))
     }
 }
 
 extension InjectSecrets {
-    /// `policy` with what `deploy` and `drift --deployed` need for the functions with a `lambda:` target.
+    /// `policy` with what `deploy`, `drift --deployed` and its `--verify` need for the functions with a
+    /// `lambda:` target.
     package func policyWithDeployment(_ options: RunOptions) throws -> PolicyReport {
         let workspace = try Workspace.open(options, registry: registry, makeProviders: false)
         var report = try policy(workspace)
         if let lambda = try LambdaPolicy.describe(workspace) {
             report.deploy = lambda.deploy
             report.deployedDrift = lambda.deployedDrift
+            report.deployedVerify = lambda.deployedVerify
         }
         return report
     }

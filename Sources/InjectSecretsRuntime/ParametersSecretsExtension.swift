@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsReference
 
 /// The wire side of the AWS Parameters and Secrets Lambda Extension, as AWS documents it:
 /// - "Use AWS Secrets Manager secrets in AWS Lambda functions"

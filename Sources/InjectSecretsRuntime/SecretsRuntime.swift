@@ -1,4 +1,6 @@
 import Foundation
+// A function imports this module only: `RuntimeReference` comes with it.
+@_exported import InjectSecretsReference
 
 /// Resolves a function's environment variables at run time: a variable holding a `RuntimeReference`
 /// (what `render` writes for `${ref.NAME}`) is fetched through the AWS Parameters and Secrets Lambda

@@ -1,4 +1,5 @@
 import Foundation
+import InjectSecretsReference
 
 /// Why a variable could not be resolved, saying what to fix. No case carries a value: only the
 /// variable's name, the ARN, the version, the key and the extension's error code.

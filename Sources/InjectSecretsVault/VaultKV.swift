@@ -9,9 +9,15 @@ struct VaultKVMetadata: Sendable {
         var deleted: Bool
         var destroyed: Bool
         var live: Bool { !deleted && !destroyed }
+        /// `created_time`.
+        var created: Date? = nil
+        /// `deletion_time`: a past one is a deletion, a future one a scheduled deletion (its expiry).
+        var deletion: Date? = nil
     }
 
     var versions: [Int: Version]
+    /// `delete_version_after` in seconds (0: versions do not expire).
+    var deleteVersionAfter: Double = 0
 
     /// The newest version that is neither deleted nor destroyed.
     var newestLive: Int? {
@@ -29,25 +35,52 @@ struct VaultKVMetadata: Sendable {
             parsed[number] = Version(
                 number: number,
                 deleted: Self.isPast(deletion, now: now),
-                destroyed: entry["destroyed"] as? Bool ?? false)
+                destroyed: entry["destroyed"] as? Bool ?? false,
+                created: Self.date(entry["created_time"] as? String ?? ""),
+                deletion: Self.date(deletion))
         }
         self.versions = parsed
+        deleteVersionAfter = Self.seconds(ofGoDuration: data["delete_version_after"] as? String ?? "") ?? 0
+    }
+
+    /// When `version` expires: the deletion `delete_version_after` scheduled for it. A deletion time
+    /// still to come is one (only that setting, the path's or the mount's, puts one in the future); one
+    /// that has come is one when it is the created time plus the path's setting, else someone deleted it.
+    func expiry(of version: Version, now: Date = Date()) -> Date? {
+        guard let deletion = version.deletion else { return nil }
+        if deletion > now { return deletion }
+        guard let created = version.created, deleteVersionAfter > 0 else { return nil }
+        return abs(deletion.timeIntervalSince(created) - deleteVersionAfter) < 1 ? deletion : nil
     }
 
     /// Whether a KV deletion time has come: empty means never.
     static func isPast(_ text: String, now: Date) -> Bool {
         guard !text.isEmpty else { return false }
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        // Vault writes nanoseconds; the formatter takes at most milliseconds, so cut the fraction down.
-        var trimmed = text
-        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
-            let fraction = text[text.index(after: dot)..<zone].prefix(3)
-            trimmed = String(text[..<dot]) + "." + String(fraction) + String(text[zone...])
-        }
-        guard let date = withFraction.date(from: trimmed) ?? plain.date(from: text) else { return true }
+        guard let date = date(text) else { return true }
         return date <= now
+    }
+
+    static func date(_ text: String) -> Date? { RFC3339.date(text) }
+
+    /// A Go duration as Vault prints it (`240h0m0s`, `1h30m`, `0s`), in seconds.
+    static func seconds(ofGoDuration text: String) -> Double? {
+        var total = 0.0
+        var number = ""
+        for character in text {
+            if character.isNumber || character == "." {
+                number.append(character)
+                continue
+            }
+            guard let value = Double(number) else { return nil }
+            switch character {
+            case "h": total += value * 3_600
+            case "m": total += value * 60
+            case "s": total += value
+            default: return nil
+            }
+            number = ""
+        }
+        return number.isEmpty ? total : nil
     }
 }
 

@@ -95,6 +95,10 @@ package struct VaultProvider: SecretProvider {
     let session: VaultSession
     /// How many reads run at once.
     package var concurrency: Int = 8
+    /// How many metadata reads `inspect` runs at once: as many as the HTTP client keeps connections to
+    /// one host. Vault sets no request quota unless an operator adds a rate-limit quota (whose 429 is
+    /// retried), so only round trips bound a drift: 2,000 paths at 20 ms were 5 s at 8 in flight.
+    package var metadataConcurrency: Int = 32
 
     package init(
         name: String, address: URL, mount: String = "secret", namespace: String? = nil,
@@ -221,7 +225,7 @@ package struct VaultProvider: SecretProvider {
             let path = Self.cleanPath(query.reference.id)
             if !paths.contains(path) { paths.append(path) }
         }
-        let outcomes = await boundedConcurrentMap(paths, limit: max(1, concurrency)) { [self] path in
+        let outcomes = await boundedConcurrentMap(paths, limit: max(1, metadataConcurrency)) { [self] path in
             await self.metadata(path)
         }
         var byPath: [String: Result<VaultKVMetadata, ProviderFailure>] = [:]
@@ -297,7 +301,10 @@ package struct VaultProvider: SecretProvider {
                 locked = .gone(reason: "does not exist")
             }
         }
-        return .success(VersionStatus(selected: selected, locked: locked, notes: notes))
+        let created = selected.flatMap(Int.init).flatMap { metadata.versions[$0]?.created }
+        let dated = (query.lockedVersion ?? selected).flatMap(Int.init).flatMap { metadata.versions[$0] }
+        return .success(VersionStatus(
+            selected: selected, locked: locked, notes: notes, created: created, expires: dated.flatMap { metadata.expiry(of: $0) }))
     }
 
     // MARK: - shared

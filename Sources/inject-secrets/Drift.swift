@@ -8,8 +8,10 @@ struct Drift: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare lock, stores and outputs; exit 1 on any drift. Reads no secret value.",
         discussion: """
-            Kinds: rotated, version-gone, version-unlabeled, unlocked, orphaned, output-missing,
-            output-modified, output-stale; with --deployed also deployed-stale and deployed-unknown. Needs only the stores' metadata permissions, so it fits a
+            Kinds: rotated, version-gone, version-unlabeled, version-expired, rotation-overdue, unlocked,
+            orphaned, output-missing, output-modified, output-stale; with --deployed also deployed-stale
+            and deployed-unknown, and with --deployed --verify deployed-modified. Without --verify it needs
+            only the stores' metadata permissions, so it fits a
             pre-deploy check. Under GitHub Actions each drift is also an annotation on the manifest and a
             row in the step summary; --report junit PATH writes a JUnit report for GitLab or Jenkins.
             """)
@@ -25,7 +27,13 @@ struct Drift: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Also check each function's deployed Lambda against the lock (reads its tags, never its environment).")
     var deployed = false
+    @Flag(name: .long, help: "With --deployed: also read each Lambda's live environment and name the variables changed since deploy (reads values: needs the deploy role).")
+    var verify = false
     @OptionGroup var lambda: LambdaPacingOptions
+
+    func validate() throws {
+        if verify && !deployed { throw ValidationError("--verify goes with --deployed") }
+    }
 
     func run() async throws {
         var options = common.runOptions(functions: function)
@@ -39,6 +47,10 @@ struct Drift: AsyncParsableCommand {
                 report.entries += lambdas.entries
                 report.notes += lambdas.notes
                 report.checkedDeployments = lambdas.checkedDeployments
+            }
+            if verify {
+                let live = try await Progress.during("drift --deployed --verify") { try await InjectSecrets(registry: .standard).verifyDeployed(options, pacing: lambda.pacing) }
+                report.entries += live.entries
             }
         } catch let error as InjectSecretsError {
             if let path = reports.junitPath { try JUnitReport(suite: "inject-secrets drift", errors: error.diagnostics).write(to: path) }

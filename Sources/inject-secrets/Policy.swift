@@ -12,8 +12,11 @@ struct Policy: ParsableCommand {
             Then one drift policy per provider that reads metadata only. Exact resource names (AWS ARNs)
             come from the lock: run render once first; without it the policy says which parts are
             approximate. Functions with a 'lambda:' target add the IAM policies of deploy and drift
-            --deployed. JSON: {"functions": {F: {PROVIDER: POLICY}}, "drift": {PROVIDER: POLICY},
-            "deploy": POLICY, "deployedDrift": POLICY, "notes": [...]}.
+            --deployed (and --verify); secrets with a rotation policy in Secrets Manager add what
+            rotate --due needs; functions with ${ref.*} references add what their own role needs at run time.
+            JSON: {"functions": {F: {PROVIDER: POLICY}}, "runtime": {F: {PROVIDER: POLICY}},
+            "drift": {PROVIDER: POLICY}, "deploy": POLICY, "deployedDrift": POLICY, "deployedVerify": POLICY,
+            "rotateDue": {PROVIDER: POLICY}, "notes": [...]}.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -32,9 +35,14 @@ struct Policy: ParsableCommand {
                     printLine("") }
                 for entry in entries { show("render \(function)", entry) }
             }
+            for (function, entries) in report.runtime {
+                for entry in entries { show("runtime \(function) (the function's own role, for its ${ref.*} references)", entry) }
+            }
             for entry in report.drift { show("drift", entry) }
             if let deploy = report.deploy { show("deploy: Lambda", deploy) }
             if let deployed = report.deployedDrift { show("drift --deployed: Lambda", deployed) }
+            if let verify = report.deployedVerify { show("drift --deployed --verify: Lambda", verify) }
+            for entry in report.rotateDue { show("rotate --due", entry) }
             if report.approximate {
                 printLine("note: parts of this policy are approximate (see the notes above); render once and run policy again for exact resources")
             }

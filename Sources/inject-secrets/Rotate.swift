@@ -16,6 +16,13 @@ struct Rotate: AsyncParsableCommand {
             store's current one; the lock is not touched, so drift then reports the rotation and the
             functions to re-render. The value is never printed.
 
+            --due rotates every secret whose rotation-overdue drift holds: with its rotation.generate,
+            or, for a Secrets Manager secret with RotationEnabled, by RotateSecret (the store's rotation
+            function makes the value; --rotation-wait bounds the wait for AWSCURRENT to move). Exit 0
+            only when every due rotation succeeded; a due secret with no way to get a value is named,
+            exit 1. --dry-run says what --due would do. Without a value, rotate NAME uses RotateSecret
+            the same way where the store rotates the secret itself.
+
             --value-from-file PATH reads the value from a file (one trailing newline is dropped);
             PATH '-' reads stdin, never under the SwiftPM plugin (its stdin is closed) nor from a
             terminal. --generate N writes N random characters from the URL-safe alphabet
@@ -28,9 +35,19 @@ struct Rotate: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var timeout: TimeoutOptions
+    @OptionGroup var audit: AuditOptions
 
     @Argument(help: ArgumentHelp("The secret, as named under 'secrets:'.", valueName: "name"))
-    var name: String
+    var name: String?
+
+    @Flag(name: .long, help: "Rotate every secret past its rotation policy's limit.")
+    var due = false
+
+    @Flag(name: .long, help: "With --due: print what would be rotated, and how; write nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("How long to wait for a store's own rotation to move the current version (default \(Int(DueRotation.defaultWait))).", valueName: "seconds"))
+    var rotationWait: Double?
 
     @Option(name: .long, help: ArgumentHelp("Read the new value from this file; '-' reads stdin.", valueName: "path"))
     var valueFromFile: String?
@@ -45,24 +62,41 @@ struct Rotate: AsyncParsableCommand {
     static let maxValueBytes = 65_536
 
     func validate() throws {
-        switch (valueFromFile, generate) {
-        case (nil, nil): throw ValidationError("give the new value with --value-from-file PATH or --generate N")
-        case (_?, _?): throw ValidationError("--value-from-file and --generate exclude each other; give one")
-        default: break
+        if due {
+            if name != nil { throw ValidationError("--due rotates every due secret; give no NAME") }
+            if valueFromFile != nil || generate != nil || key != nil {
+                throw ValidationError("--due takes each secret's value from its rotation policy; --value-from-file, --generate and --key go with NAME")
+            }
+        } else {
+            if name == nil { throw ValidationError("give the secret's NAME, or --due for every secret past its rotation limit") }
+            if dryRun { throw ValidationError("--dry-run goes with --due") }
+            if key != nil && valueFromFile == nil && generate == nil {
+                throw ValidationError("--key names the field a new value goes into; give it with --value-from-file PATH or --generate N")
+            }
+        }
+        if valueFromFile != nil && generate != nil {
+            throw ValidationError("--value-from-file and --generate exclude each other; give one")
+        }
+        if let rotationWait, !(rotationWait >= 1 && rotationWait <= 3_600) {
+            throw ValidationError("--rotation-wait takes 1 to 3600 seconds")
         }
     }
 
     func run() async throws {
-        let value: NewSecretValue
-        if let length = generate {
-            value = .generated(length: length)
-        } else {
-            value = .given(try readValue(valueFromFile!))
-        }
         var options = common.runOptions()
         timeout.apply(to: &options)
-        let report = try await Progress.during("rotate \(name)") { [options] in
-            try await InjectSecrets(registry: .standard).rotate(options, secret: name, key: key, value: value)
+        audit.apply(to: &options)
+        let wait = rotationWait ?? DueRotation.defaultWait
+        if due { return try await runDue(options, wait: wait) }
+        let name = name!
+        var value: NewSecretValue?
+        if let length = generate {
+            value = .generated(length: length)
+        } else if let valueFromFile {
+            value = .given(try readValue(valueFromFile))
+        }
+        let report = try await Progress.during("rotate \(name)") { [options, value] in
+            try await InjectSecrets(registry: .standard).rotate(options, secret: name, key: key, value: value, rotationWait: wait)
         }
         switch common.format {
         case .json:
@@ -74,10 +108,12 @@ struct Rotate: AsyncParsableCommand {
                 "notes": .array(report.notes.map(JSONValue.string)),
             ]
             if let key = report.key { members["key"] = .string(key) }
+            if report.storeRotation { members["method"] = .string("store") }
             printJSON(.object(members))
         case .text:
             let field = report.key.map { " (field \($0))" } ?? ""
-            printLine("rotated \(report.secret) (\(report.id))\(field) in provider '\(report.provider)': version \(report.previous) -> \(report.version)")
+            let how = report.storeRotation ? " by the store's own rotation" : ""
+            printLine("rotated \(report.secret) (\(report.id))\(field) in provider '\(report.provider)'\(how): version \(report.previous) -> \(report.version)")
             for entry in report.drift {
                 printLine("\(entry.kind.rawValue): \(entry.message) [functions: \(entry.functions.joined(separator: ", "))]")
             }

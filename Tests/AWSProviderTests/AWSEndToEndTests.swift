@@ -5,18 +5,6 @@ import TestSupport
 /// validate, render and drift through the built `inject-secrets` executable against moto_server (SigV4
 /// and IAM enforced), for both AWS stores.
 final class AWSEndToEndTests: MotoTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        directory = try makeTemporaryDirectory("aws-e2e")
-    }
-
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-        super.tearDown()
-    }
-
     func canary(_ label: String) -> String {
         let canary = Canary(label)
         canaries.append(canary)

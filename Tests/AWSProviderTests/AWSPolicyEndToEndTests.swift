@@ -8,18 +8,6 @@ import TestSupport
 /// audited. (moto checks IAM actions but authorizes every Secrets Manager and SSM call against the
 /// resource "*", so it cannot prove resource-level grants; the documents' ARNs are checked instead.)
 final class AWSPolicyEndToEndTests: MotoTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        directory = try makeTemporaryDirectory("aws-policy")
-    }
-
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-        super.tearDown()
-    }
-
     func canary(_ label: String) -> String {
         let canary = Canary(label)
         canaries.append(canary)
@@ -62,24 +50,16 @@ final class AWSPolicyEndToEndTests: MotoTestCase {
             "Name": .string("/policy-\(run)/token"), "Value": .string(canary("token")), "Type": "SecureString",
         ])
         let dbARN = try XCTUnwrap(db["ARN"]?.string), mailARN = try XCTUnwrap(mail["ARN"]?.string)
-        try writeFiles([
-            "inject-secrets.yaml": """
-                version: 1
-                providers:
-                  aws: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(moto.proxy.baseURL)' }
-                  ssm: { type: aws-ssm, region: us-east-1, endpoint: '\(moto.proxy.baseURL)' }
-                secrets:
-                  db: { provider: aws, id: policy-\(run)/db }
-                  mail: { provider: aws, id: policy-\(run)/mail }
-                  token: { provider: ssm, id: /policy-\(run)/token }
-                functions:
-                  checkout:
-                    env: { DB_PASSWORD: "${secrets.db.password}", API_TOKEN: "${secrets.token}" }
-                  mailer:
-                    env: { MAIL: "${secrets.mail}" }
-
-                """,
-        ], in: directory)
+        try writeFiles(["inject-secrets.yaml": awsManifest(endpoint: moto.proxy.baseURL, secrets: """
+              db: { provider: aws, id: policy-\(run)/db }
+              mail: { provider: aws, id: policy-\(run)/mail }
+              token: { provider: ssm, id: /policy-\(run)/token }
+            """, functions: """
+              checkout:
+                env: { DB_PASSWORD: "${secrets.db.password}", API_TOKEN: "${secrets.token}" }
+              mailer:
+                env: { MAIL: "${secrets.mail}" }
+            """)], in: directory)
 
         // Before any render the ARNs' suffixes are unknown: approximate, and said so.
         let before = try runTool(["policy", "--format", "json"], identity: nil)

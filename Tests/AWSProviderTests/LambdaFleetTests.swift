@@ -31,35 +31,6 @@ extension LambdaDeployTests {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int]) ?? [:]
     }
 
-    /// Creates the Lambdas in moto directly (not through the stand-in, so setup spends no quota).
-    func createFunctions(_ names: [String]) throws {
-        _ = try boto("""
-            iam = client("iam")
-            try: role = iam.create_role(RoleName="fleet-\(run)", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-            except iam.exceptions.EntityAlreadyExistsException: role = iam.get_role(RoleName="fleet-\(run)")["Role"]["Arn"]
-            code = io.BytesIO()
-            with zipfile.ZipFile(code, "w") as z: z.writestr("lambda_function.py", "def handler(e, c): return 1\\n")
-            for name in \(names):
-                client("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role,
-                    Handler="lambda_function.handler", Code={"ZipFile": code.getvalue()})
-            print(json.dumps(True))
-            """)
-    }
-
-    /// The variables and digest tag of each named Lambda, from moto.
-    func deployedState(_ names: [String]) throws -> [String: (variables: [String: String], digest: String?)] {
-        let answer = try boto("""
-            l = client("lambda")
-            out = {}
-            for name in \(names):
-                c = l.get_function_configuration(FunctionName=name)
-                out[name] = {"variables": c.get("Environment", {}).get("Variables", {}),
-                             "tags": l.list_tags(Resource=c["FunctionArn"]).get("Tags", {})}
-            print(json.dumps(out))
-            """) as? [String: [String: [String: String]]] ?? [:]
-        return answer.mapValues { ($0["variables"] ?? [:], $0["tags"]?["inject-secrets:lock-digest"]) }
-    }
-
     func writeFleetManifest(_ functions: [(name: String, lambda: String)]) throws {
         var text = """
             version: 1

@@ -7,27 +7,25 @@ import TestSupport
 /// CI=true it fails.
 class MotoTestCase: XCTestCase {
     // One class runs at a time, so one slot serves every subclass in turn.
-    nonisolated(unsafe) static var fixture: MotoFixture?
-    nonisolated(unsafe) static var skipReason: String?
+    nonisolated(unsafe) static var started: Result<MotoFixture, Error>?
 
     override class func setUp() {
         super.setUp()
-        skipReason = nil
-        do {
-            fixture = try MotoFixture.start()
-            if fixture == nil { skipReason = "moto_server is not installed" }
-        } catch {
-            skipReason = "moto fixture failed: \(error)"
+        started = Result {
+            guard let fixture = try MotoFixture.start() else { throw TestSupportError("moto_server is not installed") }
+            return fixture
         }
     }
 
     override class func tearDown() {
-        fixture?.stop()
-        fixture = nil
+        if case .success(let fixture) = started { fixture.stop() }
+        started = nil
         super.tearDown()
     }
 
     var moto: MotoFixture!
+    /// A fresh project folder for the test, removed after it.
+    var directory: URL!
     /// Every canary planted by this test; none may appear in any message.
     var canaries: [Canary] = []
     /// What no run of the tool may print or write outside its rendered outputs: the canaries and the
@@ -40,10 +38,28 @@ class MotoTestCase: XCTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        if let reason = Self.skipReason {
-            if isCI { throw TestSupportError(reason) }
-            throw XCTSkip(reason)
-        }
-        moto = Self.fixture
+        moto = try startedServer(Self.started)
+        directory = try makeTemporaryDirectory("aws")
     }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+        super.tearDown()
+    }
+}
+
+/// A manifest reading Secrets Manager as provider `aws` and Parameter Store as `ssm`, both at `endpoint`
+/// in us-east-1. `secrets` and `functions` are the lines under those keys, indented as in the manifest.
+func awsManifest(endpoint: String, secrets: String, functions: String) -> String {
+    """
+    version: 1
+    providers:
+      aws: { type: aws-secrets-manager, region: us-east-1, endpoint: '\(endpoint)' }
+      ssm: { type: aws-ssm, region: us-east-1, endpoint: '\(endpoint)' }
+    secrets:
+    \(secrets)
+    functions:
+    \(functions)
+
+    """
 }

@@ -12,12 +12,13 @@ final class RuntimeExtensionTests: MotoTestCase {
 
     override class func setUp() {
         super.setUp()
-        guard let fixture else { return }
+        guard case .success(let fixture) = started else { return }
         do {
             granted = try SecretsExtensionStandIn(moto: fixture, identity: fixture.identities.session)
             denied = try SecretsExtensionStandIn(moto: fixture, identity: fixture.identities.metadata)
         } catch {
-            skipReason = "extension stand-in failed: \(error)"
+            fixture.stop()
+            started = .failure(TestSupportError("extension stand-in failed: \(error)"))
         }
     }
 

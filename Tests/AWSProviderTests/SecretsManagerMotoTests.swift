@@ -482,9 +482,3 @@ final class SecretsManagerMotoTests: MotoTestCase {
         XCTAssertTrue(failure.message.contains("after 2 attempts"), failure.message)
     }
 }
-
-/// The waits a paced provider asked for.
-actor WaitLog {
-    private(set) var seconds: [Double] = []
-    func add(_ wait: Double) { seconds.append(wait) }
-}

@@ -4,29 +4,21 @@ import XCTest
 
 /// render and drift through the built `inject-secrets` against the Key Vault stand-in: exit codes,
 /// outputs, lock, and that no value or credential reaches stdout, stderr or the lock.
-final class AzureEndToEndTests: XCTestCase {
-    static let tenant = "11111111-1111-1111-1111-111111111111"
-    static let clientID = "22222222-2222-2222-2222-222222222222"
-    nonisolated(unsafe) static var shared: FakeKeyVault?
-
-    var fake: FakeKeyVault!
-    var directory: URL!
-    let clientSecret = Canary("client-secret")
-    var canaries: [Canary] = []
-
+final class AzureEndToEndTests: KeyVaultTestCase {
     override func setUp() async throws {
-        guard which("python3") != nil else {
-            let message = try missingServer("python3 (for the Key Vault stand-in)", install: "apt-get install python3")
-            throw XCTSkip(message)
-        }
-        if Self.shared == nil { Self.shared = try FakeKeyVault() }
-        fake = Self.shared
-        try await fake.control("reset")
-        try await fake.control("configure", [
-            "tenant": Self.tenant,
-            "clients": [Self.clientID: ["tenants": [Self.tenant], "secret": clientSecret.value]],
-        ])
-        directory = try makeTemporaryDirectory("azure-e2e")
+        try await super.setUp()
+        try writeManifest(functions: """
+              checkout:
+                env:
+                  DB_PASSWORD: ${secrets.db.password}
+              worker:
+                env: { LOG_LEVEL: info }
+            """)
+    }
+
+    /// The project's manifest: `db` is the Key Vault secret `prod-db`; `functions` are the lines under
+    /// that key, indented as in the manifest (from line 7).
+    func writeManifest(functions: String) throws {
         try writeFiles(["inject-secrets.yaml": """
             version: 1
             providers:
@@ -34,45 +26,15 @@ final class AzureEndToEndTests: XCTestCase {
             secrets:
               db: { provider: azure, id: prod-db }
             functions:
-              checkout:
-                env:
-                  DB_PASSWORD: ${secrets.db.password}
-              worker:
-                env: { LOG_LEVEL: info }
+            \(functions)
+
             """], in: directory)
     }
 
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    override class func tearDown() {
-        shared?.stop()
-        shared = nil
-    }
-
     func seedDB() async throws -> (version: String, password: Canary) {
-        let password = Canary("db-password")
-        canaries.append(password)
+        let password = canary("db-password")
         let version = try await fake.seed("prod-db", #"{"user":"app","password":"\#(password.value)"}"#)
         return (version, password)
-    }
-
-    /// Runs the executable with only the given Azure variables (see `runTool`).
-    func run(_ arguments: [String], secret: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        let environment = [
-            "AZURE_TENANT_ID": Self.tenant, "AZURE_CLIENT_ID": Self.clientID,
-            "AZURE_CLIENT_SECRET": secret ?? clientSecret.value, "AZURE_AUTHORITY_HOST": fake.baseURL,
-        ]
-        // The stand-in's access tokens all start with "fake-token-".
-        let watched = (canaries + [clientSecret]).map(\.value) + ["fake-token-"] + (secret.map { [$0] } ?? [])
-        return try runTool(
-            arguments, in: directory, environment: environment, canaries: watched,
-            valuesOnlyIn: [".build/inject-secrets/", "new-password"], file: file, line: line)
-    }
-
-    func read(_ path: String) -> String? {
-        try? String(contentsOf: directory.appendingPathComponent(path), encoding: .utf8)
     }
 
     func testRenderRotateDriftAndGoneThroughTheExecutable() async throws {
@@ -131,8 +93,7 @@ extension AzureEndToEndTests {
     func testRotateSetsANewVersion() async throws {
         let (v1, first) = try await seedDB()
         XCTAssertEqual(try run(["render"]).status, 0)
-        let newPassword = Canary("azure-rotated")
-        canaries.append(newPassword)
+        let newPassword = canary("azure-rotated")
         try writeFiles(["new-password": newPassword.value], in: directory)
         let rotate = try run(["rotate", "db", "--key", "password", "--value-from-file", "new-password", "--format", "json"])
         XCTAssertEqual(rotate.status, 0, rotate.stderr)

@@ -6,59 +6,9 @@ import XCTest
 @testable import InjectSecretsKit
 
 /// The Azure Key Vault provider against fake_key_vault.py: one loopback server playing the vault, Entra
-/// ID's token endpoint and the managed identity endpoints, started per test on a free port.
-final class AzureKeyVaultProviderTests: XCTestCase {
-    static let tenant = "11111111-1111-1111-1111-111111111111"
-    static let clientID = "22222222-2222-2222-2222-222222222222"
-
-    /// One stand-in for the whole class (starting python3 costs seconds on a busy machine), reset
-    /// before every test.
-    nonisolated(unsafe) static var shared: FakeKeyVault?
-    var fake: FakeKeyVault!
-    var directory: URL!
-    /// The client secret, federated assertion and identity header, planted as canaries: none may show up
-    /// in any message.
-    let clientSecret = Canary("client-secret")
-    let assertion = Canary("federated-assertion")
-    let identityHeader = Canary("identity-header")
-
-    override func setUp() async throws {
-        guard which("python3") != nil else {
-            let message = try missingServer("python3 (for the Key Vault stand-in)", install: "apt-get install python3")
-            throw XCTSkip(message)
-        }
-        if Self.shared == nil { Self.shared = try FakeKeyVault() }
-        fake = Self.shared
-        try await fake.control("reset")
-        directory = try makeTemporaryDirectory("azure")
-        try await fake.control("configure", [
-            "tenant": Self.tenant,
-            "clients": [Self.clientID: ["tenants": [Self.tenant], "secret": clientSecret.value, "assertion": assertion.value]],
-            "identity_header": identityHeader.value,
-        ])
-    }
-
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    override class func tearDown() {
-        shared?.stop()
-        shared = nil
-    }
-
+/// ID's token endpoint and the managed identity endpoints (see `KeyVaultTestCase`).
+final class AzureKeyVaultProviderTests: KeyVaultTestCase {
     // MARK: helpers
-
-    var clientSecretEnvironment: [String: String] {
-        ["AZURE_TENANT_ID": Self.tenant, "AZURE_CLIENT_ID": Self.clientID, "AZURE_CLIENT_SECRET": clientSecret.value,
-         "AZURE_AUTHORITY_HOST": fake.baseURL]
-    }
-
-    func makeProvider(_ environment: [String: String], settings: [(String, String)] = []) throws -> any SecretProvider {
-        try AzureKeyVaultKind.make(providerDeclaration(
-            [("type", AzureKeyVaultKind.typeName), ("vault-url", fake.baseURL)] + settings, name: "azure", path: "m.yaml",
-            baseDirectory: directory, environment: environment))
-    }
 
     func reference(_ id: String, _ policy: VersionPolicy = .current, name: String? = nil) -> SecretReference {
         SecretReference(name: name ?? id, id: id, policy: policy)
@@ -73,12 +23,11 @@ final class AzureKeyVaultProviderTests: XCTestCase {
         await provider.inspectOne(VersionQuery(reference: reference, lockedVersion: locked))
     }
 
-    /// Asserts that a failure carries none of the planted values and credentials, nor a token.
-    func assertClean(_ text: String, _ canaries: [Canary] = [], file: StaticString = #filePath, line: UInt = #line) {
-        for canary in canaries + [clientSecret, assertion, identityHeader] {
-            XCTAssertFalse(text.contains(canary.value), "leaked \(canary.value) in: \(text)", file: file, line: line)
+    /// Asserts that a failure carries none of `planted`, nor a watched value (credentials, tokens).
+    func assertClean(_ text: String, _ planted: [Canary] = [], file: StaticString = #filePath, line: UInt = #line) {
+        for value in planted.map(\.value) + watched {
+            XCTAssertFalse(text.contains(value), "leaked \(value) in: \(text)", file: file, line: line)
         }
-        XCTAssertFalse(text.contains("fake-token-"), "leaked a token in: \(text)", file: file, line: line)
     }
 
     func fetchFailure(_ provider: any SecretProvider, _ reference: SecretReference, file: StaticString = #filePath, line: UInt = #line) async throws -> ProviderFailure {

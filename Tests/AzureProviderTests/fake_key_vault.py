@@ -11,7 +11,7 @@ Routes (one server plays every host):
   POST /{tenant}/oauth2/v2.0/token                     Entra client credentials (secret or assertion)
   GET  /msi/token                                      App Service managed identity (X-IDENTITY-HEADER)
   GET  /metadata/identity/oauth2/token                 IMDS managed identity (Metadata: true)
-  POST /_control/{reset,configure,secret,disable,delete,fault,revoke-tokens}, GET /_control/counters
+  POST /_control/{reset,configure,secret,expire,disable,delete,fault,revoke-tokens}, GET /_control/counters
 
 Key Vault behaviour modelled (https://learn.microsoft.com/rest/api/keyvault/secrets/):
   - api-version is required on every vault call (400 BadParameter otherwise);
@@ -20,6 +20,8 @@ Key Vault behaviour modelled (https://learn.microsoft.com/rest/api/keyvault/secr
   - a token for another tenant: 401 with the same challenge (AKV10032 invalid issuer);
   - GET of a disabled version (the latest included): 403 Forbidden / innererror SecretDisabled;
   - unknown secret or version: 404 SecretNotFound;
+  - attributes carry `created` and `updated` (the service's clock) and, when set, `exp` and `nbf` (Set
+    Secret's `attributes`, NumericDate seconds); Key Vault still returns a version past its `exp`;
   - listing returns ids and attributes only, never a value; `nextLink` is an absolute URL with a
     $skiptoken. Real Key Vault also repeats api-version in nextLink; this stand-in leaves it out on
     purpose, so a client that does not set its api-version on nextLink fails here;
@@ -156,13 +158,20 @@ class Handler(BaseHTTPRequestHandler):
                 if key in args:
                     STATE[key] = args[key]
             return self.send_json(200, {})
-        if action == "secret":  # add a version: {"name", "value", "enabled"?, "created"?}
+        if action == "secret":  # add a version: {"name", "value", "enabled"?, "created"?, "exp"?, "nbf"?}
             version = uuid.uuid4().hex
             created = args.get("created") or now_tick()
             STATE["secrets"].setdefault(args["name"], []).append({
                 "version": version, "value": args["value"], "enabled": args.get("enabled", True),
-                "created": created, "updated": created, "contentType": args.get("contentType")})
+                "created": created, "updated": created, "contentType": args.get("contentType"),
+                "exp": args.get("exp"), "nbf": args.get("nbf")})
             return self.send_json(200, {"version": version})
+        if action == "expire":  # {"name", "version", "exp"}: Update Secret's attributes.exp, as a PATCH sets it
+            for entry in STATE["secrets"].get(args["name"], []):
+                if entry["version"] == args["version"]:
+                    entry["exp"] = args["exp"]
+                    entry["updated"] = now_tick()
+            return self.send_json(200, {})
         if action == "disable":  # {"name", "version"}
             for entry in STATE["secrets"].get(args["name"], []):
                 if entry["version"] == args["version"]:
@@ -325,12 +334,15 @@ class Handler(BaseHTTPRequestHandler):
             if rest not in ([], [""]):
                 return self.kv_error(405, "MethodNotAllowed", "PUT goes to /secrets/{name}.")
             try:
-                value = json.loads(put_body)["value"]
-            except (ValueError, KeyError, TypeError):
+                request = json.loads(put_body)
+                value = request["value"]
+                attributes = request.get("attributes") or {}
+            except (ValueError, KeyError, TypeError, AttributeError):
                 return self.kv_error(400, "BadParameter", "The request body must be a JSON object with a value.")
             created = now_tick()
-            entry = {"version": uuid.uuid4().hex, "value": value, "enabled": True, "created": created,
-                     "updated": created, "contentType": None}
+            entry = {"version": uuid.uuid4().hex, "value": value, "enabled": attributes.get("enabled", True),
+                     "created": created, "updated": created, "contentType": request.get("contentType"),
+                     "exp": attributes.get("exp"), "nbf": attributes.get("nbf")}
             STATE["secrets"].setdefault(name, []).append(entry)
             COUNTERS.setdefault("writes", 0)
             COUNTERS["writes"] += 1
@@ -360,6 +372,9 @@ class Handler(BaseHTTPRequestHandler):
                 "attributes": {"enabled": entry["enabled"], "created": entry["created"], "updated": entry["updated"],
                                "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90},
                 "tags": {}}
+        for key in ("exp", "nbf"):
+            if entry.get(key) is not None:
+                item["attributes"][key] = entry[key]
         if entry.get("contentType"):
             item["contentType"] = entry["contentType"]
         return item

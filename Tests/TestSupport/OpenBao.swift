@@ -164,13 +164,17 @@ open class OpenBaoTestCase: XCTestCase {
     }
 
     /// The class's server; throws the skip (or, under CI=true, the failure) when it could not start.
-    public func server() throws -> OpenBao {
-        switch Self.started {
-        case .success(let bao): return bao
-        case .failure(let error):
-            if isCI { throw error }
-            throw XCTSkip("\(error)")
-        case nil: throw XCTSkip("no server")
-        }
+    public func server() throws -> OpenBao { try startedServer(Self.started) }
+}
+
+/// The server a test class started before its first test; throws the skip (or, under CI=true, the
+/// failure) when it could not start.
+public func startedServer<Server>(_ started: Result<Server, Error>?) throws -> Server {
+    switch started {
+    case .success(let server): return server
+    case .failure(let error):
+        if isCI { throw error }
+        throw XCTSkip("\(error)")
+    case nil: throw XCTSkip("no server")
     }
 }

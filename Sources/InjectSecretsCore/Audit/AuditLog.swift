@@ -17,6 +17,8 @@ package struct AuditRecord: Sendable, Equatable {
         /// `exec` and `deploy` read values as render does, for a child process or a Lambda.
         case exec
         case deploy
+        /// `rotate`: the version written (or made by the store's own rotation), never the value.
+        case rotate
     }
 
     package enum Outcome: String, Sendable {
@@ -54,6 +56,9 @@ package struct AuditRecord: Sendable, Equatable {
     package var environment: String?
     /// Who ran it: the CI system's identity variables, when there are any.
     package var pipeline: [String: String]
+    /// A render, exec or deploy that looked the version up from metadata only, for a secret its functions
+    /// use only through `${ref.*}`: no value was read.
+    package var referenceOnly = false
 
     package static func outcome(of failure: ProviderFailure) -> Outcome {
         switch failure.kind {
@@ -83,6 +88,7 @@ package struct AuditRecord: Sendable, Equatable {
         if let message { members["message"] = .string(message) }
         if let environment { members["environment"] = .string(environment) }
         if !pipeline.isEmpty { members["pipeline"] = .object(pipeline.mapValues(JSONValue.string)) }
+        if referenceOnly { members["read"] = .string("metadata") }
         return .object(members)
     }
 

@@ -16,6 +16,12 @@ package struct DriftReport: Sendable {
         case deployedStale = "deployed-stale"
         /// `drift --deployed`: the Lambda has no deployment tag (never deployed by `deploy`) or is missing.
         case deployedUnknown = "deployed-unknown"
+        /// The version the policy selects is older than `rotation.every`.
+        case rotationOverdue = "rotation-overdue"
+        /// The locked version is past its expiry (Azure `exp`, Vault's scheduled deletion).
+        case versionExpired = "version-expired"
+        /// `drift --deployed --verify`: the Lambda's live environment differs from the lock's.
+        case deployedModified = "deployed-modified"
     }
 
     package struct Entry: Sendable, Equatable {
@@ -29,10 +35,13 @@ package struct DriftReport: Sendable {
         /// Where the manifest declares the secret or output, for CI annotations; nil for a secret the
         /// manifest no longer declares.
         package var location: SourceLocation? = nil
+        /// `rotation-overdue`: the selected version's age in whole days, and the policy's `every`.
+        package var age: Int? = nil
+        package var limit: String? = nil
 
         package init(
             kind: Kind, secret: String? = nil, output: String? = nil, functions: [String] = [], locked: String? = nil,
-            current: String? = nil, message: String, location: SourceLocation? = nil
+            current: String? = nil, message: String, location: SourceLocation? = nil, age: Int? = nil, limit: String? = nil
         ) {
             self.kind = kind
             self.secret = secret
@@ -42,6 +51,8 @@ package struct DriftReport: Sendable {
             self.current = current
             self.message = message
             self.location = location
+            self.age = age
+            self.limit = limit
         }
 
         /// One entry of the `drift` array of the JSON document.
@@ -55,6 +66,8 @@ package struct DriftReport: Sendable {
             if let output { members["output"] = .string(output) }
             if let locked { members["locked"] = .string(locked) }
             if let current { members["current"] = .string(current) }
+            if let age { members["age"] = .number(String(age)) }
+            if let limit { members["limit"] = .string(limit) }
             return .object(members)
         }
     }

@@ -57,11 +57,14 @@ package struct InjectSecrets: Sendable {
         }
     }
 
-    /// What one run resolved in memory: the references read (with `--locked` applied), the secrets read
-    /// for them, and each fully evaluated function's environment. Template failures are collected, not
-    /// thrown, so that render can add its own output errors and report every problem at once.
+    /// What one run resolved in memory: the references (with `--locked` applied), the versions settled
+    /// for them, the values read (only for secrets some function renders by value), and each fully
+    /// evaluated function's environment. Template failures are collected, not thrown, so that render can
+    /// add its own output errors and report every problem at once.
     package struct Resolution {
         var references: [String: SecretReference]
+        /// Every secret of the run: read with its value or, used only through `${ref.*}`, from metadata.
+        var versions: [String: SettledVersion]
         var secrets: [String: FetchedSecret]
         /// Function name -> its environment, for the functions whose every variable evaluated.
         package var environments: [String: [String: String]]
@@ -80,7 +83,7 @@ package struct InjectSecrets: Sendable {
         /// what was read and that `nothing` happened.
         package func throwIfUnwritable(_ problems: DiagnosticCollector, nothing: String) throws {
             guard problems.hasErrors else { return }
-            let read = secrets.keys.sorted().map { "\($0) (version \(secrets[$0]!.version))" }.joined(separator: ", ")
+            let read = versions.keys.sorted().map { "\($0) (version \(versions[$0]!.version))" }.joined(separator: ", ")
             throw InjectSecretsError(
                 .unwritableValue,
                 problems.diagnostics.sorted(by: DiagnosticCollector.fileOrder)
@@ -88,8 +91,9 @@ package struct InjectSecrets: Sendable {
         }
     }
 
-    /// Reads every secret the workspace's functions need (the locked versions with `locked`) and evaluates
-    /// every function's `env` in memory. Writes nothing. Shared by `render` and `exec`.
+    /// Reads every secret the workspace's functions render by value (the locked versions with `locked`),
+    /// settles the versions of those used only through `${ref.*}` from metadata, and evaluates every
+    /// function's `env` in memory. Writes nothing. Shared by `render`, `exec` and `deploy`.
     /// `checkingOutputs` checks where the outputs would go (render); exec and deploy write none.
     package func resolve(
         _ workspace: Workspace, locked: Bool, checkingOutputs: Bool = false, for operation: AuditRecord.Operation = .render
@@ -117,35 +121,46 @@ package struct InjectSecrets: Sendable {
             try diagnostics.throwIfErrors()
         }
 
-        let results = try await workspace.fetch(references, for: operation)
+        let valueNames = RenderStages.valueNames(workspace.functions)
+        let results = try await workspace.fetch(references.filter { valueNames.contains($0.key) }, for: operation)
+        try workspace.options.interruption.check()
+        let referenceOnly = references.filter { !valueNames.contains($0.key) }
+        let settled = referenceOnly.isEmpty
+            ? [:]
+            : RenderStages.settle(
+                try await workspace.inspect(RenderStages.referenceQueries(referenceOnly), for: operation),
+                policies: referenceOnly.mapValues(\.policy))
         try workspace.options.interruption.check()
         var failures: [Diagnostic] = []
         var secrets: [String: FetchedSecret] = [:]
-        for name in results.keys.sorted() {
-            switch results[name]! {
-            case .success(let secret): secrets[name] = secret
+        var versions: [String: SettledVersion] = [:]
+        for (name, result) in results.sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let secret):
+                secrets[name] = secret
+                versions[name] = SettledVersion(version: secret.version, locator: secret.locator)
+            case .failure(let failure):
+                failures.append(.storeFailure(failure, secret: name, provider: workspace.declaration(name).providerName))
+            }
+        }
+        for (name, result) in settled.sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let version): versions[name] = version
             case .failure(let failure):
                 failures.append(.storeFailure(failure, secret: name, provider: workspace.declaration(name).providerName))
             }
         }
         if !failures.isEmpty { throw InjectSecretsError(.storeFailure, failures) }
+        let runtime = RenderStages.runtimeReferences(
+            workspace.functions, versions: versions, declarations: workspace.manifest.secrets, registry: registry)
+        if !runtime.failures.isEmpty { throw InjectSecretsError(.storeFailure, runtime.failures) }
 
-        var resolution = Resolution(references: references, secrets: secrets, environments: [:])
-        var evaluator = TemplateEvaluator(vars: workspace.manifest.vars, environment: workspace.options.processEnvironment, secrets: secrets)
-        for function in workspace.functions {
-            var environment: [String: String] = [:]
-            for variable in function.variables {
-                do {
-                    environment[variable.key] = try evaluator.evaluate(variable.template, context: "\(variable.key) of function '\(function.name)'")
-                } catch TemplateEvaluator.Failure.badInput(let diagnostic) {
-                    resolution.badInput.append(diagnostic)
-                } catch TemplateEvaluator.Failure.store(let diagnostic) {
-                    resolution.storeMismatch.append(diagnostic)
-                }
-            }
-            if environment.count == function.variables.count { resolution.environments[function.name] = environment }
-        }
-        return resolution
+        let evaluated = RenderStages.evaluate(
+            workspace.functions, vars: workspace.manifest.vars, environment: workspace.options.processEnvironment,
+            secrets: secrets, runtimeReferences: runtime.texts)
+        return Resolution(
+            references: references, versions: versions, secrets: secrets, environments: evaluated.environments,
+            badInput: evaluated.badInput, storeMismatch: evaluated.storeMismatch)
     }
 
     private func render(_ workspace: Workspace, locked: Bool) async throws -> RenderReport {
@@ -155,74 +170,29 @@ package struct InjectSecrets: Sendable {
         let recordDisplay = manifest.relativePath(recordURL)
         let previousRecord = ReadAhead { try RenderRecord.read(at: recordURL, displayPath: recordDisplay) }
         let resolution = try await resolve(workspace, locked: locked, checkingOutputs: true)
-        let references = resolution.references, secrets = resolution.secrets
-
         try resolution.throwIfErrors()
-        // Everything is rendered in memory before the first byte is written.
-        var unwritable = DiagnosticCollector()
-        var pending: [PendingFile] = []
-        var planned: [(FunctionDefinition, OutputDefinition)] = []
-        for function in workspace.functions {
-            guard let environment = resolution.environments[function.name] else { continue }
-            for output in function.outputs {
-                if output.format == .lambda, let problem = LambdaEnvironmentRules.sizeProblem(environment, function: function.name) {
-                    unwritable.error(problem + " once rendered", at: output.location)
-                    continue
-                }
-                do {
-                    pending.append(PendingFile(url: output.url, data: try output.format.encode(environment)))
-                    planned.append((function, output))
-                } catch let error as OutputEncodingError {
-                    unwritable.error("function '\(function.name)', output '\(output.path)': \(error)", at: output.location)
-                }
-            }
-        }
-        try resolution.throwIfUnwritable(unwritable, nothing: "nothing was written: no output, lock or render record changed")
 
+        // Everything is rendered in memory before the first byte is written.
+        let encoded = try RenderStages.encode(workspace.functions, environments: resolution.environments)
+        try resolution.throwIfUnwritable(encoded.unwritable, nothing: "nothing was written: no output, lock or render record changed")
         try workspace.options.interruption.check()
 
-        // The lock: this run's functions and secrets replace their entries; a full run drops the rest.
-        let previous = workspace.lockSection
-        var section = workspace.options.functions.isEmpty ? LockFile.Section() : previous
-        var reportSecrets: [RenderReport.Secret] = []
-        for name in references.keys.sorted() {
-            let declaration = workspace.declaration(name)
-            let secret = secrets[name]!
-            let entry = LockFile.SecretEntry(
-                provider: declaration.providerName, type: declaration.providerType, id: references[name]!.id,
-                policy: declaration.policy.description, version: secret.version, locator: secret.locator)
-            section.secrets[name] = entry
-            let before = previous.secrets[name]
-            reportSecrets.append(RenderReport.Secret(
-                name: name, provider: entry.provider, id: entry.id, version: entry.version,
-                previous: before?.version != entry.version ? before?.version : nil))
-        }
-        for function in workspace.functions {
-            section.functions[function.name] = LockFile.FunctionEntry(secrets: function.secretNames, outputs: function.outputs.map(\.path))
-        }
-        // Secrets no function of the section uses any more leave the lock.
-        let used = Set(section.functions.values.flatMap(\.secrets))
-        section.secrets = section.secrets.filter { used.contains($0.key) }
-
+        let next = RenderStages.nextLockSection(
+            previous: workspace.lockSection, fullRun: workspace.options.functions.isEmpty, functions: workspace.functions,
+            references: resolution.references, versions: resolution.versions, declarations: manifest.secrets)
+        var pending = encoded.files
         var lock = workspace.lock ?? LockFile()
-        lock.setSection(section, for: manifest.environment)
+        lock.setSection(next.section, for: manifest.environment)
         let lockChanged = !locked && lock != workspace.lock
         if lockChanged { pending.append(PendingFile(url: manifest.lockURL, data: lock.encoded(), mode: 0o644)) }
 
         // The render record, for drift on outputs: it holds each output's identity as written, so it is
         // computed once the outputs are in place, within the same commit as them and the lock.
-        var record = try previousRecord.value() ?? RenderRecord()
-        let outputsToRecord = planned
-        let environmentName = manifest.environment ?? ""
+        let previous = try previousRecord.value() ?? RenderRecord()
+        let planned = encoded.planned, versions = resolution.versions, environment = manifest.environment
         let late: OutputWriter.LateFiles = ([(recordURL, 0o600)], { identity in
-            for (function, output) in outputsToRecord {
-                var versions: [String: String] = [:]
-                for name in function.secretNames { versions[name] = secrets[name]!.version }
-                record.outputs[output.path] = RenderRecord.Output(
-                    function: function.name, format: output.format.rawValue, environment: environmentName,
-                    versions: versions, definition: RenderRecord.definitionDigest(function, format: output.format),
-                    fileIdentity: identity(output.url) ?? "")
-            }
+            let record = RenderStages.nextRecord(
+                previous: previous, planned: planned, versions: versions, environment: environment, identity: identity)
             return [recordURL: record.encoded()]
         })
         let outcomes = try OutputWriter.write(
@@ -235,7 +205,7 @@ package struct InjectSecrets: Sendable {
         }
 
         return RenderReport(
-            environment: manifest.environment, locked: locked, outputs: reportOutputs, secrets: reportSecrets,
+            environment: manifest.environment, locked: locked, outputs: reportOutputs, secrets: next.secrets,
             lockPath: manifest.relativePath(manifest.lockURL), lockChanged: lockChanged)
     }
 
@@ -266,7 +236,7 @@ package struct InjectSecrets: Sendable {
             try resolution.throwIfUnwritable(unwritable, nothing: "the command was not run")
             return ResolvedEnvironments(
                 environment: workspace.manifest.environment, functions: resolution.environments,
-                versions: resolution.secrets.mapValues(\.version))
+                versions: resolution.versions.mapValues(\.version))
         } catch {
             await workspace.finish()
             throw error

@@ -20,6 +20,8 @@ package struct RotationReport: Sendable {
     package var previous: String
     /// The version written, now current in the store.
     package var version: String
+    /// The store made the value with its own rotation function (`RotateSecret`); nothing was written here.
+    package var storeRotation = false
     /// The drift entries about this secret after the write (`rotated` names the stale functions).
     package var drift: [DriftReport.Entry]
     /// The functions rendered from another version than the one now current, sorted.
@@ -45,10 +47,17 @@ package enum SecretGenerator {
 extension InjectSecrets {
     /// Writes a new version of the secret declared as `name` to its store and makes it current, then runs
     /// the drift logic to name the functions now stale. With `key`, only that field of a JSON-object
-    /// secret changes. Bad input (exit 2) is found before anything is read where it can be.
-    package func rotate(_ options: RunOptions, secret name: String, key: String?, value newValue: NewSecretValue) async throws -> RotationReport {
+    /// secret changes. Without a value (`nil`), a store that rotates the secret itself (Secrets Manager
+    /// with RotationEnabled) is asked to, and the run waits up to `rotationWait` seconds for its current
+    /// version to move. Bad input (exit 2) is found before anything is read where it can be.
+    package func rotate(
+        _ options: RunOptions, secret name: String, key: String?, value newValue: NewSecretValue?,
+        rotationWait: TimeInterval = DueRotation.defaultWait
+    ) async throws -> RotationReport {
         if let deadline = options.deadlineToStart {
-            return try await RunDeadline.$current.withValue(deadline) { try await rotate(options, secret: name, key: key, value: newValue) }
+            return try await RunDeadline.$current.withValue(deadline) {
+                try await rotate(options, secret: name, key: key, value: newValue, rotationWait: rotationWait)
+            }
         }
         let loader = ManifestLoader(registry: registry, processEnvironment: options.processEnvironment)
         let manifest = try loader.load(at: options.manifestURL, displayPath: options.displayPath, environment: options.environment)
@@ -63,19 +72,27 @@ extension InjectSecrets {
         let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
         let providerDeclaration = manifest.providers[declaration.providerName]!
         let provider = try registry.kind(named: providerDeclaration.type)!.make(providerDeclaration)
+        let reference = SecretReference(name: name, id: id, policy: .current)
+        guard let newValue else {
+            guard let rotating = provider as? any SelfRotating else {
+                throw InjectSecretsError.badInput(
+                    "secret '\(name)': give the new value with --value-from-file PATH or --generate N; provider '\(declaration.providerName)' (type \(declaration.providerType)) does not rotate secrets itself",
+                    at: declaration.location)
+            }
+            return try await rotateInStore(options, manifest: manifest, declaration: declaration, reference: reference, rotating: rotating, wait: rotationWait)
+        }
         guard let writer = provider as? any SecretWriting else {
             throw InjectSecretsError.badInput(
                 "secret '\(name)': provider '\(declaration.providerName)' (type \(declaration.providerType)) cannot write secrets; rotate it in the store itself, then run drift",
                 at: declaration.location)
         }
-        let reference = SecretReference(name: name, id: id, policy: .current)
+        let audit = try options.auditLogURL.map { try AuditLog(url: $0) }
         let runLock = try Workspace.takeRunLock(options, root: try OutputWriter.open(manifest.directory))
         // The values this run holds (the current one, the new one) and its credentials never reach a message.
         let redactor = RunRedactor()
         redactor.remember(credentialsIn: options.processEnvironment)
         func failed(_ failure: ProviderFailure) async -> InjectSecretsError {
-            redactor.remember(await provider.credentialsInUse())
-            return InjectSecretsError(.storeFailure, [.storeFailure(redactor.scrub(failure), secret: name, provider: declaration.providerName)])
+            await Self.rotationFailure(failure, provider: provider, redactor: redactor, audit: audit, manifest, declaration, reference, options)
         }
 
         do {
@@ -100,29 +117,62 @@ extension InjectSecrets {
                 throw await failed(failure.during(.write, of: id))
             }
             await provider.finish()
-
-            var notes: [String] = []
-            if declaration.policy != .current {
-                notes.append("the manifest selects \(declaration.policy) for '\(name)', so functions keep that version until the manifest changes")
-            }
-            var report = RotationReport(
-                secret: name, provider: declaration.providerName, id: id, key: key, previous: current.version, version: version,
-                drift: [], staleFunctions: [], notes: notes, driftFailure: [])
-            do {
-                var all = options
-                all.functions = []
-                all.holdsRunLock = true
-                let drift = try await self.drift(all)
-                report.drift = drift.entries.filter { $0.secret == name }
-                report.staleFunctions = Array(Set(report.drift.filter { $0.kind == .rotated || $0.kind == .versionGone }.flatMap(\.functions))).sorted()
-            } catch let error as InjectSecretsError {
-                report.driftFailure = error.diagnostics
-            }
-            return report
+            try audit?.append([Self.rotationRecord(audit, manifest, declaration, reference, options, version: version, failure: nil)])
+            return await report(options, declaration: declaration, id: id, key: key, previous: current.version, version: version)
         } catch {
             await provider.finish()
             throw error
         }
+    }
+
+    /// The report of a rotation that happened: the notes, and the stale functions from a drift run.
+    func report(_ options: RunOptions, declaration: SecretDeclaration, id: String, key: String?, previous: String, version: String) async -> RotationReport {
+        let name = declaration.name
+        var notes: [String] = []
+        if declaration.policy != .current {
+            notes.append("the manifest selects \(declaration.policy) for '\(name)', so functions keep that version until the manifest changes")
+        }
+        var report = RotationReport(
+            secret: name, provider: declaration.providerName, id: id, key: key, previous: previous, version: version,
+            drift: [], staleFunctions: [], notes: notes, driftFailure: [])
+        do {
+            var all = options
+            all.functions = []
+            all.holdsRunLock = true
+            let drift = try await self.drift(all)
+            report.drift = drift.entries.filter { $0.secret == name }
+            report.staleFunctions = Array(Set(report.drift.filter { $0.kind == .rotated || $0.kind == .versionGone }.flatMap(\.functions))).sorted()
+        } catch {
+            report.driftFailure = (error as? InjectSecretsError)?.diagnostics ?? [.error("\(error)")]
+        }
+        return report
+    }
+
+    /// A store failure of `rotate`: scrubbed of the run's values and the provider's credentials, audited,
+    /// and named after its secret.
+    static func rotationFailure(
+        _ failure: ProviderFailure, provider: any SecretProvider, redactor: RunRedactor, audit: AuditLog?,
+        _ manifest: Manifest, _ declaration: SecretDeclaration, _ reference: SecretReference, _ options: RunOptions
+    ) async -> InjectSecretsError {
+        redactor.remember(await provider.credentialsInUse())
+        let failure = redactor.scrub(failure)
+        try? audit?.append([rotationRecord(audit, manifest, declaration, reference, options, version: nil, failure: failure)])
+        return InjectSecretsError(.storeFailure, [.storeFailure(failure, secret: declaration.name, provider: declaration.providerName)])
+    }
+
+    /// The audit record of one rotation: the version written, or the failure; never a value.
+    static func rotationRecord(
+        _ audit: AuditLog?, _ manifest: Manifest, _ declaration: SecretDeclaration, _ reference: SecretReference,
+        _ options: RunOptions, version: String?, failure: ProviderFailure?
+    ) -> AuditRecord {
+        AuditRecord(
+            time: Date(), run: audit?.run ?? "", operation: .rotate, provider: declaration.providerName,
+            providerType: declaration.providerType, secret: declaration.name, id: reference.id,
+            policy: declaration.policy.description, version: version, lockedVersion: nil, locator: nil,
+            functions: manifest.functions.filter { $0.secretNames.contains(declaration.name) }.map(\.name),
+            outcome: failure.map(AuditRecord.outcome(of:)) ?? .ok, errorKind: failure?.kind.rawValue,
+            message: failure?.message, environment: manifest.environment,
+            pipeline: AuditRecord.pipelineIdentity(options.processEnvironment))
     }
 
     /// The value to write: the given or generated text, set into field `key` of the current JSON object

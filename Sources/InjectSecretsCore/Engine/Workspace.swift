@@ -158,12 +158,16 @@ package struct Workspace {
         let results = await redacted(inspect(queries))
         try audit?.append(results.keys.sorted().map { name in
             let query = queries[name]!
+            var record: AuditRecord
             switch results[name]! {
             case .success(let status):
-                return auditRecord(operation, name, query.reference, version: status.selected, locked: query.lockedVersion, locator: status.locator)
+                record = auditRecord(operation, name, query.reference, version: status.selected, locked: query.lockedVersion, locator: status.locator)
             case .failure(let failure):
-                return auditRecord(operation, name, query.reference, locked: query.lockedVersion, failure: failure)
+                record = auditRecord(operation, name, query.reference, locked: query.lockedVersion, failure: failure)
             }
+            // Render, exec and deploy read values; a lookup here is for `${ref.*}` only.
+            record.referenceOnly = [.render, .exec, .deploy].contains(operation)
+            return record
         })
         return results
     }
@@ -184,9 +188,15 @@ package struct Workspace {
 
     private func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
         var lockedVersions: [SecretReference: String] = [:]
-        for query in queries.values { lockedVersions[query.reference] = query.lockedVersion }
-        return await fanOut(queries.mapValues(\.reference), .inspect) { [lockedVersions] provider, unique in
-            let asked = unique.map { VersionQuery(reference: $0, lockedVersion: lockedVersions[$0]) }
+        var wantsDates: Set<SecretReference> = []
+        for query in queries.values {
+            lockedVersions[query.reference] = query.lockedVersion
+            if query.wantsDates { wantsDates.insert(query.reference) }
+        }
+        return await fanOut(queries.mapValues(\.reference), .inspect) { [lockedVersions, wantsDates] provider, unique in
+            let asked = unique.map {
+                VersionQuery(reference: $0, lockedVersion: lockedVersions[$0], wantsDates: wantsDates.contains($0))
+            }
             let answers = await provider.inspect(asked)
             var byReference: [SecretReference: Result<VersionStatus, ProviderFailure>] = [:]
             for (query, answer) in answers { byReference[query.reference] = answer }

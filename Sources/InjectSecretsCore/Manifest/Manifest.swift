@@ -43,6 +43,8 @@ package struct SecretDeclaration: Sendable, Hashable {
     package var id: Template
     package var policy: VersionPolicy
     package var location: SourceLocation
+    /// `rotation:` with `defaults.rotation` merged in; nil when none applies.
+    package var rotation: RotationPolicy? = nil
 }
 
 /// A function under `functions:`, with `defaults` merged in.

@@ -13,6 +13,8 @@ struct ManifestDecoder {
     /// The names "did you mean" picks from, sorted once (not per error: a manifest with thousands of
     /// misspelt references would sort thousands of names thousands of times).
     var providerNames: [String] = [], varNames: [String] = [], secretNames: [String] = []
+    /// `defaults.rotation`, read before the secrets that merge it in.
+    var defaultRotation: RotationFields?
 
     init(url: URL, displayPath: String, registry: ProviderRegistry, processEnvironment: [String: String], diagnostics: DiagnosticCollector) {
         self.url = url.standardizedFileURL
@@ -85,6 +87,7 @@ struct ManifestDecoder {
         providerNames = providers.keys.sorted()
         let vars = decodeVars(value("vars"))
         varNames = vars.keys.sorted()
+        if let rotation = value("defaults")?["rotation"] { defaultRotation = decodeRotationFields(rotation, "'defaults.rotation'") }
         let secrets = decodeSecrets(value("secrets"), providers: providers, vars: vars, root: root)
         secretNames = secrets.keys.sorted()
 
@@ -92,7 +95,7 @@ struct ManifestDecoder {
         var outputDirectoryLocation = root.location
         var defaultOutputs: [YAMLNode]? = nil
         var defaultEnv: [YAMLPair] = []
-        if let defaults = value("defaults"), let pairs = mapping(defaults, "'defaults'", allowed: ["output-dir", "outputs", "env"]) {
+        if let defaults = value("defaults"), let pairs = mapping(defaults, "'defaults'", allowed: ["output-dir", "outputs", "env", "rotation"]) {
             for pair in pairs {
                 switch pair.key.scalar {
                 case "output-dir":
@@ -218,7 +221,7 @@ struct ManifestDecoder {
                 error("secret name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
                 continue
             }
-            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: ["provider", "id", "version"]) else { continue }
+            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: ["provider", "id", "version", "rotation"]) else { continue }
             func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
             guard let providerNode = field("provider"), let providerName = text(providerNode, "'provider' of secret '\(name)'") else {
                 if field("provider") == nil { error("secret '\(name)' needs a 'provider'", at: pair.value.location) }
@@ -245,7 +248,7 @@ struct ManifestDecoder {
                 let template = try TemplateParser.parse(idText, origin: .init(node: idNode))
                 for reference in template.references {
                     switch reference.kind {
-                    case .secret:
+                    case .secret, .runtime:
                         error("a secret id cannot use \(reference.text): only ${vars.*} and ${env.*}", at: reference.location)
                     case .variable(let variable) where vars[variable] == nil:
                         error("unknown variable '\(variable)' in the id of secret '\(name)'" + didYouMean(variable, varNames), at: reference.location)
@@ -260,9 +263,11 @@ struct ManifestDecoder {
                         error(problem, at: pair.key.location)
                     }
                 }
+                let rotation = field("rotation").flatMap { decodeRotationFields($0, "'rotation' of secret '\(name)'") }
                 secrets[name] = SecretDeclaration(
                     name: name, providerName: providerName, providerType: provider.type, id: template, policy: policy,
-                    location: pair.key.location)
+                    location: pair.key.location,
+                    rotation: rotationPolicy(rotation, defaults: defaultRotation, secret: name, at: pair.key.location))
             } catch let failure as InjectSecretsError {
                 diagnostics.append(contentsOf: failure.diagnostics)
             } catch {}
@@ -350,8 +355,10 @@ struct ManifestDecoder {
                 let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
                 for reference in template.references {
                     switch reference.kind {
-                    case .secret(let secret, _) where secrets[secret] == nil:
+                    case .secret(let secret, _) where secrets[secret] == nil, .runtime(let secret, _, _) where secrets[secret] == nil:
                         error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
+                    case .runtime(let secret, let field, let follows):
+                        checkRuntimeReference(reference, secrets[secret]!, field: field, follows: follows, in: "\(key) of \(owner)")
                     case .variable(let variable) where vars[variable] == nil:
                         error("unknown variable '\(variable)' in \(key) of \(owner)" + didYouMean(variable, varNames), at: reference.location)
                     default: break
@@ -363,6 +370,22 @@ struct ManifestDecoder {
             } catch {}
         }
         return variables
+    }
+
+    /// `${ref.*}` needs a store whose references something resolves at run time, and a form it can resolve.
+    mutating func checkRuntimeReference(
+        _ reference: TemplateReference, _ secret: SecretDeclaration, field: String?, follows: Bool, in place: String
+    ) {
+        guard let kind = registry.kind(named: secret.providerType) as? any RuntimeReferencing.Type else {
+            let supporting = registry.kinds.filter { $0 is any RuntimeReferencing.Type }.map { $0.typeName }
+            error(
+                "\(reference.text) in \(place): secret '\(secret.name)' is in a store of type '\(secret.providerType)', which nothing resolves at run time; use ${secrets.\(secret.name)\(field.map { "[\"\($0)\"]" } ?? "")} to render the value, or keep it in a store of type \(supporting.joined(separator: ", "))",
+                at: reference.location)
+            return
+        }
+        for problem in kind.runtimeReferenceProblems(RuntimeReferenceRequest(field: field, follows: follows, policy: secret.policy)) {
+            error("\(reference.text) in \(place): \(problem)", at: reference.location)
+        }
     }
 
     /// Lambda refuses bad keys, reserved keys and more than 4 KB; what is known before reading any

@@ -16,8 +16,18 @@ package struct Template: Sendable, Hashable {
         segments.compactMap { if case .reference(let r) = $0 { return r } else { return nil } }
     }
 
-    /// Names of the secrets this template reads.
+    /// Names of the secrets this template uses, by value or by `${ref.*}`: both count for the lock and drift.
     package var secretNames: [String] {
+        references.compactMap {
+            switch $0.kind {
+            case .secret(let name, _), .runtime(let name, _, _): return name
+            case .variable, .environment: return nil
+            }
+        }
+    }
+
+    /// Names of the secrets whose value this template needs (`${secrets.*}`, not `${ref.*}`).
+    package var valueSecretNames: [String] {
         references.compactMap { if case .secret(let name, _) = $0.kind { return name } else { return nil } }
     }
 
@@ -32,6 +42,10 @@ package struct TemplateReference: Sendable, Hashable {
         case variable(String)
         /// `${env.NAME}` or `${env.NAME:-default}`.
         case environment(name: String, fallback: String?)
+        /// `${ref.NAME}`, `${ref.NAME.KEY}` or `${ref.NAME["k.e.y"]}`, each optionally with `:current`: a
+        /// pointer the function resolves at run time, pinned to the version render selected, or
+        /// (`follows`) to the store's current one.
+        case runtime(name: String, field: String?, follows: Bool)
     }
 
     package var kind: Kind
@@ -41,8 +55,9 @@ package struct TemplateReference: Sendable, Hashable {
 }
 
 /// Parses the template language of `env` values (README, "Templates in `env` values"):
-/// `${secrets.NAME}`, `${secrets.NAME.KEY}`, `${secrets.NAME["key.with.dots"]}`, `${vars.NAME}`,
-/// `${env.NAME}`, `${env.NAME:-default}`, and `$${` for a literal `${`.
+/// `${secrets.NAME}`, `${secrets.NAME.KEY}`, `${secrets.NAME["key.with.dots"]}`, the same paths under
+/// `${ref.*}` (optionally ending in `:current`) as the whole value, `${vars.NAME}`, `${env.NAME}`,
+/// `${env.NAME:-default}`, and `$${` for a literal `${`.
 package enum TemplateParser {
     /// Where the text of a scalar starts relative to its node, so that positions inside it are exact
     /// for the common single-line plain and quoted scalars.
@@ -134,6 +149,15 @@ package enum TemplateParser {
         }
         endRun(at: bytes.count)
         if !literal.isEmpty { segments.append(.literal(literal)) }
+        // The function reads the whole variable as one reference, so nothing may surround it.
+        if segments.count > 1, let runtime = segments.lazy.compactMap({ segment -> TemplateReference? in
+            if case .reference(let reference) = segment, case .runtime = reference.kind { return reference }
+            return nil
+        }).first {
+            throw InjectSecretsError.badInput(
+                "\(runtime.text) must be the whole value: the function reads the variable as one reference; move the other text to a variable of its own",
+                at: runtime.location)
+        }
         return Template(segments: segments, source: text)
     }
 
@@ -150,47 +174,23 @@ package enum TemplateParser {
         func fail(_ why: String) -> InjectSecretsError {
             InjectSecretsError.badInput("invalid reference '\(written)': \(why)", at: location)
         }
-        let namespaces = ["secrets", "vars", "env"]
+        let namespaces = ["secrets", "ref", "vars", "env"]
         // Separators are ASCII: search the UTF-8 view rather than break the text into Characters.
         guard let dot = inner.utf8.firstIndex(of: UInt8(ascii: ".")) else {
-            throw fail("expected secrets.NAME, vars.NAME or env.NAME" + didYouMean(inner, namespaces))
+            throw fail("expected secrets.NAME, ref.NAME, vars.NAME or env.NAME" + didYouMean(inner, namespaces))
         }
         let namespace = String(inner[..<dot])
         let rest = String(inner[inner.index(after: dot)...])
         switch namespace {
         case "secrets":
-            let nameEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "[") } ?? rest.endIndex
-            let name = String(rest[..<nameEnd])
-            guard Names.isIdentifier(name) else { throw fail("'\(name)' is not a secret name") }
-            let tail = rest[nameEnd...]
-            if tail.isEmpty { return .secret(name: name, field: nil) }
-            if tail.first == "." {
-                let field = String(tail.dropFirst())
-                guard !field.isEmpty, Self.isPlainFieldName(field) else {
-                    throw fail("a field name after '.' takes letters, digits, '_' and '-'; write [\"\(field)\"] for other keys")
-                }
-                return .secret(name: name, field: field)
-            }
-            // ["key.with.dots"] with \" and \\ escapes
-            guard tail.hasPrefix("[\""), tail.hasSuffix("\"]"), tail.count >= 4 else {
-                throw fail("a quoted field is written [\"key\"]")
-            }
-            var field = ""
-            var escaped = false
-            for ch in tail.dropFirst(2).dropLast(2) {
-                if escaped {
-                    field.append(ch)
-                    escaped = false
-                } else if ch == "\\" {
-                    escaped = true
-                } else if ch == "\"" {
-                    throw fail("a '\"' inside [\"...\"] must be written \\\"")
-                } else {
-                    field.append(ch)
-                }
-            }
-            if escaped { throw fail("the field ends in a lone backslash") }
+            let (name, field) = try parseSecretPath(rest, fail: fail)
             return .secret(name: name, field: field)
+        case "ref":
+            var path = rest
+            let follows = path.hasSuffix(Self.followsSuffix)
+            if follows { path = String(path.dropLast(Self.followsSuffix.count)) }
+            let (name, field) = try parseSecretPath(path, fail: fail)
+            return .runtime(name: name, field: field, follows: follows)
         case "vars":
             guard Names.isIdentifier(rest) else { throw fail("'\(rest)' is not a variable name") }
             return .variable(rest)
@@ -203,7 +203,45 @@ package enum TemplateParser {
             guard Names.isEnvironmentName(rest) else { throw fail("'\(rest)' is not an environment variable name") }
             return .environment(name: rest, fallback: nil)
         default:
-            throw fail("unknown namespace '\(namespace)'; expected secrets, vars or env" + didYouMean(namespace, namespaces))
+            throw fail("unknown namespace '\(namespace)'; expected secrets, ref, vars or env" + didYouMean(namespace, namespaces))
         }
+    }
+
+    /// `:current` after a `${ref.*}` path: follow the store's current version at run time.
+    static let followsSuffix = ":current"
+
+    /// `NAME`, `NAME.KEY` or `NAME["k.e.y"]` (with `\"` and `\\` escapes), as `secrets.` and `ref.` write it.
+    static func parseSecretPath(_ rest: String, fail: (String) -> InjectSecretsError) throws -> (name: String, field: String?) {
+        let nameEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "[") } ?? rest.endIndex
+        let name = String(rest[..<nameEnd])
+        guard Names.isIdentifier(name) else { throw fail("'\(name)' is not a secret name") }
+        let tail = rest[nameEnd...]
+        if tail.isEmpty { return (name, nil) }
+        if tail.first == "." {
+            let field = String(tail.dropFirst())
+            guard !field.isEmpty, Self.isPlainFieldName(field) else {
+                throw fail("a field name after '.' takes letters, digits, '_' and '-'; write [\"\(field)\"] for other keys")
+            }
+            return (name, field)
+        }
+        guard tail.hasPrefix("[\""), tail.hasSuffix("\"]"), tail.count >= 4 else {
+            throw fail("a quoted field is written [\"key\"]")
+        }
+        var field = ""
+        var escaped = false
+        for ch in tail.dropFirst(2).dropLast(2) {
+            if escaped {
+                field.append(ch)
+                escaped = false
+            } else if ch == "\\" {
+                escaped = true
+            } else if ch == "\"" {
+                throw fail("a '\"' inside [\"...\"] must be written \\\"")
+            } else {
+                field.append(ch)
+            }
+        }
+        if escaped { throw fail("the field ends in a lone backslash") }
+        return (name, field)
     }
 }

@@ -7,13 +7,19 @@ struct TemplateEvaluator {
     let environment: [String: String]
     /// Secret name -> value read for it.
     let secrets: [String: FetchedSecret]
+    /// `${ref.*}` reference -> the text written for it (see `RuntimeReferencing`).
+    let runtimeReferences: [TemplateReference.Kind: String]
     /// JSON objects parsed from secret values, once per secret.
     private var parsed: [String: JSONValue?] = [:]
 
-    init(vars: [String: String], environment: [String: String], secrets: [String: FetchedSecret]) {
+    init(
+        vars: [String: String], environment: [String: String], secrets: [String: FetchedSecret],
+        runtimeReferences: [TemplateReference.Kind: String] = [:]
+    ) {
         self.vars = vars
         self.environment = environment
         self.secrets = secrets
+        self.runtimeReferences = runtimeReferences
     }
 
     /// The error kinds differ: a missing environment variable is bad input (2); a secret without the
@@ -59,6 +65,11 @@ struct TemplateEvaluator {
             throw Failure.badInput(.error(
                 "environment variable \(name) is not set (\(reference.text) in \(context)); set it or write ${env.\(name):-default}",
                 at: reference.location))
+        case .runtime(let name, _, _):
+            guard let text = runtimeReferences[reference.kind] else {
+                throw Failure.badInput(.error("no reference to secret '\(name)' was made for \(context)", at: reference.location))
+            }
+            return text
         case .secret(let name, let field):
             guard let secret = secrets[name] else {
                 throw Failure.badInput(.error("secret '\(name)' was not read for \(context)", at: reference.location))

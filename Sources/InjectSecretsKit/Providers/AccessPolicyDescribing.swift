@@ -6,6 +6,9 @@ package enum AccessPurpose: String, Sendable, Hashable {
     case render
     /// Reading only the metadata `drift` (and `render --dry-run`) need: no value.
     case drift
+    /// What a function's own role needs at run time to resolve its `${ref.*}` references: the value of
+    /// exactly the referenced secrets.
+    case runtime
 }
 
 /// One secret a policy must cover, with what the lock knows of it.
@@ -20,13 +23,20 @@ package struct PolicySecret: Sendable, Equatable {
     package var locked: LockedSecret?
     /// The secret's declaration in the manifest, for errors.
     package var location: SourceLocation?
+    /// For `render`: whether the function renders the value; false when it uses the secret only through
+    /// `${ref.*}`, for which render reads metadata only.
+    package var valueRead: Bool
 
-    package init(name: String, id: String, policy: VersionPolicy, locked: LockedSecret?, location: SourceLocation? = nil) {
+    package init(
+        name: String, id: String, policy: VersionPolicy, locked: LockedSecret?, location: SourceLocation? = nil,
+        valueRead: Bool = true
+    ) {
         self.name = name
         self.id = id
         self.policy = policy
         self.locked = locked
         self.location = location
+        self.valueRead = valueRead
     }
 }
 
@@ -80,5 +90,22 @@ extension AccessPolicyDescribing {
     /// The policy for the request's declaration, its settings read once.
     package static func accessPolicy(_ request: AccessPolicyRequest) throws -> AccessPolicy {
         try accessPolicy(request, settings: checkedSettings(request.declaration))
+    }
+}
+
+/// A store whose secrets `rotate --due` can rotate (Secrets Manager's `RotateSecret`), and which can say
+/// the access that takes. Optional: other stores' rotation is their write access.
+package protocol RotationAccessDescribing: SecretProviderKind {
+    /// The access `rotate --due` needs for `request.secrets` (those with a rotation policy); `generated`
+    /// names the ones with `rotation.generate`.
+    static func rotationAccessPolicy(
+        _ request: AccessPolicyRequest, generated: Set<String>, settings: Settings
+    ) throws -> AccessPolicy
+}
+
+extension RotationAccessDescribing {
+    /// The rotation access for the request's declaration, its settings read once.
+    package static func rotationAccessPolicy(_ request: AccessPolicyRequest, generated: Set<String>) throws -> AccessPolicy {
+        try rotationAccessPolicy(request, generated: generated, settings: checkedSettings(request.declaration))
     }
 }

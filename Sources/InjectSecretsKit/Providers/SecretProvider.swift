@@ -93,12 +93,23 @@ package struct VersionStatus: Sendable, Hashable {
     package var locked: LockedState?
     /// Facts worth telling, such as a rotation in flight (an `AWSPENDING` version).
     package var notes: [String]
+    /// When the selected version was created, from the store's metadata; nil when the store gives no
+    /// date (or was not asked: `VersionQuery.wantsDates`).
+    package var created: Date?
+    /// When the locked version (the selected one when nothing is locked) expires or expired: Azure's
+    /// `attributes.exp`, Vault's scheduled `deletion_time`.
+    package var expires: Date?
 
-    package init(selected: String?, locator: String? = nil, locked: LockedState? = nil, notes: [String] = []) {
+    package init(
+        selected: String?, locator: String? = nil, locked: LockedState? = nil, notes: [String] = [],
+        created: Date? = nil, expires: Date? = nil
+    ) {
         self.selected = selected
         self.locator = locator
         self.locked = locked
         self.notes = notes
+        self.created = created
+        self.expires = expires
     }
 }
 
@@ -106,10 +117,14 @@ package struct VersionStatus: Sendable, Hashable {
 package struct VersionQuery: Hashable, Sendable {
     package var reference: SecretReference
     package var lockedVersion: String?
+    /// The rotation policy needs the selected version's creation date: a store where that costs calls
+    /// of its own (Secrets Manager's ListSecretVersionIds) makes them only then.
+    package var wantsDates: Bool
 
-    package init(reference: SecretReference, lockedVersion: String?) {
+    package init(reference: SecretReference, lockedVersion: String?, wantsDates: Bool = false) {
         self.reference = reference
         self.lockedVersion = lockedVersion
+        self.wantsDates = wantsDates
     }
 }
 

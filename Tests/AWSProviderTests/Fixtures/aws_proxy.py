@@ -5,9 +5,14 @@ Forwards every request unchanged (the Host header included, so SigV4 still verif
 the requests it receives by X-Amz-Target. Control endpoints (never forwarded):
 
   GET  /__proxy/stats   -> {"received": {target: n}, "forwarded": {target: n}, "faults": {kind: n},
-                            "decrypting": {target: n}}  (decrypting: requests with "WithDecryption": true)
+                            "decrypting": {target: n}, "starting": {target: n}}
+                           (decrypting: requests with "WithDecryption": true; starting: requests without a
+                           "NextToken", the first page of each call)
   POST /__proxy/reset   -> zero the counters and stop injecting faults
   POST /__proxy/faults  -> body {"rate": 0.15, "kinds": ["500", "throttle", "reset"], "seed": 7}
+
+DescribeParameters answers get each parameter's ARN where moto 5.2 leaves it out: AWS documents and
+returns ParameterMetadata.ARN, and `${ref.*}` references name parameters by it.
 
 A fault answers instead of moto: "500" an InternalFailure, "throttle" a 400 ThrottlingException,
 "reset" closes the connection without an answer (RST). It prints nothing a request carried.
@@ -25,7 +30,7 @@ import threading
 import urllib.parse
 
 LOCK = threading.Lock()
-STATE = {"received": {}, "forwarded": {}, "faults": {}, "decrypting": {}, "rate": 0.0, "kinds": [], "random": random.Random(0)}
+STATE = {"received": {}, "forwarded": {}, "faults": {}, "decrypting": {}, "starting": {}, "rate": 0.0, "kinds": [], "random": random.Random(0)}
 UPSTREAM = None
 
 
@@ -57,11 +62,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def control(self, body):
         if self.path == "/__proxy/stats":
             with LOCK:
-                stats = {k: dict(STATE[k]) for k in ("received", "forwarded", "faults", "decrypting")}
+                stats = {k: dict(STATE[k]) for k in ("received", "forwarded", "faults", "decrypting", "starting")}
             return self.reply(200, json.dumps(stats), [("Content-Type", "application/json")])
         if self.path == "/__proxy/reset":
             with LOCK:
-                for k in ("received", "forwarded", "faults", "decrypting"):
+                for k in ("received", "forwarded", "faults", "decrypting", "starting"):
                     STATE[k] = {}
                 STATE["rate"] = 0.0
                 STATE["kinds"] = []
@@ -82,13 +87,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.control(body)
         target = self.headers.get("X-Amz-Target") or (self.command + " " + self.path.split("?")[0])
         try:
-            decrypting = json.loads(body or b"{}").get("WithDecryption") is True
+            request = json.loads(body or b"{}")
+            decrypting = request.get("WithDecryption") is True
+            starting = not request.get("NextToken")
         except (ValueError, AttributeError):
-            decrypting = False
+            decrypting, starting = False, True
         with LOCK:
             bump("received", target)
             if decrypting:
                 bump("decrypting", target)
+            if starting:
+                bump("starting", target)
             fault = None
             if STATE["kinds"] and STATE["random"].random() < STATE["rate"]:
                 fault = STATE["random"].choice(STATE["kinds"])
@@ -119,6 +128,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             upstream.endheaders(body)
             answer = upstream.getresponse()
             data = answer.read()
+            if target == "AmazonSSM.DescribeParameters" and answer.status == 200:
+                data = with_parameter_arns(data, self.headers.get("Authorization", ""))
             headers = [(k, v) for k, v in answer.getheaders()
                        if k.lower() not in ("content-length", "connection", "transfer-encoding", "keep-alive")]
             self.reply(answer.status, data, headers)
@@ -126,6 +137,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             upstream.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+
+def with_parameter_arns(data, authorization):
+    """Adds ARN to DescribeParameters entries as moto's own GetParameters writes it (its default account)."""
+    scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    region = scope[2] if len(scope) > 2 else "us-east-1"
+    answer = json.loads(data)
+    for parameter in answer.get("Parameters", []):
+        name = parameter.get("Name", "")
+        parameter.setdefault("ARN", "arn:aws:ssm:%s:123456789012:parameter/%s" % (region, name.lstrip("/")))
+    return json.dumps(answer).encode()
 
 
 def main():

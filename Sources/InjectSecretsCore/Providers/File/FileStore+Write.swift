@@ -52,9 +52,13 @@ extension FileStore: SecretWriting {
         }
         versions.append(YAMLPair(key: YAMLNode(.scalar(next, .doubleQuoted), at: place), value: newNode))
 
-        var fields = (entry.mapping ?? []).filter { $0.key.scalar != "current" && $0.key.scalar != "versions" }
+        var fields = (entry.mapping ?? []).filter { !["current", "versions", "created"].contains($0.key.scalar ?? "") }
         fields.insert(YAMLPair(key: YAMLNode(.scalar("current", .plain), at: place), value: YAMLNode(.scalar(next, .doubleQuoted), at: place)), at: 0)
         fields.insert(YAMLPair(key: YAMLNode(.scalar("versions", .plain), at: place), value: YAMLNode(.mapping(versions), at: place)), at: 1)
+        // The new version's date, so that a rotation policy can judge its age later.
+        var created = entry["created"]?.mapping ?? []
+        created.append(YAMLPair(key: YAMLNode(.scalar(next, .doubleQuoted), at: place), value: YAMLNode(.scalar(RFC3339.string(Date()), .doubleQuoted), at: place)))
+        fields.insert(YAMLPair(key: YAMLNode(.scalar("created", .plain), at: place), value: YAMLNode(.mapping(created), at: place)), at: 2)
         secrets[index].value = YAMLNode(.mapping(fields), at: place)
 
         let text = Self.emit(YAMLNode(.mapping(secrets), at: root.location))

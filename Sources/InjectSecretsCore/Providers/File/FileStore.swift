@@ -14,6 +14,7 @@ import InjectSecretsKit
 ///   current: v1
 ///   versions:
 ///     v1: plain-text-token                       # a string is a plain secret
+///   created: { v1: "2026-03-01T12:00:00Z" }      # optional, RFC 3339: what the rotation policy judges
 /// ```
 package struct FileStore: SecretProvider, SecretProviderKind {
     package static let typeName = "file"
@@ -58,6 +59,8 @@ package struct FileStore: SecretProvider, SecretProviderKind {
         var current: String?
         var versions: [String: YAMLNode]
         var location: SourceLocation
+        /// Version key -> its `created:` time, for the versions that have one.
+        var created: [String: Date] = [:]
     }
 
     /// Where a secret is, for messages: its id and the file.
@@ -101,8 +104,20 @@ package struct FileStore: SecretProvider, SecretProviderKind {
                 throw ProviderFailure(.invalidResponse, "secret '\(id)' must be a mapping with 'current' and 'versions'", at: pair.value.location)
             }
             // The key is not quoted: a value indented one level too little lands here.
-            for field in fields where !["current", "versions"].contains(field.key.scalar ?? "") {
-                throw ProviderFailure(.invalidResponse, "an unknown key in secret '\(id)'; expected 'current' and 'versions'", at: field.key.location)
+            for field in fields where !["current", "versions", "created"].contains(field.key.scalar ?? "") {
+                throw ProviderFailure(.invalidResponse, "an unknown key in secret '\(id)'; expected 'current', 'versions' and 'created'", at: field.key.location)
+            }
+            var created: [String: Date] = [:]
+            if let createdNode = pair.value["created"] {
+                guard let datePairs = createdNode.mapping else {
+                    throw ProviderFailure(.invalidResponse, "'created' of secret '\(id)' must map version keys to RFC 3339 times", at: createdNode.location)
+                }
+                for datePair in datePairs {
+                    guard let date = datePair.value.scalar.flatMap(RFC3339.date) else {
+                        throw ProviderFailure(.invalidResponse, "'created' of a version of secret '\(id)' must be an RFC 3339 time such as 2026-03-01T12:00:00Z", at: datePair.value.location)
+                    }
+                    created[datePair.key.scalar ?? ""] = date
+                }
             }
             let current = pair.value["current"]?.scalar
             var versions: [String: YAMLNode] = [:]
@@ -114,7 +129,7 @@ package struct FileStore: SecretProvider, SecretProviderKind {
                     versions[version.key.scalar ?? ""] = version.value
                 }
             }
-            entries[id] = Entry(current: current, versions: versions, location: pair.key.location)
+            entries[id] = Entry(current: current, versions: versions, location: pair.key.location, created: created)
         }
         return entries
     }
@@ -170,7 +185,7 @@ package struct FileStore: SecretProvider, SecretProviderKind {
                 if let lockedVersion = query.lockedVersion {
                     locked = entry?.versions[lockedVersion] != nil ? .present : .gone(reason: "no longer in the file store")
                 }
-                return VersionStatus(selected: node == nil ? nil : selected, locked: locked)
+                return VersionStatus(selected: node == nil ? nil : selected, locked: locked, created: entry?.created[selected])
             }.mapError { $0.during(.inspect, of: path(of: query.reference)) }
         }
         return results
