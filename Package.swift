@@ -65,7 +65,8 @@ let package = Package(
         // the service description and endpoints, and the Lambda client `deploy` uses.
         .target(name: "InjectSecretsAWS", dependencies: ["InjectSecretsKit", "InjectSecretsReference"]),
         // `deploy`, `drift --deployed` and their IAM policy: the engine's outputs onto Lambda.
-        .target(name: "InjectSecretsDeploy", dependencies: ["InjectSecretsCore", "InjectSecretsAWS", "InjectSecretsKit"]),
+        .target(
+            name: "InjectSecretsDeploy", dependencies: ["InjectSecretsCore", "InjectSecretsAWS", "InjectSecretsKit"]),
         // The one-line reference grammar `${ref.NAME}` renders (core writes it, the runtime reads it): one
         // home for both sides. Foundation only; `public`, because the runtime's documented API shows it.
         .target(name: "InjectSecretsReference"),
@@ -115,21 +116,26 @@ let package = Package(
                 "InjectSecretsDeploy", "TestSupport", "ProviderConformance",
             ]),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsKit", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "VaultProviderTests", dependencies: ["InjectSecretsVault", "InjectSecretsKit", "TestSupport", "ProviderConformance"]),
+            name: "EndToEndTests", dependencies: ["inject-secrets", "InjectSecretsKit", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VaultProviderTests",
+            dependencies: ["InjectSecretsVault", "InjectSecretsKit", "TestSupport", "ProviderConformance"]),
         // The Azure Key Vault provider against a loopback stand-in of Key Vault, Entra ID and the managed
         // identity endpoints (fake_key_vault.py, Python standard library only).
         .testTarget(
             name: "AzureProviderTests",
-            dependencies: ["inject-secrets", "InjectSecretsAzure", "InjectSecretsKit", "TestSupport", "ProviderConformance"],
+            dependencies: [
+                "inject-secrets", "InjectSecretsAzure", "InjectSecretsKit", "TestSupport", "ProviderConformance",
+            ],
             resources: [.copy("fake_key_vault.py")]
         ),
         // SigV4 vectors, the AWS JSON client and the Secrets Manager / SSM providers against moto_server.
         .testTarget(
             name: "AWSProviderTests",
             dependencies: [
-                "inject-secrets", "InjectSecretsAWS", "InjectSecretsCore", "InjectSecretsKit", "InjectSecretsRuntime", "TestSupport",
-                "ProviderConformance",
+                "inject-secrets", "InjectSecretsAWS", "InjectSecretsCore", "InjectSecretsKit", "InjectSecretsRuntime",
+                "TestSupport", "ProviderConformance",
             ],
             exclude: ["Fixtures"]),
         // The reference grammar and the runtime's field and error rules, with no server.

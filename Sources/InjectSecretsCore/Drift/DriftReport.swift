@@ -41,7 +41,8 @@ package struct DriftReport: Sendable {
 
         package init(
             kind: Kind, secret: String? = nil, output: String? = nil, functions: [String] = [], locked: String? = nil,
-            current: String? = nil, message: String, location: SourceLocation? = nil, age: Int? = nil, limit: String? = nil
+            current: String? = nil, message: String, location: SourceLocation? = nil, age: Int? = nil,
+            limit: String? = nil
         ) {
             self.kind = kind
             self.secret = secret
