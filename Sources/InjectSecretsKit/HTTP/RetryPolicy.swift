@@ -168,6 +168,33 @@ package struct RetryFailure: Error, Sendable {
     }
 }
 
+extension RetryFailure {
+    /// The loop's last error as the store failure it is, the one reading for every store and credential
+    /// source: no answer is `StatusTable.noAnswer`, "cannot reach `place` (after N attempts): why"; an
+    /// endpoint refused by policy is a configuration failure; a `ProviderFailure` thrown by an attempt
+    /// (a credential that cannot be had) is kept as it is. `lead` starts the detail ("vault login: ",
+    /// the credential source); `hiding` are the tokens or keys the request carried, which a transport
+    /// error may quote.
+    package func providerFailure(reaching place: String, lead: String = "", hiding hidden: [String?] = []) -> ProviderFailure {
+        func scrubbed(_ text: String) -> String {
+            let redactor = RunRedactor()
+            redactor.remember(hidden.compactMap { $0 })
+            return redactor.scrub(text)
+        }
+        switch underlying {
+        case let transport as HTTPTransportError:
+            return ProviderFailure(
+                StatusTable.noAnswer, "\(lead)cannot reach \(place)\(attemptsNote): \(scrubbed(transport.underlying))")
+        case let violation as EndpointPolicy.Violation:
+            return ProviderFailure(.configuration, lead + violation.message)
+        case let failure as ProviderFailure:
+            return failure
+        default:
+            return ProviderFailure(.unreachable, "\(lead)\(scrubbed(String(describing: underlying)))\(attemptsNote)")
+        }
+    }
+}
+
 extension HTTPResponse {
     /// `Retry-After` in seconds from either of its forms, delta-seconds or an HTTP date (RFC 9110
     /// §10.2.3); nil when absent or unreadable. A date in the past is 0.
