@@ -20,13 +20,15 @@ final class RetryFailureTests: XCTestCase {
 
     func testNoAnswerNamesThePlaceTheAttemptsAndHidesWhatTheRequestCarried() async throws {
         let token = "canary-token-8f31c2"
-        let client = HTTPClient(transport: ScriptedTransport([.fail(.network, "reset while sending \(token)")]), proxyEnvironment: [:])
+        let script = ScriptedTransport([.fail(.network, "reset while sending \(token)")])
+        let client = HTTPClient(transport: script, proxyEnvironment: [:])
         let request = HTTPRequest(method: "GET", url: url)
         let last = await lastError { try await client.send(request) }
         let failure = try XCTUnwrap(last)
         let provider = failure.providerFailure(reaching: "the token service", lead: "login: ", hiding: [token, nil])
         XCTAssertEqual(provider.kind, StatusTable.noAnswer)
-        XCTAssertEqual(provider.detail, "login: cannot reach the token service (after 3 attempts): reset while sending <redacted>")
+        XCTAssertEqual(
+            provider.detail, "login: cannot reach the token service (after 3 attempts): reset while sending <redacted>")
         XCTAssertFalse(provider.message.contains(token), provider.message)
     }
 

@@ -91,7 +91,8 @@ struct STSClient: Sendable {
                 return try await client.send(request)
             }, retrying: AWSErrorAnswer.retryable)
         } catch let failure as RetryFailure {
-            throw failure.providerFailure(reaching: "STS \(action) at \(url.host ?? endpoint)", lead: "\(source): ", hiding: secrets)
+            throw failure.providerFailure(
+                reaching: "STS \(action) at \(url.host ?? endpoint)", lead: "\(source): ", hiding: secrets)
         }
         return try parse(outcome, where_: where_, secrets: secrets)
     }
