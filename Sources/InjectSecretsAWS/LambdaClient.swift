@@ -109,7 +109,7 @@ package struct LambdaClient: Sendable {
             }
             return (outcome.response.status, outcome.response.body)
         } catch let failure as RetryFailure {
-            throw Self.described(failure.underlying, note: failure.attemptsNote, host: url.host ?? "")
+            throw Self.described(failure, host: url.host ?? "")
         }
     }
 
@@ -124,17 +124,9 @@ package struct LambdaClient: Sendable {
             kind: StatusTable.kind(status: response.status, codes: [answer.code], asking: .endpoint))
     }
 
-    static func described(_ error: Error, note: String, host: String) -> Error {
-        switch error {
-        case let transport as HTTPTransportError:
-            return Failure(code: nil, status: nil, message: "cannot reach \(host)\(note): \(transport.underlying)", kind: .unreachable)
-        case let violation as EndpointPolicy.Violation:
-            return Failure(code: nil, status: nil, message: violation.message, kind: .configuration)
-        case let failure as ProviderFailure:
-            return Failure(code: nil, status: nil, message: failure.message, kind: failure.kind)
-        default:
-            return Failure(code: nil, status: nil, message: "\(type(of: error))", kind: .unreachable)
-        }
+    static func described(_ failure: RetryFailure, host: String) -> Failure {
+        let provider = failure.providerFailure(reaching: host)
+        return Failure(code: nil, status: nil, message: provider.message, kind: provider.kind)
     }
 
     /// `/2015-03-31/functions/{name}/configuration`, the name (or ARN) percent-encoded as one segment.

@@ -51,8 +51,7 @@ extension AzureKeyVaultProvider: SecretWriting {
                 return try await answer(try await put(nil), forceRefresh: false)
             }, retrying: KeyVaultClient.retryable)
         } catch let failure as RetryFailure {
-            if let provider = failure.underlying as? ProviderFailure { throw provider }
-            throw ProviderFailure(.unreachable, "\(failure.underlying)\(failure.attemptsNote)")
+            throw failure.providerFailure(reaching: "the vault")
         }
         let response = outcome.response
         guard response.status == 200 else {

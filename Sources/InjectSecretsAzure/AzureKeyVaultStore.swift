@@ -215,8 +215,6 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
         case .provider(var failure):
             failure.detail = lead + failure.detail
             return failure
-        case .unreachable(let reason, let note):
-            return ProviderFailure(.unreachable, "\(lead)cannot reach the vault: \(reason)\(note)")
         case .answer(let response, let note):
             let error = KeyVaultError(response)
             let said = error.summary(status: response.status)

@@ -59,7 +59,6 @@ struct KeyVaultClient: Sendable {
         /// The vault answered; the caller maps the status and error to a message with the secret's name.
         /// `attemptsNote` as `RetryFailure.attemptsNote`: retried, or stopped by the run's deadline.
         case answer(HTTPResponse, attemptsNote: String)
-        case unreachable(String, attemptsNote: String)
         case provider(ProviderFailure)
     }
 
@@ -73,12 +72,7 @@ struct KeyVaultClient: Sendable {
             }
             return .success(outcome.response)
         } catch let failure as RetryFailure {
-            switch failure.underlying {
-            case let transport as HTTPTransportError: return .failure(.unreachable(transport.underlying, attemptsNote: failure.attemptsNote))
-            case let provider as ProviderFailure: return .failure(.provider(provider))
-            case let violation as EndpointPolicy.Violation: return .failure(.provider(ProviderFailure(.configuration, violation.message)))
-            default: return .failure(.provider(ProviderFailure(.unreachable, "\(failure.underlying)")))
-            }
+            return .failure(.provider(failure.providerFailure(reaching: "the vault")))
         } catch {
             return .failure(.provider(ProviderFailure(.unreachable, "\(error)")))
         }

@@ -63,28 +63,13 @@ extension LambdaClient {
 
     /// Every Lambda function of the region that carries `key`, with its value, by function ARN.
     func taggedFunctions(key: String) async throws -> [String: String] {
-        struct Filter: Encodable { var Key: String }
-        struct Input: Encodable {
-            var ResourceTypeFilters = ["lambda:function"]
-            var TagFilters: [Filter]
-            var ResourcesPerPage = 100
-            var PaginationToken: String?
-        }
-        struct Output: Decodable {
-            struct Mapping: Decodable {
-                struct Tag: Decodable { var Key: String; var Value: String? }
-                var ResourceARN: String
-                var Tags: [Tag]?
-            }
-            var PaginationToken: String?
-            var ResourceTagMappingList: [Mapping]?
-        }
         let client = AWSJSONClient(
             .tagging, endpoint: taggingEndpoint, region: region, credentials: credentials, http: http, retry: retry)
         var values: [String: String] = [:]
-        let pages = PageSequence { token, _ -> (page: Output, next: String?) in
+        let pages = PageSequence { token, _ -> (page: GetResourcesOutput, next: String?) in
             let page = try await client.call(
-                "GetResources", Input(TagFilters: [Filter(Key: key)], PaginationToken: token), as: Output.self)
+                "GetResources", GetResourcesInput(TagFilters: [.init(Key: key)], PaginationToken: token),
+                as: GetResourcesOutput.self)
             return (page, page.PaginationToken)
         }
         for try await page in pages {

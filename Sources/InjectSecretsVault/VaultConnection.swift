@@ -71,9 +71,9 @@ struct VaultConnection: Sendable {
         do {
             outcome = try await retry.send({ _ in try await client.send(request) }, retrying: Self.retryable)
         } catch let failure as RetryFailure {
-            throw self.failure(failure.underlying, attemptsNote: failure.attemptsNote, what: what)
+            throw self.failure(failure, what: what)
         } catch {
-            throw self.failure(error, attemptsNote: "", what: what)
+            throw self.failure(RetryFailure(underlying: error, attempts: 1), what: what)
         }
         let response = VaultResponse(status: outcome.response.status, body: outcome.response.body)
         if Self.retryable.answer(outcome.response) {
@@ -85,19 +85,8 @@ struct VaultConnection: Sendable {
 
     /// `what` leads the detail of a request that is not itself the KV read the failure is answered
     /// for (a login, a revocation); nil for the KV requests, whose operation and path say it all.
-    private func failure(_ error: Error, attemptsNote: String, what: String?) -> ProviderFailure {
-        let lead = what.map { "\($0): " } ?? ""
-        switch error {
-        case let transport as HTTPTransportError:
-            return ProviderFailure(
-                StatusTable.noAnswer, "\(lead)cannot reach Vault at \(address.absoluteString)\(attemptsNote): \(transport.underlying)")
-        case let violation as EndpointPolicy.Violation:
-            return ProviderFailure(.configuration, lead + violation.message)
-        case let failure as ProviderFailure:
-            return failure
-        default:
-            return ProviderFailure(.unreachable, "\(lead)\(error)")
-        }
+    private func failure(_ failure: RetryFailure, what: String?) -> ProviderFailure {
+        failure.providerFailure(reaching: "Vault at \(address.absoluteString)", lead: what.map { "\($0): " } ?? "")
     }
 
     /// The failure for an answer that is not a success, its kind from `StatusTable` (Vault's `errors`

@@ -104,17 +104,7 @@ struct ContainerCredentials: Sendable {
                     HTTPRequest(method: "GET", url: url, headers: headers), kind: .container, timeout: timeout, client: client)
             }, retrying: retryable)
         } catch let failure as RetryFailure {
-            switch failure.underlying {
-            case let violation as EndpointPolicy.Violation:
-                throw ProviderFailure(.configuration, "\(source): \(violation.message)")
-            case let provider as ProviderFailure:
-                throw provider
-            default:
-                throw ProviderFailure(
-                    StatusTable.noAnswer,
-                    "\(source): no answer from \(url.host ?? ""): \(redacting(String(describing: failure.underlying), sentTokens))"
-                        + failure.attemptsNote)
-            }
+            throw failure.providerFailure(reaching: url.host ?? "", lead: "\(source): ", hiding: sentTokens)
         }
         let response = outcome.response
         guard response.status == 200 else {

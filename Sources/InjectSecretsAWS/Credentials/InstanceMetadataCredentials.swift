@@ -65,28 +65,22 @@ struct InstanceMetadataCredentials: Sendable {
         try await AWSCredentialEndpoint.send(request, kind: .instanceMetadata, timeout: timeout, client: client)
     }
 
+    /// `attempts` tries at once, as botocore makes them: IMDS is on the host, nothing to back off from.
+    private var retry: RetryPolicy { RetryPolicy(maxAttempts: attempts, baseDelay: 0, maxDelay: 0, timeLimit: 60) }
+
     func fetch() async throws -> Outcome {
-        // 1. The IMDSv2 session token.
+        // 1. The IMDSv2 session token: asked again on any other answer, and on none.
         var token: String? = nil
         let tokenURL = try url("/latest/api/token")
-        tokenLoop: for _ in 0..<attempts {
-            do {
-                let response = try await send(
-                    HTTPRequest(method: "PUT", url: tokenURL, headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
-                switch response.status {
-                case 200:
-                    token = String(decoding: response.body, as: UTF8.self)
-                    break tokenLoop
-                case 403, 404, 405:
-                    break tokenLoop
-                case 400:
-                    return .unavailable("\(source) refused the token request (HTTP 400)")
-                default:
-                    continue
-                }
-            } catch {
-                continue  // a timeout or no answer: fall back to IMDSv1, as botocore does
-            }
+        let final: Set<Int> = [400, 403, 404, 405]
+        let tokenAnswer = try? await retry.send({ _ in
+            try await send(
+                HTTPRequest(method: "PUT", url: tokenURL, headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
+        }, retrying: RetryPolicy.Retryable(unusable: { $0.status != 200 }) { !final.contains($0.status) })
+        switch tokenAnswer?.response.status {
+        case 200: token = tokenAnswer.map { String(decoding: $0.response.body, as: UTF8.self) }
+        case 400: return .unavailable("\(source) refused the token request (HTTP 400)")
+        default: break  // 403, 404, 405, a timeout or no answer: fall back to IMDSv1, as botocore does
         }
         if token == nil && v1Disabled {
             throw ProviderFailure(
@@ -125,12 +119,14 @@ struct InstanceMetadataCredentials: Sendable {
     /// Nil when every attempt failed.
     private func get(_ path: String, headers: [(String, String)], secrets: [String?], needsJSON: Bool) async throws -> Data? {
         let target = try url(path)
-        for _ in 0..<attempts {
-            guard let response = try? await send(HTTPRequest(method: "GET", url: target, headers: headers)) else { continue }
-            guard response.status == 200, !response.body.isEmpty else { continue }
-            if needsJSON && (try? JSONSerialization.jsonObject(with: response.body)) == nil { continue }
-            return response.body
+        let unusable: @Sendable (HTTPResponse) -> Bool = { response in
+            response.status != 200 || response.body.isEmpty
+                || (needsJSON && (try? JSONSerialization.jsonObject(with: response.body)) == nil)
         }
-        return nil
+        let outcome = try? await retry.send(
+            { _ in try await send(HTTPRequest(method: "GET", url: target, headers: headers)) },
+            retrying: RetryPolicy.Retryable(unusable: unusable) { _ in true })
+        guard let response = outcome?.response, !unusable(response) else { return nil }
+        return response.body
     }
 }

@@ -91,16 +91,8 @@ struct STSClient: Sendable {
                 return try await client.send(request)
             }, retrying: AWSErrorAnswer.retryable)
         } catch let failure as RetryFailure {
-            switch failure.underlying {
-            case let violation as EndpointPolicy.Violation:
-                throw ProviderFailure(.configuration, "\(where_): \(violation.message)")
-            case let provider as ProviderFailure:
-                throw provider
-            default:
-                throw ProviderFailure(
-                    StatusTable.noAnswer,
-                    "\(where_) failed: \(redacting(String(describing: failure.underlying), secrets))\(failure.attemptsNote)")
-            }
+            throw failure.providerFailure(
+                reaching: "STS \(action) at \(url.host ?? endpoint)", lead: "\(source): ", hiding: secrets)
         }
         return try parse(outcome, where_: where_, secrets: secrets)
     }

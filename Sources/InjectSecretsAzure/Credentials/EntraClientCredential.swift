@@ -92,17 +92,10 @@ struct EntraClientCredential: AzureTokenSource {
             "Entra ID (\(url.host ?? url.absoluteString)) refused a token for the \(label): \(reason)\(outcome.attemptsNote)")
     }
 
+    /// The authority is the only endpoint here, so a refused one is `AZURE_AUTHORITY_HOST`'s.
     private func describe(_ failure: RetryFailure, url: URL, hiding hidden: [String]) -> ProviderFailure {
-        let host = url.host ?? url.absoluteString
-        switch failure.underlying {
-        case let transport as HTTPTransportError:
-            return ProviderFailure(StatusTable.noAnswer, "cannot reach Entra ID at \(host) for the \(label): \(transport.underlying)\(failure.attemptsNote)")
-        case let failure as ProviderFailure:
-            return failure
-        case let violation as EndpointPolicy.Violation:
-            return ProviderFailure(.configuration, "AZURE_AUTHORITY_HOST: \(violation.message)")
-        default:
-            return ProviderFailure(.authentication, "token request for the \(label) failed: \(failure.underlying)")
-        }
+        let lead = failure.underlying is EndpointPolicy.Violation ? "AZURE_AUTHORITY_HOST: " : ""
+        return failure.providerFailure(
+            reaching: "Entra ID at \(url.host ?? url.absoluteString) for the \(label)", lead: lead, hiding: hidden)
     }
 }

@@ -36,15 +36,25 @@ package struct RetryPolicy: Sendable {
         /// How long to wait after a retried answer; nil leaves it to backoff. By default the answer's
         /// `Retry-After`; a service with a wait of its own for an answer says it here.
         package var wait: @Sendable (HTTPResponse) -> TimeInterval?
+        /// Whether a 2xx answer is one the caller cannot use and asks for again. Never by default; IMDS
+        /// answers 200 with an empty body while it starts, and botocore asks again.
+        package var unusable: @Sendable (HTTPResponse) -> Bool
 
         package init(
             transportFailures: Bool = true,
             wait: @escaping @Sendable (HTTPResponse) -> TimeInterval? = { $0.retryAfter() },
+            unusable: @escaping @Sendable (HTTPResponse) -> Bool = { _ in false },
             answer: @escaping @Sendable (HTTPResponse) -> Bool
         ) {
             self.answer = answer
             self.transportFailures = transportFailures
             self.wait = wait
+            self.unusable = unusable
+        }
+
+        /// Whether another attempt is made after `response`.
+        func retries(_ response: HTTPResponse) -> Bool {
+            (200..<300).contains(response.status) ? unusable(response) : answer(response)
         }
 
         package init(statuses: Set<Int>, transportFailures: Bool = true) {
@@ -66,7 +76,7 @@ package struct RetryPolicy: Sendable {
         package var attemptsNote: String { RetryFailure.note(attempts: attempts, deadline: deadline) }
     }
 
-    /// Sends through `attempt` until an answer is final (2xx, or one `retryable` refuses), or attempts or
+    /// Sends through `attempt` until an answer is final (a usable 2xx, or one `retryable` refuses), or attempts or
     /// time run out, and returns the last answer: the caller reads every status in one place, retried
     /// or not. Throws `RetryFailure` when the last attempt got no answer or `attempt` threw anything else
     /// (a credential that cannot be had, an endpoint refused by policy).
@@ -76,7 +86,7 @@ package struct RetryPolicy: Sendable {
         do {
             let (response, attempts) = try await run({ number in
                 let response = try await attempt(number)
-                if !(200..<300).contains(response.status), retryable.answer(response) {
+                if retryable.retries(response) {
                     throw RetriedAnswer(response: response)
                 }
                 return response
@@ -165,6 +175,35 @@ package struct RetryFailure: Error, Sendable {
         if attempts > 1 { parts.append("after \(attempts) attempts") }
         if let deadline { parts.append(deadline.ranOut) }
         return parts.isEmpty ? "" : " (" + parts.joined(separator: "; ") + ")"
+    }
+}
+
+extension RetryFailure {
+    /// The loop's last error as the store failure it is, the one reading for every store and credential
+    /// source: no answer is `StatusTable.noAnswer`, "cannot reach `place` (after N attempts): why"; an
+    /// endpoint refused by policy is a configuration failure; a `ProviderFailure` thrown by an attempt
+    /// (a credential that cannot be had) is kept as it is. `lead` starts the detail ("vault login: ",
+    /// the credential source); `hiding` are the tokens or keys the request carried, which a transport
+    /// error may quote.
+    package func providerFailure(
+        reaching place: String, lead: String = "", hiding hidden: [String?] = []
+    ) -> ProviderFailure {
+        func scrubbed(_ text: String) -> String {
+            let redactor = RunRedactor()
+            redactor.remember(hidden.compactMap { $0 })
+            return redactor.scrub(text)
+        }
+        switch underlying {
+        case let transport as HTTPTransportError:
+            return ProviderFailure(
+                StatusTable.noAnswer, "\(lead)cannot reach \(place)\(attemptsNote): \(scrubbed(transport.underlying))")
+        case let violation as EndpointPolicy.Violation:
+            return ProviderFailure(.configuration, lead + violation.message)
+        case let failure as ProviderFailure:
+            return failure
+        default:
+            return ProviderFailure(.unreachable, "\(lead)\(scrubbed(String(describing: underlying)))\(attemptsNote)")
+        }
     }
 }
 
