@@ -109,16 +109,9 @@ func parseAWSTimestamp(_ text: String) -> Date? {
     return date.addingTimeInterval(fraction - Double(offset))
 }
 
-/// Replaces every occurrence of each secret in `text` with `<redacted>`, for text that a credential
-/// endpoint or a child process wrote and that a message is about to quote.
-func redacting(_ text: String, _ secrets: [String?]) -> String {
-    let redactor = RunRedactor()
-    redactor.remember(secrets.compactMap { $0 })
-    return redactor.scrub(text)
-}
-
 /// The start of a reply body as `RelayedText.line`, for an error message, with `secrets` removed before
 /// it is cut (a cut could leave half a token).
 func excerpt(_ data: Data, hiding secrets: [String?] = []) -> String {
-    RelayedText.line(redacting(String(decoding: data.prefix(RelayedText.maxCharacters * 4), as: UTF8.self), secrets))
+    RelayedText.line(
+        RunRedactor.scrub(String(decoding: data.prefix(RelayedText.maxCharacters * 4), as: UTF8.self), hiding: secrets))
 }

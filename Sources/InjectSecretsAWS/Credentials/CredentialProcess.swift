@@ -39,7 +39,8 @@ struct CredentialProcess: Sendable {
         let json = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
         let printedSecrets = [json?["SecretAccessKey"] as? String, json?["SessionToken"] as? String]
         guard result.status == 0 else {
-            let stderr = RelayedText.line(redacting(String(decoding: result.stderr, as: UTF8.self), printedSecrets))
+            let stderr = RelayedText.line(
+                RunRedactor.scrub(String(decoding: result.stderr, as: UTF8.self), hiding: printedSecrets))
             throw ProviderFailure(
                 .authentication,
                 "\(source): '\(program)' exited with status \(result.status)" + (stderr.isEmpty ? " and wrote nothing to stderr" : ": \(stderr)"))

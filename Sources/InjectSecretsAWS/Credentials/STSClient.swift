@@ -102,7 +102,7 @@ struct STSClient: Sendable {
         guard (200..<300).contains(response.status) else {
             let answer = AWSErrorAnswer(response)
             let code = answer.code
-            let message = answer.message.map { ": " + RelayedText.line(redacting($0, secrets)) } ?? ""
+            let message = answer.message.map { ": " + RelayedText.line(RunRedactor.scrub($0, hiding: secrets)) } ?? ""
             throw ProviderFailure(
                 StatusTable.kind(status: response.status, codes: [code], asking: .credential),
                 "\(where_) was refused: \(code ?? "HTTP \(response.status)")\(message)\(outcome.attemptsNote)")

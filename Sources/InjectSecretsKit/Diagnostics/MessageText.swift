@@ -132,3 +132,13 @@ extension JSONValue {
         }
     }
 }
+
+extension RunRedactor {
+    /// `text` with each of `secrets` replaced by `<redacted>`: for what a transport, a credential endpoint
+    /// or a child process wrote, which a message is about to quote.
+    package static func scrub(_ text: String, hiding secrets: [String?]) -> String {
+        let redactor = RunRedactor()
+        redactor.remember(secrets.compactMap { $0 })
+        return redactor.scrub(text)
+    }
+}

@@ -188,11 +188,7 @@ extension RetryFailure {
     package func providerFailure(
         reaching place: String, lead: String = "", hiding hidden: [String?] = []
     ) -> ProviderFailure {
-        func scrubbed(_ text: String) -> String {
-            let redactor = RunRedactor()
-            redactor.remember(hidden.compactMap { $0 })
-            return redactor.scrub(text)
-        }
+        func scrubbed(_ text: String) -> String { RunRedactor.scrub(text, hiding: hidden) }
         switch underlying {
         case let transport as HTTPTransportError:
             return ProviderFailure(
