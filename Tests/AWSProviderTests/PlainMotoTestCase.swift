@@ -50,7 +50,9 @@ final class PlainMoto {
     /// Moves a dated moto's clock: `days` before (negative) or after now.
     func setClock(days: Int) throws {
         guard let clock else { throw TestSupportError("this moto has no clock to set") }
-        try Data("\(days >= 0 ? "+" : "")\(days)d\n".utf8).write(to: clock)
+        // Atomically: libfaketime reads the file at every clock call, and a read between a truncation and
+        // the write would date that moment (a version's CreatedDate, say) by the real clock.
+        try Data("\(days >= 0 ? "+" : "")\(days)d\n".utf8).write(to: clock, options: .atomic)
     }
 
     func stop() {
