@@ -18,7 +18,7 @@ package struct LambdaPacing: Sendable {
         self.rate = rate
     }
 
-    package func pacer() -> CallPacer { CallPacer(rate: rate, burst: max(1, rate.rounded(.down))) }
+    package func pacer() -> CallPacer { CallPacer(perSecond: rate) }
 
     /// GetFunction's quota is 100 a second; status polls stay well under it.
     package static func getFunctionPacer() -> CallPacer { CallPacer(rate: 50, burst: 50) }

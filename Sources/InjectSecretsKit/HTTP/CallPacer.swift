@@ -29,6 +29,12 @@ package actor CallPacer {
         last = now()
     }
 
+    /// `rate` calls a second after a burst of one second's whole calls, at least one (so a rate under
+    /// one a second still starts its first call at once).
+    package init(perSecond rate: Double) {
+        self.init(rate: rate, burst: max(1, rate.rounded(.down)))
+    }
+
     /// Returns when a call may start. Each caller takes a token at once, even one not there yet, so
     /// callers waiting together are spaced one `1/rate` apart rather than all woken at the same moment.
     package func admit() async {
