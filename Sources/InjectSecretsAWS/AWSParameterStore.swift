@@ -1,19 +1,29 @@
 import Foundation
 import InjectSecretsKit
 
-/// `type: aws-ssm`: AWS Systems Manager Parameter Store, with the settings `region`, `endpoint` and `profile`.
+/// `type: aws-ssm`: AWS Systems Manager Parameter Store, with the settings `region`, `endpoint`, `profile`
+/// and `metadata-rate`.
 package enum AWSParameterStore: SecretProviderKind {
     package static let typeName = "aws-ssm"
-    package static let settingKeys = AWSStoreConfiguration.settingKeys
+    package static let settingKeys = AWSStoreConfiguration.settingKeys + [AWSParameterStoreProvider.metadataRateKey]
 
-    package typealias Settings = AWSStoreConfiguration
+    /// The shared AWS settings and `metadata-rate`.
+    package struct Settings: Sendable {
+        var aws: AWSStoreConfiguration
+        var metadataRate: Double
+    }
 
     package static func settings(_ declaration: ProviderDeclaration) throws -> Settings {
-        try AWSStoreConfiguration(declaration, service: .parameterStore)
+        let key = AWSParameterStoreProvider.metadataRateKey
+        let configuration = try AWSStoreConfiguration(declaration, service: .parameterStore, extraSettingKeys: [key])
+        let settings = try ProviderSettings(declaration, allowed: settingKeys)
+        let rate = try settings.number(
+            key, unit: "calls a second", above: 0, atMost: AWSParameterStoreProvider.maximumMetadataRate)
+        return Settings(aws: configuration, metadataRate: rate ?? AWSParameterStoreProvider.defaultMetadataRate)
     }
 
     package static func make(_ settings: Settings) -> any SecretProvider {
-        AWSParameterStoreProvider(name: settings.providerName, client: settings.client())
+        AWSParameterStoreProvider(settings: settings)
     }
 }
 
@@ -30,13 +40,18 @@ package struct AWSParameterStoreProvider: SecretProvider {
     static let batchLimit = 10
 
     package init(_ declaration: ProviderDeclaration, http: HTTPClient = .shared) throws {
-        let settings = try AWSParameterStore.settings(declaration)
-        self.init(name: settings.providerName, client: settings.client(http: http))
+        self.init(settings: try AWSParameterStore.settings(declaration), http: http)
     }
 
-    init(name: String, client: AWSJSONClient) {
+    init(settings: AWSParameterStore.Settings, http: HTTPClient = .shared) {
+        self.init(name: settings.aws.providerName, client: settings.aws.client(http: http), metadataRate: settings.metadataRate)
+    }
+
+    init(name: String, client: AWSJSONClient, metadataRate: Double = Self.defaultMetadataRate) {
         self.name = name
         self.client = client
+        describePacer = CallPacer(perSecond: metadataRate)
+        historyPacer = CallPacer(perSecond: metadataRate)
     }
 
     /// The name with its selector: `name`, `name:3`, `name:label`.
@@ -164,15 +179,18 @@ package struct AWSParameterStoreProvider: SecretProvider {
     /// (docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html), and
     /// AWS publishes no number for them: DescribeParameters' limits are "very low" and not public
     /// (github.com/segmentio/chamber/issues/392), and chamber's users were throttled below one call a
-    /// second (issues/76). So both are paced to 3 calls a second, a guess kept low (a call throttled
-    /// anyway is retried, `AWS_MAX_ATTEMPTS`), rather than sent 16 at once into throttled retries that
-    /// a larger manifest runs out of.
-    static let describeCallsPerSecond = 3.0
-    static let historyCallsPerSecond = 3.0
-    var describePacer = CallPacer(
-        rate: AWSParameterStoreProvider.describeCallsPerSecond, burst: AWSParameterStoreProvider.describeCallsPerSecond)
-    var historyPacer = CallPacer(
-        rate: AWSParameterStoreProvider.historyCallsPerSecond, burst: AWSParameterStoreProvider.historyCallsPerSecond)
+    /// second (issues/76). So by default each is paced to 3 calls a second, a guess kept low (a call
+    /// throttled anyway is retried, `AWS_MAX_ATTEMPTS`), rather than sent 16 at once into throttled
+    /// retries that a larger manifest runs out of. `metadata-rate:` sets it for an account whose quota
+    /// is known to be higher, or that shares it with other tools.
+    static let defaultMetadataRate = 3.0
+    /// Far past any quota AWS grants for these calls: a larger number is a mistake, not a setting.
+    static let maximumMetadataRate = 1_000.0
+    static let metadataRateKey = "metadata-rate"
+    /// DescribeParameters' and GetParameterHistory's own buckets, each at `metadata-rate` with a burst of
+    /// a second's calls.
+    var describePacer: CallPacer
+    var historyPacer: CallPacer
 
     /// One DescribeParameters call per 50 names, then one GetParameterHistory per name whose answer
     /// needs more than the current version (a label, an older pinned or locked version), each call

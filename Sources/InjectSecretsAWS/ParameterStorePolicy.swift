@@ -18,7 +18,7 @@ package enum ParameterStorePolicy {
 
     package static func describe(_ request: AccessPolicyRequest, settings: AWSParameterStore.Settings) -> AccessPolicy {
         let lockedARNs = request.secrets.compactMap { $0.locked?.locator }.filter { $0.hasPrefix("arn:") }
-        let place = AWSResourcePlace(settings: settings, lockedARNs: lockedARNs)
+        let place = AWSResourcePlace(settings: settings.aws, lockedARNs: lockedARNs)
         var approximate: [String] = []
         func arn(_ secret: PolicySecret) -> String {
             if let locator = secret.locked?.locator, locator.hasPrefix("arn:") { return locator }

@@ -28,7 +28,7 @@ final class AWSConfigurationTests: XCTestCase {
         XCTAssertEqual(AWSSecretsManagerStore.typeName, "aws-secrets-manager")
         XCTAssertEqual(AWSParameterStore.typeName, "aws-ssm")
         XCTAssertEqual(AWSSecretsManagerStore.settingKeys, ["region", "endpoint", "profile", "batch-overflow"])
-        XCTAssertEqual(AWSParameterStore.settingKeys, ["region", "endpoint", "profile"])
+        XCTAssertEqual(AWSParameterStore.settingKeys, ["region", "endpoint", "profile", "metadata-rate"])
     }
 
     /// Extra GetSecretValue calls cost money and share the account's read quota: only on request.

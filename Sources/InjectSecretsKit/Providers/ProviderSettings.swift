@@ -42,6 +42,22 @@ package struct ProviderSettings {
         return text
     }
 
+    /// A number setting above `lower` and at most `upper`, such as a rate (`0.5`, `3`, `1e2`); nil when
+    /// absent or null. `unit` names what it counts, for the message that refuses anything else
+    /// (including infinities and NaN).
+    package func number(_ key: String, unit: String, above lower: Double, atMost upper: Double) throws -> Double? {
+        guard let node = node(key), !node.isNull else { return nil }
+        let text = node.scalar
+        guard let text, let number = Double(text), number > lower, number <= upper else {
+            let found = text.map { "'\($0.controlCharactersEscaped)'" } ?? node.kindName
+            throw InjectSecretsError.badInput(
+                "setting '\(key)' of provider '\(declaration.name)' must be a number of \(unit) above "
+                    + String(format: "%g", lower) + " and at most " + String(format: "%g", upper) + ", found \(found)",
+                at: node.location)
+        }
+        return number
+    }
+
     package func requiredString(_ key: String) throws -> String {
         guard let text = try string(key), !text.isEmpty else {
             throw InjectSecretsError.badInput(
