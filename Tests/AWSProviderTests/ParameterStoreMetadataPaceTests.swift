@@ -59,28 +59,30 @@ final class ParameterStoreMetadataPaceTests: MotoTestCase {
             valuesOnlyIn: [".build/inject-secrets/"], file: file, line: line)
     }
 
-    /// Runs `drift` on the rendered project; returns its duration and the DescribeParameters calls
-    /// (first pages) and requests (every page) the proxy saw.
-    func timedDrift() throws -> (seconds: Double, calls: Int, requests: Int) {
+    /// Renders `count` parameters at `metadata-rate: RATE`, then times `drift`, which must find nothing
+    /// changed in one DescribeParameters call per 50 names (a request per moto page) and no history;
+    /// returns its duration and the DescribeParameters requests the proxy saw.
+    func timedDrift(of count: Int, rate: String, file: StaticString = #filePath, line: UInt = #line) async throws
+        -> (seconds: Double, requests: Int)
+    {
+        try await project(count: count, rate: rate)
         try moto.resetProxy()
         let started = Date()
-        let drift = try runTool(["drift"])
+        let drift = try runTool(["drift"], file: file, line: line)
         let seconds = Date().timeIntervalSince(started)
-        XCTAssertEqual(drift.status, 0, "nothing changed since the render: \(drift.stdout)\n\(drift.stderr)")
-        let stats = try moto.proxyControl("stats")
-        let calls = stats["starting"]?["AmazonSSM.DescribeParameters"]?.int ?? 0
-        let requests = try moto.received()["AmazonSSM.DescribeParameters"] ?? 0
-        XCTAssertNil(try moto.received()["AmazonSSM.GetParameterHistory"], "every locked version is current: no history read")
-        return (seconds, calls, requests)
+        XCTAssertEqual(drift.status, 0, "nothing changed since the render: \(drift.stdout)\n\(drift.stderr)", file: file, line: line)
+        let calls = try moto.proxyControl("stats")["starting"]?["AmazonSSM.DescribeParameters"]?.int
+        let received = try moto.received()
+        XCTAssertEqual(calls, (count + 49) / 50, "calls of 50 names", file: file, line: line)
+        XCTAssertEqual(received["AmazonSSM.DescribeParameters"], count / Self.motoPage, "pages", file: file, line: line)
+        XCTAssertNil(received["AmazonSSM.GetParameterHistory"], "every locked version is current: no history read", file: file, line: line)
+        return (seconds, received["AmazonSSM.DescribeParameters"] ?? 0)
     }
 
     /// 100 parameters: 2 DescribeParameters calls of 50 names, 10 requests on moto. At one a second
     /// after a burst of one, the last starts 9 s in; at the default of 3 a second it would start 2.3 s in.
     func testALowRateSpacesDescribeParametersOutToIt() async throws {
-        try await project(count: 100, rate: "1")
-        let drift = try timedDrift()
-        XCTAssertEqual(drift.calls, 2)
-        XCTAssertEqual(drift.requests, 100 / Self.motoPage)
+        let drift = try await timedDrift(of: 100, rate: "1")
         let paced = Double(drift.requests - 1) / 1
         XCTAssertGreaterThanOrEqual(drift.seconds, paced * 0.9, "\(drift.requests) requests at 1 a second")
     }
@@ -88,11 +90,8 @@ final class ParameterStoreMetadataPaceTests: MotoTestCase {
     /// 300 parameters: 6 calls, 30 requests on moto. At the default of 3 a second they would take at
     /// least 9 s; at 1,000 a second nothing waits, and the run ends well before.
     func testAHighRateIsNotHeldToTheDefaultPace() async throws {
-        try await project(count: 300, rate: "1000")
-        let drift = try timedDrift()
-        XCTAssertEqual(drift.calls, 6)
-        XCTAssertEqual(drift.requests, 300 / Self.motoPage)
+        let drift = try await timedDrift(of: 300, rate: "1000")
         let atTheDefault = Double(drift.requests - 3) / 3
-        XCTAssertLessThan(drift.seconds, atTheDefault, "30 requests at 1,000 a second")
+        XCTAssertLessThan(drift.seconds, atTheDefault, "\(drift.requests) requests at 1,000 a second")
     }
 }
