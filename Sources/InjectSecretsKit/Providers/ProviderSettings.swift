@@ -48,7 +48,7 @@ package struct ProviderSettings {
     package func number(_ key: String, unit: String, above lower: Double, atMost upper: Double) throws -> Double? {
         guard let node = node(key), !node.isNull else { return nil }
         let text = node.scalar
-        guard let text, let number = Double(text), number > lower, number <= upper else {
+        guard let number = text.flatMap({ Double($0) }), number > lower, number <= upper else {
             let found = text.map { "'\($0.controlCharactersEscaped)'" } ?? node.kindName
             throw InjectSecretsError.badInput(
                 "setting '\(key)' of provider '\(declaration.name)' must be a number of \(unit) above "
