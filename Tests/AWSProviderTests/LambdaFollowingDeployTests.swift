@@ -31,15 +31,16 @@ extension LambdaDeployTests {
             """)], in: directory)
     }
 
-    /// `drift --deployed --format json`: its exit status and, per entry kind, the functions named.
-    func deployedDrift() throws -> (status: Int32, kinds: [String: Set<String>], stdout: String) {
-        let result = try runTool(["drift", "--deployed", "--format", "json"])
+    /// `drift --deployed --format json` (`drift` with `deployed` false): its exit status, per entry kind
+    /// the functions named, and the notes.
+    func deployedDrift(deployed: Bool = true) throws -> (status: Int32, kinds: [String: Set<String>], notes: [String], stdout: String) {
+        let result = try runTool(["drift", "--format", "json"] + (deployed ? ["--deployed"] : []))
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stderr)
         var kinds: [String: Set<String>] = [:]
         for entry in report["drift"] as? [[String: Any]] ?? [] {
             kinds[entry["kind"] as? String ?? "", default: []].formUnion(entry["functions"] as? [String] ?? [])
         }
-        return (result.status, kinds, result.stdout)
+        return (result.status, kinds, report["notes"] as? [String] ?? [], result.stdout)
     }
 
     func fileNumber(_ path: String) throws -> Int? {
@@ -69,9 +70,18 @@ extension LambdaDeployTests {
         let identity = try fileNumber(output)
         let version = try XCTUnwrap(lockedVersion("db"))
 
-        // A rotation (PutSecretValue), then render: the lock records the new current version, the
-        // follower's output is left alone, byte for byte, and the value's output is rewritten.
+        // A rotation (PutSecretValue): drift names the functions that pin the secret, and notes the one
+        // that follows it.
         let rotated = try putPassword("follow-pw2")
+        let drift = try deployedDrift(deployed: false)
+        XCTAssertEqual(drift.status, 1, drift.stdout)
+        XCTAssertEqual(drift.kinds, ["rotated": ["pinner", "mixed"]], drift.stdout)
+        XCTAssertTrue(drift.notes.contains {
+            $0.hasSuffix("follower follows rotations by itself (${ref.db:current}), nothing to deploy for it")
+        }, drift.stdout)
+
+        // Render: the lock records the new current version, the follower's output is left alone, byte
+        // for byte, and the outputs that hold the version are rewritten.
         let render = try runTool(["render"])
         XCTAssertEqual(render.status, 0, render.stderr)
         XCTAssertTrue(render.stdout.contains("unchanged \(output) (follower, lambda)"), render.stdout)
@@ -141,7 +151,11 @@ extension LambdaDeployTests {
         XCTAssertEqual(try runTool(["deploy"]).status, 0)
         XCTAssertEqual(try deployedState([lambdas["follower"]!])[lambdas["follower"]!]?.digest, current, "a rotation leaves the new digest as it was")
 
-        _ = try putPassword("legacy-pw3")
+        // `rotate` does not count the follower among the functions to deploy either.
+        let rotate = try runTool(["rotate", "db", "--key", "password", "--generate", "32", "--format", "json"])
+        XCTAssertEqual(rotate.status, 0, rotate.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(rotate.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["stale"] as? [String], ["mixed", "pinner"], rotate.stdout)
         XCTAssertEqual(try runTool(["render"]).status, 0)
         let after = try deployedDrift()
         XCTAssertEqual(after.kinds, ["deployed-stale": ["pinner", "mixed"]], after.stdout)

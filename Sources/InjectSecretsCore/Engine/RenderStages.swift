@@ -41,6 +41,15 @@ enum RenderStages {
         return following.subtracting(pinned)
     }
 
+    /// Per secret, the functions that use it only through `${ref.NAME:current}`.
+    static func followers(_ functions: [FunctionDefinition]) -> [String: Set<String>] {
+        var followers: [String: Set<String>] = [:]
+        for function in functions {
+            for name in function.followedSecretNames { followers[name, default: []].insert(function.name) }
+        }
+        return followers
+    }
+
     /// Metadata questions for the secrets used only through `${ref.*}`. A pinned policy (a declared
     /// version, or the lock's with `--locked`) asks about that version as the locked one, so that the
     /// answer says whether it still exists.
