@@ -85,7 +85,9 @@ enum DriftStage {
             let following = users.filter { followers[name]?.contains($0) == true }
             let pinning = users.filter { followers[name]?.contains($0) != true }
             if let current = status.selected, current != locked, !following.isEmpty {
-                notes.append("\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(following.joined(separator: ", ")) follow\(following.count == 1 ? "s" : "") rotations by \(following.count == 1 ? "itself" : "themselves") (${ref.\(name):current}), nothing to \(pinning.isEmpty ? "render or deploy" : following.count == 1 ? "deploy for it" : "deploy for them")")
+                let who = following.count == 1 ? (verb: "follows", reflexive: "itself", object: "it") : (verb: "follow", reflexive: "themselves", object: "them")
+                notes.append(
+                    "\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(following.joined(separator: ", ")) \(who.verb) rotations by \(who.reflexive) (${ref.\(name):current}), nothing to \(pinning.isEmpty ? "render or deploy" : "deploy for \(who.object)")")
             }
             if let current = status.selected, current != locked, !pinning.isEmpty || following.isEmpty {
                 entries.append(.init(
@@ -93,7 +95,7 @@ enum DriftStage {
                     message: "\(reference) rotated: locked \(locked), current \(current)"))
             } else if status.selected == nil, case .current = reference.policy, status.locked == .present || status.locked == nil {
                 entries.append(.init(
-                    kind: .rotated, secret: name, functions: pinning, locked: locked,
+                    kind: .rotated, secret: name, functions: users, locked: locked,
                     message: "\(reference): the store has no current version any more (locked \(locked))"))
             }
         }
