@@ -25,16 +25,34 @@ package enum DeploymentTag {
     package static let key = "inject-secrets:lock-digest"
 
     /// A digest of the lock entries a function is rendered from: its name, the environment, and per
-    /// secret the provider, type, id, policy and locked version. Nothing from a value goes in.
-    package static func digest(function: String, environment: String?, section: LockFile.Section) -> String {
+    /// secret the provider, type, id, policy, locator and locked version, except the version of a secret the
+    /// function only follows (`${ref.NAME:current}`): its environment does not depend on it, so a rotation
+    /// leaves the digest as it is. Nothing from a value goes in.
+    package static func digest(_ function: FunctionDefinition, environment: String?, section: LockFile.Section) -> String {
+        digest(function.name, environment: environment, section: section, following: function.followedSecretNames)
+    }
+
+    /// The digests `drift --deployed` takes as current for `function`: its own and, when it follows a
+    /// secret, the one deploy wrote before followed versions left the digest (every version in). A Lambda
+    /// deployed by an earlier inject-secrets so stays current until the lock's version moves.
+    package static func accepted(_ function: FunctionDefinition, environment: String?, section: LockFile.Section) -> [String] {
+        let following = function.followedSecretNames
+        let own = digest(function.name, environment: environment, section: section, following: following)
+        return following.isEmpty ? [own] : [own, digest(function.name, environment: environment, section: section, following: [])]
+    }
+
+    static func digest(_ function: String, environment: String?, section: LockFile.Section, following: Set<String>) -> String {
         var text = "inject-secrets lock digest 1\nfunction \(function)\nenvironment \(environment ?? "")\n"
         for name in (section.functions[function]?.secrets ?? []).sorted() {
             guard let entry = section.secrets[name] else {
                 text += "secret \(name) unlocked\n"
                 continue
             }
-            text += [name, entry.provider, entry.type, entry.id, entry.policy, entry.version, entry.locator ?? ""]
-                .map { "\($0.utf8.count):\($0)" }.joined(separator: " ") + "\n"
+            // A followed secret's line has its own prefix (the others start with a digit), so the two
+            // kinds of line can never be taken for each other.
+            let follows = following.contains(name)
+            let fields = [name, entry.provider, entry.type, entry.id, entry.policy] + (follows ? [] : [entry.version]) + [entry.locator ?? ""]
+            text += (follows ? "follows " : "") + fields.map { "\($0.utf8.count):\($0)" }.joined(separator: " ") + "\n"
         }
         return "sha256:" + SHA256.hash(Data(text.utf8)).lowercaseHex
     }
@@ -114,7 +132,7 @@ extension InjectSecrets {
             return LambdaDeployJob(
                 function: function.name, target: target, region: region, client: clients[region]!,
                 variables: resolution.environments[function.name] ?? [:], redactor: workspace.redactor,
-                digest: DeploymentTag.digest(function: function.name, environment: workspace.manifest.environment, section: section))
+                digest: DeploymentTag.digest(function, environment: workspace.manifest.environment, section: section))
         }
         let outcomes = await LambdaDeployJob.runAll(jobs, concurrency: pacing.concurrency, waitLimit: waitLimit)
         if let error = LambdaDeployJob.failureError(jobs, outcomes, redactor: workspace.redactor) { throw error }
@@ -144,18 +162,18 @@ extension InjectSecrets {
         var notes: [String] = []
         for region in regions {
             let members = byRegion[region]!
-            let expected = members.map { DeploymentTag.digest(function: $0.0.name, environment: workspace.manifest.environment, section: section) }
+            let accepted = members.map { DeploymentTag.accepted($0.0, environment: workspace.manifest.environment, section: section) }
             let client = try LambdaClient(region: region, environment: options.processEnvironment, pacing: pacing)
             let (reads, denied) = await client.deploymentTags(
-                of: members.map(\.1.name), key: DeploymentTag.key, expected: expected, concurrency: pacing.concurrency)
+                of: members.map(\.1.name), key: DeploymentTag.key, accepted: accepted, concurrency: pacing.concurrency)
             if denied {
                 notes.append("tag:GetResources was denied in \(region); read the tags with one ListTags per function instead (allow tag:GetResources for one call per 100 functions)")
             }
-            for ((function, target), (read, expected)) in zip(members, zip(reads, expected)) {
+            for ((function, target), (read, accepted)) in zip(members, zip(reads, accepted)) {
                 let lambda = "Lambda '\(target.name)' (\(region)) of function '\(function.name)'"
                 var entry: DriftReport.Entry
                 switch read {
-                case .tagged(let deployed) where deployed == expected:
+                case .tagged(let deployed) where accepted.contains(deployed):
                     continue
                 case .tagged:
                     entry = DriftReport.Entry(

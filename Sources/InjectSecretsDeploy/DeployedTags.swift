@@ -14,11 +14,11 @@ extension LambdaClient {
         case failed(Failure)
     }
 
-    /// The value of `key` on each function (a name or an ARN). A function whose listed value equals
-    /// `expected` is taken as read; any other is confirmed with ListTags, because the Tagging API is
+    /// The value of `key` on each function (a name or an ARN). A function whose listed value is one of
+    /// its `accepted` values is taken as read; any other is confirmed with ListTags, because the Tagging API is
     /// eventually consistent and cannot tell a missing function from an untagged one. `denied` is true
     /// when GetResources was refused and every function was read with ListTags.
-    func deploymentTags(of names: [String], key: String, expected: [String], concurrency: Int) async -> (reads: [TagRead], denied: Bool) {
+    func deploymentTags(of names: [String], key: String, accepted: [[String]], concurrency: Int) async -> (reads: [TagRead], denied: Bool) {
         var listed: [String: String] = [:]
         var denied = false
         do {
@@ -37,7 +37,8 @@ extension LambdaClient {
             account = account ?? parts.account
             byName[String(parts.resource.dropFirst("function:".count))] = value
         }
-        let clean = zip(names, expected).map { name, expected in (name.hasPrefix("arn:") ? listed[name] : byName[name]) == expected }
+        let shown = names.map { name in name.hasPrefix("arn:") ? listed[name] : byName[name] }
+        let clean = zip(shown, accepted).map { shown, accepted in shown.map(accepted.contains) ?? false }
         var accountFailure: Failure?
         if account == nil, zip(names, clean).contains(where: { !$1 && !$0.hasPrefix("arn:") }) {
             do { account = try await self.account() } catch let failure as Failure { accountFailure = failure } catch {
@@ -45,8 +46,8 @@ extension LambdaClient {
             }
         }
         let known = (account, accountFailure)
-        let reads = await boundedConcurrentMap(Array(zip(names, zip(expected, clean))), limit: concurrency) { name, check -> TagRead in
-            if check.1 { return .tagged(check.0) }
+        let reads = await boundedConcurrentMap(Array(zip(names, zip(shown, clean))), limit: concurrency) { name, check -> TagRead in
+            if check.1, let shown = check.0 { return .tagged(shown) }
             if let failure = known.1, !name.hasPrefix("arn:") { return .failed(failure) }
             do {
                 return try await tags(of: arn(of: name, account: known.0 ?? ""))[key].map(TagRead.tagged) ?? .untagged

@@ -43,7 +43,7 @@ enum DriftStage {
     /// store could not answer. `users` names the functions of each secret.
     static func storesAgainstLock(
         _ answers: [String: Result<VersionStatus, ProviderFailure>], queries: [String: VersionQuery],
-        users: (String) -> [String], following: Set<String> = [], now: Date
+        users: (String) -> [String], followers: [String: Set<String>] = [:], now: Date
     ) -> (entries: [DriftReport.Entry], notes: [String], failures: [(secret: String, failure: ProviderFailure)]) {
         var entries: [DriftReport.Entry] = []
         var notes: [String] = []
@@ -80,12 +80,18 @@ enum DriftStage {
                     break
                 }
             }
-            if let current = status.selected, current != locked, following.contains(name) {
-                // `${ref.NAME:current}` everywhere it is used: the functions read the new version themselves.
-                notes.append("\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(users.joined(separator: ", ")) follow\(users.count == 1 ? "s" : "") rotations by \(users.count == 1 ? "itself" : "themselves") (${ref.\(name):current}), nothing to render or deploy")
-            } else if let current = status.selected, current != locked {
+            // The functions using it only through `${ref.NAME:current}` read the new version themselves:
+            // a rotation is a note for them, and drift for the others alone.
+            let following = users.filter { followers[name]?.contains($0) == true }
+            let pinning = users.filter { followers[name]?.contains($0) != true }
+            if let current = status.selected, current != locked, !following.isEmpty {
+                let who = following.count == 1 ? (verb: "follows", reflexive: "itself", object: "it") : (verb: "follow", reflexive: "themselves", object: "them")
+                notes.append(
+                    "\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(following.joined(separator: ", ")) \(who.verb) rotations by \(who.reflexive) (${ref.\(name):current}), nothing to \(pinning.isEmpty ? "render or deploy" : "deploy for \(who.object)")")
+            }
+            if let current = status.selected, current != locked, !pinning.isEmpty || following.isEmpty {
                 entries.append(.init(
-                    kind: .rotated, secret: name, functions: users, locked: locked, current: current,
+                    kind: .rotated, secret: name, functions: pinning, locked: locked, current: current,
                     message: "\(reference) rotated: locked \(locked), current \(current)"))
             } else if status.selected == nil, case .current = reference.policy, status.locked == .present || status.locked == nil {
                 entries.append(.init(

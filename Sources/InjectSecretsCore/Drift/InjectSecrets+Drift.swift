@@ -23,7 +23,7 @@ extension InjectSecrets {
         let now = Date()
         let stores = DriftStage.storesAgainstLock(
             answers, queries: queries, users: workspace.functions(using:),
-            following: RenderStages.followingNames(workspace.functions), now: now)
+            followers: RenderStages.followers(workspace.functions), now: now)
         if !stores.failures.isEmpty {
             throw InjectSecretsError(.storeFailure, stores.failures.map {
                 .storeFailure($0.failure, secret: $0.secret, provider: workspace.declaration($0.secret).providerName)

@@ -9,6 +9,12 @@ struct SettledVersion: Sendable, Hashable {
     var locator: String?
 }
 
+extension FunctionDefinition {
+    /// The secrets this function uses only through `${ref.NAME:current}`: its rendered environment is the
+    /// same whatever their version, so a rotation leaves it unchanged (`deploy`'s digest leaves it out).
+    package var followedSecretNames: Set<String> { RenderStages.followingNames([self]) }
+}
+
 /// The stages of `render` that decide, in memory and without any store or file, what the run writes: which
 /// secrets need a value, the references' text, the encoded outputs, the next lock section, the next render
 /// record. `InjectSecrets.render` wires them to the stores and the commit.
@@ -33,6 +39,15 @@ enum RenderStages {
             }
         }
         return following.subtracting(pinned)
+    }
+
+    /// Per secret, the functions that use it only through `${ref.NAME:current}`.
+    static func followers(_ functions: [FunctionDefinition]) -> [String: Set<String>] {
+        var followers: [String: Set<String>] = [:]
+        for function in functions {
+            for name in function.followedSecretNames { followers[name, default: []].insert(function.name) }
+        }
+        return followers
     }
 
     /// Metadata questions for the secrets used only through `${ref.*}`. A pinned policy (a declared
