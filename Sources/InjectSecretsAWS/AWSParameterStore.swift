@@ -195,7 +195,7 @@ package struct AWSParameterStoreProvider: SecretProvider {
     /// One DescribeParameters call per 50 names, then one GetParameterHistory per name whose answer
     /// needs more than the current version (a label, an older pinned or locked version), each call
     /// paced to its quota with up to `concurrency` in flight.
-    package func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+    package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
         let names = Array(Set(queries.map(\.reference.id))).sorted()
         let described = await boundedConcurrentMap(
             chunked(names, size: Self.describeLimit), limit: concurrency, pacer: describePacer
@@ -216,12 +216,10 @@ package struct AWSParameterStoreProvider: SecretProvider {
             await history(name)
         }
         let versions = Dictionary(uniqueKeysWithValues: zip(historyNames, histories))
-        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
-        for query in queries {
-            let result = status(for: query, metadata: metadata[query.reference.id]!, history: versions[query.reference.id])
-            results[query] = result.mapError { $0.during(.inspect, of: query.reference.id) }
+        return queries.map { query in
+            status(for: query, metadata: metadata[query.reference.id]!, history: versions[query.reference.id])
+                .mapError { $0.during(.inspect, of: query.reference.id) }
         }
-        return results
     }
 
     func describeParameters(_ names: [String]) async -> Result<[String: ParameterMetadata], ProviderFailure> {

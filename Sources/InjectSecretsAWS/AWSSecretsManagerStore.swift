@@ -290,37 +290,61 @@ package struct AWSSecretsManagerProvider: SecretProvider {
 
     package func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
-    package func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
-        let ids = Array(Set(queries.map(\.reference.id))).sorted()
+    package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
+        // The queries by id, as positions in `queries`.
+        let asked = Dictionary(grouping: queries.indices, by: { queries[$0].reference.id })
+        let ids = asked.keys.sorted()
+        let plan = SecretsManagerListPlan(names: ids.filter(Self.isListableName))
         // Names go through ListSecrets, grouped by shared prefixes (SecretsManagerListPlan); ARNs, names a
         // name filter cannot carry, and names the list did not return go through DescribeSecret.
+        // Most answers are in the listing itself: each page's are made as it arrives, while the paced
+        // calls after it wait, rather than all after the last page.
         var metadata: [String: Result<SecretMetadata, ProviderFailure>] = [:]
-        let crowded = await list(SecretsManagerListPlan(names: ids.filter(Self.isListableName)).calls, into: &metadata)
-        await list(SecretsManagerListPlan.exact(crowded), into: &metadata)
+        var results = [Result<VersionStatus, ProviderFailure>?](repeating: nil, count: queries.count)
+        let crowded = await list(plan.calls, answering: queries, asked: asked, into: &metadata, results: &results)
+        await list(SecretsManagerListPlan.exact(crowded), answering: queries, asked: asked, into: &metadata, results: &results)
         let remaining = ids.filter { metadata[$0] == nil }
         let described = await boundedConcurrentMap(remaining, limit: concurrency) { id in
             (id, await describeSecret(id))
         }
         for (id, result) in described { metadata[id] = result }
 
+        // The rest ask the store again (a creation date, an unlabelled version), up to `concurrency` at once.
         let answered = metadata
-        let statuses = await boundedConcurrentMap(queries, limit: concurrency) { query in
-            (query, await status(for: query, metadata: answered[query.reference.id]!))
+        var asking: [Int] = []
+        for index in queries.indices where results[index] == nil {
+            let query = queries[index]
+            let found = answered[query.reference.id]!
+            if Self.needsMoreCalls(query, metadata: found) {
+                asking.append(index)
+            } else {
+                results[index] = await status(for: query, metadata: found).mapError { $0.during(.inspect, of: query.reference.id) }
+            }
         }
-        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
-        for (query, result) in statuses {
-            results[query] = result.mapError { $0.during(.inspect, of: query.reference.id) }
+        let statuses = await boundedConcurrentMap(asking, limit: concurrency) { index in
+            await status(for: queries[index], metadata: answered[queries[index].reference.id]!)
         }
-        return results
+        for (index, result) in zip(asking, statuses) {
+            results[index] = result.mapError { $0.during(.inspect, of: queries[index].reference.id) }
+        }
+        return results.map { $0! }
     }
 
     /// Whether a name can go in a ListSecrets name filter (whose values allow `a-zA-Z0-9 :_@/+=.-!` and
     /// treat a leading `!` as negation).
     static func isListableName(_ id: String) -> Bool {
-        guard !id.isEmpty, !id.hasPrefix("arn:"), !id.hasPrefix("!"), id.count <= 512 else { return false }
-        return id.unicodeScalars.allSatisfy { scalar in
-            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-                || "/_+=.@-".unicodeScalars.contains(scalar)
+        // Bytes, not characters: every allowed character is ASCII, and a drift checks 20,000 names.
+        let bytes = id.utf8
+        guard !bytes.isEmpty, bytes.count <= 512, !id.hasPrefix("arn:"), bytes.first != UInt8(ascii: "!") else { return false }
+        return bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "="), UInt8(ascii: "."), UInt8(ascii: "@"),
+                UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
         }
     }
 
@@ -329,16 +353,29 @@ package struct AWSSecretsManagerProvider: SecretProvider {
     /// return, names of an exact call out of pages, and names of a denied call are left for DescribeSecret.
     @discardableResult
     func list(
-        _ calls: [SecretsManagerListPlan.Call], into metadata: inout [String: Result<SecretMetadata, ProviderFailure>]
+        _ calls: [SecretsManagerListPlan.Call], answering queries: [VersionQuery], asked: [String: [Int]],
+        into metadata: inout [String: Result<SecretMetadata, ProviderFailure>],
+        results: inout [Result<VersionStatus, ProviderFailure>?]
     ) async -> [String] {
         var crowded: [String] = []
-        let listed = await boundedConcurrentMap(calls, limit: concurrency, pacer: listPacer) { call in
-            await listSecrets(call)
-        }
-        for (call, page) in zip(calls, listed) {
+        await boundedConcurrentForEach(calls, limit: concurrency, pacer: listPacer) { call in
+            let page = await listSecrets(call)
+            // The answers that need no further call, made in this call's task.
+            var answered: [(Int, Result<VersionStatus, ProviderFailure>)] = []
+            if case .success(let listing) = page {
+                for (id, secret) in listing.found {
+                    for index in asked[id] ?? [] where !Self.needsMoreCalls(queries[index], metadata: .success(secret)) {
+                        answered.append((index, await status(for: queries[index], metadata: .success(secret)).mapError { $0.during(.inspect, of: id) }))
+                    }
+                }
+            }
+            return (page, answered)
+        } each: { index, listed in
+            let (call, (page, answered)) = (calls[index], listed)
             switch page {
             case .success(let listing):
                 metadata.merge(listing.found.mapValues { .success($0) }) { first, _ in first }
+                for (index, answer) in answered where results[index] == nil { results[index] = answer }
                 if !listing.finished, !call.isExact { crowded += call.names.filter { listing.found[$0] == nil } }
             case .failure(let failure) where failure.kind == .accessDenied:
                 break  // ListSecrets may be denied where DescribeSecret is allowed: ask each secret.
@@ -393,6 +430,17 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         await listedVersion(version, secretId: secretId).map { $0 != nil }
     }
 
+    /// Whether `status(for:metadata:)` may call the store: for a creation date, or for a locked or
+    /// pinned version the metadata does not label.
+    static func needsMoreCalls(_ query: VersionQuery, metadata: Result<SecretMetadata, ProviderFailure>) -> Bool {
+        guard case .success(let secret) = metadata, !secret.isDeleted else { return false }
+        let stages = secret.versionsToStages ?? [:]
+        if query.wantsDates { return true }
+        if let locked = query.lockedVersion, stages[locked] == nil { return true }
+        if case .version(let id) = query.reference.policy, stages[id] == nil { return true }
+        return false
+    }
+
     /// The version status from the metadata: the selected version, the locked version's state, and a
     /// rotation in flight.
     func status(for query: VersionQuery, metadata: Result<SecretMetadata, ProviderFailure>) async
@@ -412,7 +460,11 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         }
         let stages = secret.versionsToStages ?? [:]
         func holder(of label: String) -> String? {
-            stages.filter { $0.value.contains(label) }.map(\.key).sorted().first
+            var holder: String?
+            for (version, labels) in stages where labels.contains(label) {
+                if holder.map({ version < $0 }) ?? true { holder = version }
+            }
+            return holder
         }
         let current = holder(of: "AWSCURRENT")
         let selected: String?

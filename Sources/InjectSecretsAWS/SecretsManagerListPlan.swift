@@ -38,7 +38,12 @@ struct SecretsManagerListPlan: Equatable {
     /// The calls for `names` (each a valid name filter value, see `isListableName`).
     init(names: [String]) {
         var groups: [(value: String, names: [String])] = []
-        let sorted = Set(names).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        // Callers mostly pass sorted, distinct names already (`inspect` does): then no set and no sort.
+        let unique = zip(names, names.dropFirst()).allSatisfy { $0 < $1 } ? names : Set(names).sorted()
+        // The grouping needs byte order, which for ASCII names (all that `isListableName` lets through)
+        // String order already is.
+        var sorted = unique.map { Array($0.utf8) }
+        if !sorted.allSatisfy({ $0.allSatisfy { $0 < 0x80 } }) { sorted.sort { $0.lexicographicallyPrecedes($1) } }
         Self.group(sorted, range: sorted.indices, into: &groups)
 
         calls = []
@@ -61,7 +66,7 @@ struct SecretsManagerListPlan: Equatable {
         close()
         // Where prefixes save no call (few names, or names with little in common), exact names cannot
         // be crowded by secrets the manifest does not name.
-        let exact = Self.exact(Set(names).sorted())
+        let exact = Self.exact(unique)
         if exact.count <= calls.count { calls = exact }
     }
 

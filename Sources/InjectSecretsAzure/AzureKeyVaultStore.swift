@@ -247,7 +247,7 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
 
     // MARK: inspect
 
-    func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+    func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
         // One listing per secret id, whatever the policies and locked versions asked about.
         var byID: [String: [VersionQuery]] = [:]
         var answer: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
@@ -268,10 +268,9 @@ final class AzureKeyVaultProvider: SecretProvider, CustomStringConvertible, Cust
                 answer[query] = status(of: query, in: listing)
             }
         }
-        for query in queries {
-            answer[query] = answer[query]?.mapError { $0.during(.inspect, of: self.locator(query.reference.id)) }
+        return queries.map { query in
+            answer[query]!.mapError { $0.during(.inspect, of: self.locator(query.reference.id)) }
         }
-        return answer
     }
 
     private func status(of query: VersionQuery, in result: Result<VersionListing, ListingFailure>) -> Result<VersionStatus, ProviderFailure> {

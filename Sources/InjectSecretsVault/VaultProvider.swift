@@ -209,33 +209,35 @@ package struct VaultProvider: SecretProvider {
 
     // MARK: - inspect
 
-    package func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+    package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
         // One metadata read per path answers every policy and locked version asked about it.
-        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
+        var results = [Result<VersionStatus, ProviderFailure>?](repeating: nil, count: queries.count)
         var paths: [String] = []
-        var answerable: [VersionQuery] = []
-        for query in queries {
+        var seenPaths: Set<String> = []
+        var answerable: [Int] = []
+        for (index, query) in queries.enumerated() {
             do {
                 _ = try pinnedVersion(query.reference.policy)
             } catch {
-                results[query] = .failure(Self.providerFailure(error).during(.inspect, of: kvPath(query.reference)))
+                results[index] = .failure(Self.providerFailure(error).during(.inspect, of: kvPath(query.reference)))
                 continue
             }
-            answerable.append(query)
+            answerable.append(index)
             let path = Self.cleanPath(query.reference.id)
-            if !paths.contains(path) { paths.append(path) }
+            if seenPaths.insert(path).inserted { paths.append(path) }
         }
         let outcomes = await boundedConcurrentMap(paths, limit: max(1, metadataConcurrency)) { [self] path in
             await self.metadata(path)
         }
         var byPath: [String: Result<VaultKVMetadata, ProviderFailure>] = [:]
         for (path, outcome) in zip(paths, outcomes) { byPath[path] = outcome }
-        for query in answerable {
+        for index in answerable {
+            let query = queries[index]
             let path = Self.cleanPath(query.reference.id)
-            results[query] = byPath[path]!.flatMap { status(of: query, in: $0) }
+            results[index] = byPath[path]!.flatMap { status(of: query, in: $0) }
                 .mapError { $0.during(.inspect, of: kvPath(query.reference)) }
         }
-        return results
+        return results.map { $0! }
     }
 
     private func metadata(_ path: String) async -> Result<VaultKVMetadata, ProviderFailure> {

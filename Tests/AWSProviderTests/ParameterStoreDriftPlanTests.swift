@@ -57,7 +57,7 @@ final class ParameterStoreDriftPlanTests: MotoTestCase {
         try moto.resetProxy()
 
         let describeWaits = WaitLog(), historyWaits = WaitLog()
-        let statuses = try await provider(describeWaits: describeWaits, historyWaits: historyWaits).inspect(queries)
+        let statuses = try await provider(describeWaits: describeWaits, historyWaits: historyWaits).inspectByQuery(queries)
 
         // 122 names in 3 calls of at most 50; a history only for the 12 rotated names (the pinned
         // query on a rotated name shares its name's history) and the label's name.

@@ -111,7 +111,7 @@ final class ParameterStoreMotoTests: MotoTestCase {
         let labelled = VersionQuery(reference: reference(name, .stage("stable"), name: "stable"), lockedVersion: "2")
         let missingVersion = VersionQuery(reference: reference(name, .version("1"), name: "v1"), lockedVersion: "7")
         let deleted = VersionQuery(reference: reference(gone), lockedVersion: "1")
-        let statuses = try await provider().inspect([rotated, upToDate, labelled, missingVersion, deleted])
+        let statuses = try await provider().inspectByQuery([rotated, upToDate, labelled, missingVersion, deleted])
         XCTAssertEqual(try statuses[rotated]?.get().selected, "3")
         XCTAssertEqual(try statuses[rotated]?.get().locked, .present)
         XCTAssertEqual(try statuses[upToDate]?.get().selected, "3")
@@ -161,7 +161,7 @@ final class ParameterStoreMotoTests: MotoTestCase {
             http: moto.impatientHTTP)
         func snapshot() async -> [String] {
             let fetched = await provider.fetch(references)
-            let inspected = await provider.inspect(queries)
+            let inspected = await provider.inspectByQuery(queries)
             var lines = fetched.map { reference, result in
                 "\(reference.name) " + ((try? result.get()).map { "\($0.version) \($0.value.text)" } ?? "failed")
             }

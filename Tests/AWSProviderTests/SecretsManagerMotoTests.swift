@@ -185,7 +185,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
         let provider = try provider(moto.identities.admin, environment: ["AWS_SECRET_ACCESS_KEY": wrongKey])
         let ref = reference(id)
         let fetched = await provider.fetch([ref])
-        let inspected = await provider.inspect([VersionQuery(reference: ref, lockedVersion: nil)])
+        let inspected = await provider.inspectByQuery([VersionQuery(reference: ref, lockedVersion: nil)])
         let failures = [fetched.values.first?.failure, inspected.values.first?.failure]
         for failure in failures {
             guard let failure else { return XCTFail("a wrong key must be refused") }
@@ -275,7 +275,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
 
         let previous = VersionQuery(reference: reference(id, .stage("AWSPREVIOUS")), lockedVersion: second.version)
         let pinned = VersionQuery(reference: reference(id, .version(first.version)), lockedVersion: first.version)
-        let statuses = await provider.inspect([previous, pinned])
+        let statuses = await provider.inspectByQuery([previous, pinned])
         XCTAssertEqual(try statuses[previous]?.get().selected, second.version)
         XCTAssertEqual(try statuses[previous]?.get().locked, .present)
         XCTAssertEqual(try statuses[pinned]?.get().selected, first.version)
@@ -299,7 +299,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
             VersionQuery(reference: reference(forced), lockedVersion: forcedVersion),
             VersionQuery(reference: reference("deleted-\(run)/never"), lockedVersion: nil),
         ]
-        let statuses = try await provider().inspect(queries)
+        let statuses = try await provider().inspectByQuery(queries)
         guard case .gone(let reason)? = try statuses[queries[0]]?.get().locked else {
             return XCTFail("scheduled deletion: \(String(describing: statuses[queries[0]]))")
         }
@@ -329,7 +329,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
         try moto.resetProxy()
         let byName = VersionQuery(reference: reference(base), lockedVersion: exact.version)
         let byARN = VersionQuery(reference: reference(longer.arn, name: "by_arn"), lockedVersion: longer.version)
-        let statuses = try await provider().inspect([byName, byARN])
+        let statuses = try await provider().inspectByQuery([byName, byARN])
         XCTAssertEqual(try statuses[byName]?.get().locator, exact.arn)
         XCTAssertEqual(try statuses[byName]?.get().selected, exact.version)
         XCTAssertEqual(try statuses[byARN]?.get().locator, longer.arn)
@@ -348,7 +348,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
             queries.append(VersionQuery(reference: reference(id), lockedVersion: created.version))
         }
         try moto.resetProxy()
-        let statuses = try await provider().inspect(queries)
+        let statuses = try await provider().inspectByQuery(queries)
         for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present) }
         XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 1], "one prefix instead of three calls of 10 names")
     }
@@ -368,7 +368,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
         let paced = AWSSecretsManagerProvider(
             name: base.name, client: base.client,
             listPacer: CallPacer(rate: 100, burst: 1, now: { 0 }, sleep: { await waits.add($0) }))
-        let statuses = await paced.inspect(queries)
+        let statuses = await paced.inspectByQuery(queries)
         for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present, "\(query.reference.id)") }
         XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 3])
         let recorded = await waits.seconds
@@ -386,7 +386,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
             queries.append(VersionQuery(reference: reference(id), lockedVersion: try await createSecret(id).version))
         }
         try moto.resetProxy()
-        let statuses = try await provider().inspect(queries)
+        let statuses = try await provider().inspectByQuery(queries)
         for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present, "\(query.reference.id)") }
         XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 4])
     }
@@ -412,7 +412,7 @@ final class SecretsManagerMotoTests: MotoTestCase {
 
         func snapshot() async -> ([String], [String]) {
             let fetched = await provider.fetch(references)
-            let inspected = await provider.inspect(queries)
+            let inspected = await provider.inspectByQuery(queries)
             let values = fetched.map { reference, result -> String in
                 switch result {
                 case .success(let secret): return "\(reference.name) \(secret.version) \(secret.locator ?? "") \(secret.value.text)"

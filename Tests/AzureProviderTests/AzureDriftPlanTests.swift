@@ -72,7 +72,7 @@ final class AzureDriftPlanTests: XCTestCase {
         queries += [pinned, deleted]
 
         let waits = WaitLog()
-        let statuses = try await provider(waits: waits).inspect(queries)
+        let statuses = try await provider(waits: waits).inspectByQuery(queries)
 
         // 41 listings (the pinned query shares its secret's) of 1 page, 2 for the 8 rotated secrets.
         let counters = try await fake.counters()

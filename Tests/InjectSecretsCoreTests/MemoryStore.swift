@@ -74,20 +74,20 @@ struct MemoryStore: SecretProvider, SecretProviderKind, SecretWriting, RuntimeRe
         return results
     }
 
-    func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
-        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
+    func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
+        var results: [Result<VersionStatus, ProviderFailure>] = []
         for query in queries {
             Self.state.countRead(query.reference.id, value: false)
             guard let versions = Self.state.versions(query.reference.id) else {
-                results[query] = .failure(ProviderFailure(.notFound, "no such secret"))
+                results.append(.failure(ProviderFailure(.notFound, "no such secret")))
                 continue
             }
             if query.wantsDates { Self.state.countDated() }
             let selected = selected(query.reference)
             let locked = query.lockedVersion.flatMap { id in versions.first { $0.id == id } }
-            results[query] = .success(VersionStatus(
+            results.append(.success(VersionStatus(
                 selected: selected?.id, locator: "memory://\(query.reference.id)", locked: query.lockedVersion == nil ? nil : (locked == nil ? .gone(reason: "deleted") : .present),
-                created: selected?.created, expires: (locked ?? selected)?.expires))
+                created: selected?.created, expires: (locked ?? selected)?.expires)))
         }
         return results
     }

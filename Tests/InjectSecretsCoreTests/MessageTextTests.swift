@@ -100,7 +100,7 @@ struct EchoingStore: SecretProvider, SecretProviderKind {
         return results
     }
 
-    func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] { [:] }
+    func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] { [] }
 
     func credentialsInUse() async -> [String] { [Self.token] }
 }

@@ -109,10 +109,11 @@ package enum ProviderConformance {
         // inspect: metadata only, the same versions; the missing one not found.
         let versions = fetched.compactMapValues { try? $0.get().version }
         let queries = references.map { VersionQuery(reference: $0, lockedVersion: nil) }
-        let inspected = await store.provider.inspect(queries)
-        if Set(inspected.keys) != Set(queries) {
-            violations.append("inspect answered \(inspected.count) of \(queries.count) queries")
+        let answers = await store.provider.inspect(queries)
+        if answers.count != queries.count {
+            violations.append("inspect answered \(answers.count) of \(queries.count) queries")
         }
+        let inspected = Dictionary(zip(queries, answers), uniquingKeysWith: { first, _ in first })
         for query in queries where query.reference != missing {
             switch inspected[query] {
             case .success(let status)?:

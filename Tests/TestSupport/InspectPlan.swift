@@ -24,7 +24,7 @@ extension SecretProvider {
     ) async -> [String] {
         var differences: [String] = []
         for query in queries {
-            let alone = statusText(await inspect([query])[query])
+            let alone = statusText(await inspect([query]).first)
             let together = statusText(statuses[query])
             if alone != together { differences.append("\(query.reference.name): alone \(alone), together \(together)") }
         }

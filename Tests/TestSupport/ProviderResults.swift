@@ -10,7 +10,13 @@ extension SecretProvider {
 
     /// Inspects one query, as `fetchOne`.
     package func inspectOne(_ query: VersionQuery) async -> Result<VersionStatus, ProviderFailure> {
-        await inspect([query])[query] ?? .failure(ProviderFailure(.invalidResponse, "no answer for \(query.reference)"))
+        await inspect([query]).first ?? .failure(ProviderFailure(.invalidResponse, "no answer for \(query.reference)"))
+    }
+
+    /// `inspect`, keyed by query for tests that look answers up. An answer list shorter than the
+    /// queries (a broken contract) leaves the last queries unanswered.
+    package func inspectByQuery(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+        Dictionary(zip(queries, await inspect(queries)), uniquingKeysWith: { first, _ in first })
     }
 }
 

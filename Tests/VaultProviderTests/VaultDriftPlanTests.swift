@@ -28,7 +28,7 @@ final class VaultDriftPlanTests: OpenBaoTestCase {
         queries += [pinned, gone]
         let provider = try makeVaultProvider("{type: vault, address: '\(bao.address)'}", environment: ["VAULT_TOKEN": "root"])
 
-        let statuses = await provider.inspect(queries)
+        let statuses = await provider.inspectByQuery(queries)
 
         for path in paths + [missing] {
             XCTAssertEqual(bao.auditedReads(of: "secret/metadata/\(path)"), 1, "one metadata read for \(path)")

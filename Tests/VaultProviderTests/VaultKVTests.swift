@@ -77,7 +77,7 @@ final class VaultKVTests: OpenBaoTestCase {
             VersionQuery(reference: reference("s", path), lockedVersion: "2"),
             VersionQuery(reference: reference("s", path), lockedVersion: "9"),
         ]
-        let statuses = await provider.inspect(queries)
+        let statuses = await provider.inspectByQuery(queries)
         XCTAssertEqual(try statuses[queries[0]]?.get().locked, .gone(reason: "deleted"))
         XCTAssertEqual(try statuses[queries[0]]?.get().selected, "2", "current is the newest live version")
         XCTAssertEqual(try statuses[queries[1]]?.get().locked, .gone(reason: "destroyed"))

@@ -12,22 +12,24 @@ enum DriftStage {
         let options = workspace.options
         var entries: [DriftReport.Entry] = []
         var queries: [String: VersionQuery] = [:]
-        for name in workspace.references.keys.sorted() {
-            let reference = workspace.references[name]!
-            let users = workspace.functions(using: name)
-            guard let entry = workspace.lockedEntry(name) else {
+        queries.reserveCapacity(workspace.references.count)
+        // In any order: only the entries are reported, and they are sorted below.
+        for (name, reference) in workspace.references {
+            guard workspace.locked.contains(name), let entry = section.secrets[name] else {
                 let why = section.secrets[name] == nil
                     ? "\(reference) is used by the manifest but not recorded in the lock"
                     : "the declaration of \(reference) changed since the lock was written"
-                entries.append(.init(kind: .unlocked, secret: name, functions: users, message: why + "; run render to lock it"))
+                entries.append(.init(
+                    kind: .unlocked, secret: name, functions: workspace.functions(using: name), message: why + "; run render to lock it"))
                 continue
             }
             queries[name] = VersionQuery(
-                reference: reference, lockedVersion: entry.version, wantsDates: workspace.declaration(name).rotation != nil)
+                reference: reference, lockedVersion: entry.version, wantsDates: workspace.rotating.contains(name))
         }
+        entries.sort { $0.secret! < $1.secret! }
         let selected = Set(workspace.functions.map(\.name))
-        let needed = Set(workspace.references.keys)
-        for (name, entry) in section.secrets.sorted(by: { $0.key < $1.key }) where !needed.contains(name) {
+        for name in section.secrets.keys.filter({ workspace.references[$0] == nil }).sorted() {
+            let entry = section.secrets[name]!
             let users = section.functions.filter { $0.value.secrets.contains(name) && (options.functions.isEmpty || selected.contains($0.key)) }.map(\.key).sorted()
             guard options.functions.isEmpty || !users.isEmpty else { continue }
             // A secret still used elsewhere in the manifest is not orphaned, only outside this selection.
@@ -47,58 +49,69 @@ enum DriftStage {
     ) -> (entries: [DriftReport.Entry], notes: [String], failures: [(secret: String, failure: ProviderFailure)]) {
         var entries: [DriftReport.Entry] = []
         var notes: [String] = []
+        var noted: [(secret: String, order: Int, text: String)] = []
+        func note(_ secret: String, _ text: String) { noted.append((secret, noted.count, text)) }
         var failures: [(String, ProviderFailure)] = []
-        for name in answers.keys.sorted() {
-            let reference = queries[name]!.reference
-            let locked = queries[name]!.lockedVersion!
-            let users = users(name)
+        // In any order: the findings are sorted by secret below.
+        for (name, answer) in answers {
+            let query = queries[name]!
+            let reference = query.reference
+            let locked = query.lockedVersion!
+            // Asked for only when there is something to report.
+            var named: [String] { users(name) }
             let status: VersionStatus
-            switch answers[name]! {
+            switch answer {
             case .failure(let failure):
                 failures.append((name, failure))
                 continue
             case .success(let answer):
                 status = answer
             }
-            notes += status.notes.map { "\(name) (\(reference.id)): \($0)" }
+            for text in status.notes { note(name, "\(name) (\(reference.id)): \(text)") }
             if let expires = status.expires, expires <= now {
                 // An expired version is gone for a reason worth naming: its expiry, not a deletion.
                 entries.append(.init(
-                    kind: .versionExpired, secret: name, functions: users, locked: locked, current: status.selected,
+                    kind: .versionExpired, secret: name, functions: named, locked: locked, current: status.selected,
                     message: "\(reference) locked version \(locked) expired on \(RotationAge.day(expires)); rotate it, then run render"))
             } else {
                 switch status.locked {
                 case .gone(let reason):
                     entries.append(.init(
-                        kind: .versionGone, secret: name, functions: users, locked: locked, current: status.selected,
+                        kind: .versionGone, secret: name, functions: named, locked: locked, current: status.selected,
                         message: "\(reference) locked version \(locked) is gone: \(reason)"))
                 case .unlabeled:
                     entries.append(.init(
-                        kind: .versionUnlabeled, secret: name, functions: users, locked: locked, current: status.selected,
+                        kind: .versionUnlabeled, secret: name, functions: named, locked: locked, current: status.selected,
                         message: "\(reference) locked version \(locked) has lost its last staging label; the store may delete it"))
                 case .present, nil:
                     break
                 }
             }
-            // The functions using it only through `${ref.NAME:current}` read the new version themselves:
-            // a rotation is a note for them, and drift for the others alone.
-            let following = users.filter { followers[name]?.contains($0) == true }
-            let pinning = users.filter { followers[name]?.contains($0) != true }
-            if let current = status.selected, current != locked, !following.isEmpty {
-                let who = following.count == 1 ? (verb: "follows", reflexive: "itself", object: "it") : (verb: "follow", reflexive: "themselves", object: "them")
-                notes.append(
-                    "\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(following.joined(separator: ", ")) \(who.verb) rotations by \(who.reflexive) (${ref.\(name):current}), nothing to \(pinning.isEmpty ? "render or deploy" : "deploy for \(who.object)")")
-            }
-            if let current = status.selected, current != locked, !pinning.isEmpty || following.isEmpty {
-                entries.append(.init(
-                    kind: .rotated, secret: name, functions: pinning, locked: locked, current: current,
-                    message: "\(reference) rotated: locked \(locked), current \(current)"))
+            if let current = status.selected, current != locked {
+                // The functions using it only through `${ref.NAME:current}` read the new version themselves:
+                // a rotation is a note for them, and drift for the others alone.
+                let following = named.filter { followers[name]?.contains($0) == true }
+                let pinning = named.filter { followers[name]?.contains($0) != true }
+                if !following.isEmpty {
+                    let who = following.count == 1 ? (verb: "follows", reflexive: "itself", object: "it") : (verb: "follow", reflexive: "themselves", object: "them")
+                    note(name,
+                        "\(name) (\(reference.id)) rotated (locked \(locked), current \(current)): \(following.joined(separator: ", ")) \(who.verb) rotations by \(who.reflexive) (${ref.\(name):current}), nothing to \(pinning.isEmpty ? "render or deploy" : "deploy for \(who.object)")")
+                }
+                if !pinning.isEmpty || following.isEmpty {
+                    entries.append(.init(
+                        kind: .rotated, secret: name, functions: pinning, locked: locked, current: current,
+                        message: "\(reference) rotated: locked \(locked), current \(current)"))
+                }
             } else if status.selected == nil, case .current = reference.policy, status.locked == .present || status.locked == nil {
                 entries.append(.init(
-                    kind: .rotated, secret: name, functions: users, locked: locked,
+                    kind: .rotated, secret: name, functions: named, locked: locked,
                     message: "\(reference): the store has no current version any more (locked \(locked))"))
             }
         }
+        // Sorted by secret, and within one secret in the order found, as a walk in name order gave them.
+        entries = entries.enumerated().sorted { ($0.element.secret!, $0.offset) < ($1.element.secret!, $1.offset) }.map(\.element)
+        notes = noted.sorted { ($0.secret, $0.order) < ($1.secret, $1.order) }.map(\.text)
+        failures.sort { $0.0 < $1.0 }
         return (entries, notes, failures)
     }
 
@@ -111,7 +124,7 @@ enum DriftStage {
     ) -> (entries: [DriftReport.Entry], notes: [String]) {
         var entries: [DriftReport.Entry] = []
         var notes: [String] = []
-        for name in answers.keys.sorted() {
+        for name in policies.keys.sorted() {
             guard let policy = policies[name], case .success(let status)? = answers[name], let query = queries[name] else { continue }
             let reference = query.reference
             if let expires = status.expires, expires > now, let warn = policy.warn, expires.timeIntervalSince(now) < Double(warn.seconds) {

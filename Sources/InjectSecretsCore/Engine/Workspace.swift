@@ -54,8 +54,15 @@ package struct Workspace {
 
         var diagnostics = DiagnosticCollector()
         var references: [String: SecretReference] = [:]
+        // With each declaration in hand once: whether the lock records it as the manifest declares it now.
+        let section = lock?.section(for: manifest.environment) ?? LockFile.Section()
+        var locked: Set<String> = []
+        var rotating: Set<String> = []
         let needed = Set(functions.flatMap(\.secretNames))
-        for name in needed.sorted() {
+        references.reserveCapacity(needed.count)
+        locked.reserveCapacity(needed.count)
+        // Diagnostics are sorted when they are printed, so any order will do here.
+        for name in needed {
             let declaration = manifest.secrets[name]!
             do {
                 let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
@@ -64,6 +71,12 @@ package struct Workspace {
                     diagnostics.error(problem, at: declaration.location)
                 }
                 references[name] = reference
+                if section.secrets[name]?.declares(
+                    provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description) == true
+                {
+                    locked.insert(name)
+                }
+                if declaration.rotation != nil { rotating.insert(name) }
             } catch let error as InjectSecretsError {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
@@ -84,7 +97,8 @@ package struct Workspace {
         redactor.remember(credentialsIn: options.processEnvironment)
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
-            providers: providers, audit: audit, redactor: redactor, root: root, runLock: runLock, users: users)
+            providers: providers, audit: audit, redactor: redactor, root: root, runLock: runLock,
+            locked: locked, rotating: rotating, users: users)
     }
 
     /// Takes the run lock (unless the caller holds it) and recovers an interrupted commit.
@@ -117,12 +131,13 @@ package struct Workspace {
         try diagnostics.throwIfErrors()
     }
 
+    /// The secrets of this run that the lock records as the manifest declares them now.
+    let locked: Set<String>
+    /// The secrets of this run with a rotation policy.
+    let rotating: Set<String>
+
     /// The lock entry for a secret when it records the same declaration as the manifest now.
-    func lockedEntry(_ name: String) -> LockFile.SecretEntry? {
-        guard let entry = lockSection.secrets[name], let reference = references[name] else { return nil }
-        let declaration = declaration(name)
-        return entry.declares(provider: declaration.providerName, type: declaration.providerType, id: reference.id, policy: declaration.policy.description) ? entry : nil
-    }
+    func lockedEntry(_ name: String) -> LockFile.SecretEntry? { locked.contains(name) ? lockSection.secrets[name] : nil }
 
     /// Secret name -> the functions of this run that read it, sorted.
     let users: [String: [String]]
@@ -137,7 +152,8 @@ package struct Workspace {
     /// Every outcome is audited (when `--audit-log` is on) before it is returned, denials included.
     func fetch(_ references: [String: SecretReference], for operation: AuditRecord.Operation = .render) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
         var results = await fanOut(references, .read) { provider, unique in
-            await provider.fetch(unique)
+            let fetched = await provider.fetch(unique)
+            return unique.map { fetched[$0] ?? .failure(ProviderFailure(.invalidResponse, "the store gave no answer")) }
         }
         redactor.remember(values: results.values.compactMap { try? $0.get().value })
         results = await redacted(results)
@@ -187,57 +203,60 @@ package struct Workspace {
     }
 
     private func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
-        var lockedVersions: [SecretReference: String] = [:]
-        var wantsDates: Set<SecretReference> = []
-        for query in queries.values {
-            lockedVersions[query.reference] = query.lockedVersion
-            if query.wantsDates { wantsDates.insert(query.reference) }
-        }
-        return await fanOut(queries.mapValues(\.reference), .inspect) { [lockedVersions, wantsDates] provider, unique in
-            let asked = unique.map {
-                VersionQuery(reference: $0, lockedVersion: lockedVersions[$0], wantsDates: wantsDates.contains($0))
-            }
-            let answers = await provider.inspect(asked)
-            var byReference: [SecretReference: Result<VersionStatus, ProviderFailure>] = [:]
-            for (query, answer) in answers { byReference[query.reference] = answer }
-            return byReference
+        // A canonical reference carries one of its names, whose query it asks.
+        await fanOut(queries.mapValues(\.reference), .inspect) { provider, unique in
+            await provider.inspect(unique.map { queries[$0.name]! })
         }
     }
 
+    /// Hands each provider its distinct references at once, concurrently, and gives every name the
+    /// answer to its reference. `call` answers in the order of the references it was given.
     private func fanOut<Answer: Sendable>(
         _ references: [String: SecretReference], _ operation: ProviderFailure.Operation,
-        _ call: @escaping @Sendable (any SecretProvider, [SecretReference]) async -> [SecretReference: Result<Answer, ProviderFailure>]
+        _ call: @escaping @Sendable (any SecretProvider, [SecretReference]) async -> [Result<Answer, ProviderFailure>]
     ) async -> [String: Result<Answer, ProviderFailure>] {
-        // One canonical reference per (provider, id, policy); names map onto it.
-        var groups: [String: [SecretReference]] = [:]
-        var canonical: [String: (provider: String, reference: SecretReference)] = [:]
-        var seen: [String: SecretReference] = [:]
-        for (name, reference) in references.sorted(by: { $0.key < $1.key }) {
+        // One canonical reference per (provider, id, policy); names map onto its place in its group.
+        var slots: [String: Int] = [:]
+        var groups: [(provider: String, references: [SecretReference])] = []
+        var canonical: [(name: String, slot: Int, index: Int)] = []
+        canonical.reserveCapacity(references.count)
+        var seen: [StoreRead: Int] = [:]
+        seen.reserveCapacity(references.count)
+        for name in references.keys.sorted() {
+            let reference = references[name]!
             let provider = manifest.secrets[name]!.providerName
-            let key = "\(provider)\u{0}\(reference.id)\u{0}\(reference.policy)"
+            let slot = slots[provider] ?? {
+                groups.append((provider, []))
+                slots[provider] = groups.count - 1
+                return groups.count - 1
+            }()
+            let key = StoreRead(provider: provider, id: reference.id, policy: reference.policy)
             if let first = seen[key] {
-                canonical[name] = (provider, first)
+                canonical.append((name, slot, first))
             } else {
-                seen[key] = reference
-                canonical[name] = (provider, reference)
-                groups[provider, default: []].append(reference)
+                let index = groups[slot].references.count
+                seen[key] = index
+                canonical.append((name, slot, index))
+                groups[slot].references.append(reference)
             }
         }
         let providers = self.providers
-        let answers = await withTaskGroup(of: [SecretReference: Result<Answer, ProviderFailure>].self) { group in
-            for (provider, unique) in groups {
+        let answers = await withTaskGroup(of: (Int, [Result<Answer, ProviderFailure>]).self) { group in
+            for (slot, (provider, unique)) in groups.enumerated() {
                 let store = providers[provider]!
-                group.addTask { await call(store, unique) }
+                group.addTask { (slot, await call(store, unique)) }
             }
-            var merged: [SecretReference: Result<Answer, ProviderFailure>] = [:]
-            for await answer in group { merged.merge(answer) { first, _ in first } }
-            return merged
+            var answers = [[Result<Answer, ProviderFailure>]](repeating: [], count: groups.count)
+            for await (slot, answer) in group { answers[slot] = answer }
+            return answers
         }
         var results: [String: Result<Answer, ProviderFailure>] = [:]
-        for (name, entry) in canonical {
-            // A store that left out the operation or path still gets a located message.
-            results[name] = (answers[entry.reference] ?? .failure(ProviderFailure(.invalidResponse, "the store gave no answer")))
-                .mapError { $0.during(operation, of: entry.reference.id) }
+        results.reserveCapacity(canonical.count)
+        for (name, slot, index) in canonical {
+            // A store that left out an answer, the operation or the path still gets a located message.
+            let answer = index < answers[slot].count
+                ? answers[slot][index] : .failure(ProviderFailure(.invalidResponse, "the store gave no answer"))
+            results[name] = answer.mapError { $0.during(operation, of: groups[slot].references[index].id) }
         }
         return results
     }
@@ -247,7 +266,12 @@ package struct Workspace {
     /// diagnostic, so one scrub covers stderr, annotations, the step summary and JUnit.
     private func redacted<Answer>(_ results: [String: Result<Answer, ProviderFailure>]) async -> [String: Result<Answer, ProviderFailure>] {
         for provider in providers.values { redactor.remember(await provider.credentialsInUse()) }
-        return results.mapValues { $0.mapError(redactor.scrub) }
+        // Only failures carry text; answers, by the thousand, pass as they are.
+        var scrubbed = results
+        for (name, result) in results {
+            if case .failure(let failure) = result { scrubbed[name] = .failure(redactor.scrub(failure)) }
+        }
+        return scrubbed
     }
 
     /// Lets every provider clean up (revoke tokens it created), even when the run was cancelled: the
@@ -258,6 +282,13 @@ package struct Workspace {
             for provider in providers { await provider.finish() }
         }.value
     }
+}
+
+/// What one read from a store is: names declaring the same provider, id and policy share it.
+private struct StoreRead: Hashable {
+    var provider: String
+    var id: String
+    var policy: VersionPolicy
 }
 
 extension Diagnostic {

@@ -77,12 +77,15 @@ package struct LockFile: Sendable, Equatable {
             guard let object = value.object else { throw fail("environment '\(name)' is not an object") }
             lock.environments[name] = try section(object, fail)
         }
+        releaseInBackground(consume json, consume top)
         return lock
     }
 
     private static func section(_ object: [String: JSONValue], _ fail: (String) -> InjectSecretsError) throws -> Section {
         var section = Section()
-        for (name, value) in object["secrets"]?.object ?? [:] {
+        let secrets = object["secrets"]?.object ?? [:]
+        section.secrets.reserveCapacity(secrets.count)
+        for (name, value) in secrets {
             guard let entry = value.object,
                 let provider = entry["provider"]?.string, let type = entry["type"]?.string,
                 let id = entry["id"]?.string, let policy = entry["policy"]?.string, let version = entry["version"]?.string

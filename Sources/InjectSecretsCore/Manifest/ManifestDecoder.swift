@@ -12,7 +12,11 @@ struct ManifestDecoder {
     var allowOutsidePaths = false
     /// The names "did you mean" picks from, sorted once (not per error: a manifest with thousands of
     /// misspelt references would sort thousands of names thousands of times).
-    var providerNames: [String] = [], varNames: [String] = [], secretNames: [String] = []
+    var providerNames: [String] = [], varNames: [String] = []
+    /// The declared secrets' names, sorted on the first misspelt reference only: 20,000 names cost a
+    /// sort that a manifest without such an error never needs.
+    var declaredSecrets: Dictionary<String, SecretDeclaration>.Keys?
+    lazy var secretNames: [String] = declaredSecrets.map { $0.sorted() } ?? []
     /// `defaults.rotation`, read before the secrets that merge it in.
     var defaultRotation: RotationFields?
 
@@ -35,26 +39,26 @@ struct ManifestDecoder {
     }
 
     /// The pairs of a mapping, with unknown keys reported; nil (and an error) when it is not a mapping.
-    mutating func mapping(_ node: YAMLNode, _ what: String, allowed: [String]? = nil) -> [YAMLPair]? {
+    mutating func mapping(_ node: YAMLNode, _ what: @autoclosure () -> String, allowed: [String]? = nil) -> [YAMLPair]? {
         if node.isNull { return [] }
         guard let pairs = node.mapping else {
-            error("\(what) must be a mapping, found \(node.kindName)", at: node.location)
+            error("\(what()) must be a mapping, found \(node.kindName)", at: node.location)
             return nil
         }
         if let allowed {
             for pair in pairs {
                 let key = pair.key.scalar ?? ""
                 if !allowed.contains(key) {
-                    error("unknown key '\(key)' in \(what)" + didYouMean(key, allowed), at: pair.key.location)
+                    error("unknown key '\(key)' in \(what())" + didYouMean(key, allowed), at: pair.key.location)
                 }
             }
         }
         return pairs
     }
 
-    mutating func text(_ node: YAMLNode, _ what: String) -> String? {
+    mutating func text(_ node: YAMLNode, _ what: @autoclosure () -> String) -> String? {
         guard let text = node.scalar, !node.isNull || node.tag != nil else {
-            error("\(what) must be text, found \(node.kindName)", at: node.location)
+            error("\(what()) must be text, found \(node.kindName)", at: node.location)
             return nil
         }
         return text
@@ -89,7 +93,7 @@ struct ManifestDecoder {
         varNames = vars.keys.sorted()
         if let rotation = value("defaults")?["rotation"] { defaultRotation = decodeRotationFields(rotation, "'defaults.rotation'") }
         let secrets = decodeSecrets(value("secrets"), providers: providers, vars: vars, root: root)
-        secretNames = secrets.keys.sorted()
+        declaredSecrets = secrets.keys
 
         var outputDirectoryPath = ManifestLoader.defaultOutputDirectory
         var outputDirectoryLocation = root.location
@@ -212,22 +216,27 @@ struct ManifestDecoder {
         return vars
     }
 
+    static let secretKeys = ["provider", "id", "version", "rotation"]
+
     mutating func decodeSecrets(_ node: YAMLNode?, providers: [String: ProviderDeclaration], vars: [String: String], root: YAMLNode) -> [String: SecretDeclaration] {
         var secrets: [String: SecretDeclaration] = [:]
         guard let node, let pairs = mapping(node, "'secrets'") else { return secrets }
+        secrets.reserveCapacity(pairs.count)
+        // Types only: a declaration copied per secret costs its settings tree each time.
+        let providerTypes = providers.mapValues(\.type)
         for pair in pairs {
             let name = pair.key.scalar ?? ""
             guard Names.isIdentifier(name) else {
                 error("secret name '\(name)' must start with a letter or '_' and use letters, digits, '_' or '-'", at: pair.key.location)
                 continue
             }
-            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: ["provider", "id", "version", "rotation"]) else { continue }
+            guard let fields = mapping(pair.value, "secret '\(name)'", allowed: Self.secretKeys) else { continue }
             func field(_ key: String) -> YAMLNode? { fields.first { $0.key.scalar == key }?.value }
             guard let providerNode = field("provider"), let providerName = text(providerNode, "'provider' of secret '\(name)'") else {
                 if field("provider") == nil { error("secret '\(name)' needs a 'provider'", at: pair.value.location) }
                 continue
             }
-            guard let provider = providers[providerName] else {
+            guard let providerType = providerTypes[providerName] else {
                 error("secret '\(name)' names unknown provider '\(providerName)'" + didYouMean(providerName, providerNames), at: providerNode.location)
                 continue
             }
@@ -257,7 +266,7 @@ struct ManifestDecoder {
                 }
                 // The store's own rules, where the id can be known offline.
                 if let id = try? TemplateEvaluator.expandID(template, vars: vars, environment: processEnvironment),
-                    let kind = registry.kind(named: provider.type)
+                    let kind = registry.kind(named: providerType)
                 {
                     for problem in kind.problems(with: SecretReference(name: name, id: id, policy: policy)) {
                         error(problem, at: pair.key.location)
@@ -265,7 +274,7 @@ struct ManifestDecoder {
                 }
                 let rotation = field("rotation").flatMap { decodeRotationFields($0, "'rotation' of secret '\(name)'") }
                 secrets[name] = SecretDeclaration(
-                    name: name, providerName: providerName, providerType: provider.type, id: template, policy: policy,
+                    name: name, providerName: providerName, providerType: providerType, id: template, policy: policy,
                     location: pair.key.location,
                     rotation: rotationPolicy(rotation, defaults: defaultRotation, secret: name, at: pair.key.location))
             } catch let failure as InjectSecretsError {
@@ -355,7 +364,8 @@ struct ManifestDecoder {
                 let template = try TemplateParser.parse(text, origin: .init(node: envPair.value))
                 for reference in template.references {
                     switch reference.kind {
-                    case .secret(let secret, _) where secrets[secret] == nil, .runtime(let secret, _, _) where secrets[secret] == nil:
+                    case .secret(let secret, _) where secrets.index(forKey: secret) == nil,
+                        .runtime(let secret, _, _) where secrets.index(forKey: secret) == nil:
                         error("\(owner) uses undeclared secret '\(secret)' in \(key); declare it under 'secrets:'" + didYouMean(secret, secretNames), at: reference.location)
                     case .runtime(let secret, let field, let follows):
                         checkRuntimeReference(reference, secrets[secret]!, field: field, follows: follows, in: "\(key) of \(owner)")

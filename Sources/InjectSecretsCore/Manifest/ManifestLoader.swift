@@ -42,7 +42,10 @@ package struct ManifestLoader: Sendable {
     /// Loads the manifest with `environment`'s overlay applied.
     package func load(at url: URL, displayPath: String, environment: String?) throws -> Manifest {
         let root = try readDocument(at: url, displayPath: displayPath)
-        return try decode(root, url: url, displayPath: displayPath, environment: environment)
+        let manifest = try decode(root, url: url, displayPath: displayPath, environment: environment)
+        // The tree of a large manifest takes longer to free than the first store call takes to go out.
+        releaseInBackground(consume root)
+        return manifest
     }
 
     /// Checks the base manifest and every environment; returns every diagnostic.

@@ -88,6 +88,10 @@ package enum TemplateParser {
     }
 
     package static func parse(_ text: String, origin: Origin) throws -> Template {
+        // Most ids and many values hold no `$` at all: they are one literal, found without a copy.
+        if !text.utf8.contains(UInt8(ascii: "$")) {
+            return Template(segments: text.isEmpty ? [] : [.literal(text)], source: text)
+        }
         // The syntax is all ASCII, so the text is scanned as UTF-8 and literal runs are copied whole;
         // columns still count Unicode scalars, as the YAML reader's do.
         var segments: [Template.Segment] = []
@@ -174,7 +178,7 @@ package enum TemplateParser {
         func fail(_ why: String) -> InjectSecretsError {
             InjectSecretsError.badInput("invalid reference '\(written)': \(why)", at: location)
         }
-        let namespaces = ["secrets", "ref", "vars", "env"]
+        let namespaces = Self.namespaces
         // Separators are ASCII: search the UTF-8 view rather than break the text into Characters.
         guard let dot = inner.utf8.firstIndex(of: UInt8(ascii: ".")) else {
             throw fail("expected secrets.NAME, ref.NAME, vars.NAME or env.NAME" + didYouMean(inner, namespaces))
@@ -206,6 +210,8 @@ package enum TemplateParser {
             throw fail("unknown namespace '\(namespace)'; expected secrets, ref, vars or env" + didYouMean(namespace, namespaces))
         }
     }
+
+    static let namespaces = ["secrets", "ref", "vars", "env"]
 
     /// `:current` after a `${ref.*}` path: follow the store's current version at run time.
     static let followsSuffix = ":current"

@@ -225,9 +225,20 @@ extension HTTPResponse {
 package func boundedConcurrentMap<Item: Sendable, Output: Sendable>(
     _ items: [Item], limit: Int, pacer: CallPacer? = nil, _ operation: @escaping @Sendable (Item) async -> Output
 ) async -> [Output] {
-    guard !items.isEmpty else { return [] }
-    return await withTaskGroup(of: (Int, Output).self) { group in
-        var results = [Output?](repeating: nil, count: items.count)
+    var results = [Output?](repeating: nil, count: items.count)
+    await boundedConcurrentForEach(items, limit: limit, pacer: pacer, operation) { index, output in results[index] = output }
+    return results.map { $0! }
+}
+
+/// `boundedConcurrentMap`, handing each output to `each` (on the caller's task) as it arrives, with the
+/// index of its item: a caller folding thousands of answers together does it while later calls are
+/// still out, not all after the last.
+package func boundedConcurrentForEach<Item: Sendable, Output: Sendable>(
+    _ items: [Item], limit: Int, pacer: CallPacer? = nil, _ operation: @escaping @Sendable (Item) async -> Output,
+    each: (Int, Output) -> Void
+) async {
+    guard !items.isEmpty else { return }
+    await withTaskGroup(of: (Int, Output).self) { group in
         var next = 0
         func start(_ index: Int) {
             let item = items[index]
@@ -239,13 +250,12 @@ package func boundedConcurrentMap<Item: Sendable, Output: Sendable>(
             next += 1
         }
         for await (index, output) in group {
-            results[index] = output
             if next < items.count {
                 await pacer?.admit()
                 start(next)
                 next += 1
             }
+            each(index, output)
         }
-        return results.map { $0! }
     }
 }

@@ -172,14 +172,13 @@ package struct FileStore: SecretProvider, SecretProviderKind {
         return results
     }
 
-    package func inspect(_ queries: [VersionQuery]) async -> [VersionQuery: Result<VersionStatus, ProviderFailure>] {
+    package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
         let entries: [String: Entry]
         do { entries = try load() } catch let failure as ProviderFailure {
-            return Dictionary(uniqueKeysWithValues: queries.map { ($0, .failure(failure.during(.inspect, of: path(of: $0.reference)))) })
-        } catch { return [:] }
-        var results: [VersionQuery: Result<VersionStatus, ProviderFailure>] = [:]
-        for query in queries {
-            results[query] = select(query.reference, in: entries).map { selected, node in
+            return queries.map { .failure(failure.during(.inspect, of: path(of: $0.reference))) }
+        } catch { return [] }
+        return queries.map { query in
+            select(query.reference, in: entries).map { selected, node in
                 let entry = entries[query.reference.id]
                 var locked: VersionStatus.LockedState?
                 if let lockedVersion = query.lockedVersion {
@@ -188,7 +187,6 @@ package struct FileStore: SecretProvider, SecretProviderKind {
                 return VersionStatus(selected: node == nil ? nil : selected, locked: locked, created: entry?.created[selected])
             }.mapError { $0.during(.inspect, of: path(of: query.reference)) }
         }
-        return results
     }
 
     /// A string is a plain secret; a mapping is a JSON-object secret (a sequence inside becomes an array).
