@@ -39,12 +39,12 @@ struct SecretsManagerListPlan: Equatable {
     init(names: [String]) {
         var groups: [(value: String, names: [String])] = []
         // Callers mostly pass sorted, distinct names already (`inspect` does): then no set and no sort.
-        let unique = zip(names, names.dropFirst()).allSatisfy { $0 < $1 } ? names : Set(names).sorted()
+        var unique = zip(names, names.dropFirst()).allSatisfy { $0 < $1 } ? names : Set(names).sorted()
         // The grouping needs byte order, which for ASCII names (all that `isListableName` lets through)
         // String order already is.
-        var sorted = unique.map { Array($0.utf8) }
-        if !sorted.allSatisfy({ $0.allSatisfy { $0 < 0x80 } }) { sorted.sort { $0.lexicographicallyPrecedes($1) } }
-        Self.group(sorted, range: sorted.indices, into: &groups)
+        if !unique.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) { unique.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        let sorted = unique.map { Array($0.utf8) }
+        Self.group(sorted, texts: unique, range: sorted.indices, into: &groups)
 
         calls = []
         var values: [String] = []
@@ -66,8 +66,7 @@ struct SecretsManagerListPlan: Equatable {
         close()
         // Where prefixes save no call (few names, or names with little in common), exact names cannot
         // be crowded by secrets the manifest does not name.
-        let exact = Self.exact(unique)
-        if exact.count <= calls.count { calls = exact }
+        if (unique.count + Self.valuesPerCall - 1) / Self.valuesPerCall <= calls.count { calls = Self.exact(unique) }
     }
 
     /// The calls that list `names` by their exact names, 10 to a call.
@@ -78,27 +77,28 @@ struct SecretsManagerListPlan: Equatable {
     /// Splits the sorted names in `range` into groups of at most a page, each named by the longest
     /// prefix its names share. A name that is itself that prefix of a group too large for one page
     /// goes alone, as an exact value.
-    private static func group(_ names: [[UInt8]], range: Range<Int>, into groups: inout [(value: String, names: [String])]) {
+    /// `texts` are the names as text, in the same order as their bytes in `names`.
+    private static func group(
+        _ names: [[UInt8]], texts: [String], range: Range<Int>, into groups: inout [(value: String, names: [String])]
+    ) {
         guard let first = range.first, let last = range.last else { return }
         // In sorted order the first and the last name share the prefix of the whole range.
         let shared = zip(names[first], names[last]).prefix { $0 == $1 }.count
         if shared > 0, range.count <= pageSize {
             groups.append((
-                String(decoding: names[first].prefix(shared), as: UTF8.self),
-                names[range].map { String(decoding: $0, as: UTF8.self) }))
+                String(decoding: names[first].prefix(shared), as: UTF8.self), Array(texts[range])))
             return
         }
         var start = first
         while start <= last, names[start].count == shared {
-            let name = String(decoding: names[start], as: UTF8.self)
-            groups.append((name, [name]))
+            groups.append((texts[start], [texts[start]]))
             start += 1
         }
         while start <= last {
             let byte = names[start][shared]
             var end = start + 1
             while end <= last, names[end][shared] == byte { end += 1 }
-            group(names, range: start..<end, into: &groups)
+            group(names, texts: texts, range: start..<end, into: &groups)
             start = end
         }
     }

@@ -58,9 +58,11 @@ package struct Workspace {
         let section = lock?.section(for: manifest.environment) ?? LockFile.Section()
         var locked: Set<String> = []
         var rotating: Set<String> = []
+        var providerOf: [String: String] = [:]
         let needed = Set(functions.flatMap(\.secretNames))
         references.reserveCapacity(needed.count)
         locked.reserveCapacity(needed.count)
+        providerOf.reserveCapacity(needed.count)
         // Diagnostics are sorted when they are printed, so any order will do here.
         for name in needed {
             let declaration = manifest.secrets[name]!
@@ -71,6 +73,7 @@ package struct Workspace {
                     diagnostics.error(problem, at: declaration.location)
                 }
                 references[name] = reference
+                providerOf[name] = declaration.providerName
                 if section.secrets[name]?.declares(
                     provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description) == true
                 {
@@ -84,7 +87,7 @@ package struct Workspace {
         try diagnostics.throwIfErrors()
 
         var providers: [String: any SecretProvider] = [:]
-        for providerName in Set(references.keys.map { manifest.secrets[$0]!.providerName }).sorted() where makeProviders {
+        for providerName in Set(providerOf.values).sorted() where makeProviders {
             let declaration = manifest.providers[providerName]!
             providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
         }
@@ -98,7 +101,7 @@ package struct Workspace {
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
             providers: providers, audit: audit, redactor: redactor, root: root, runLock: runLock,
-            locked: locked, rotating: rotating, users: users)
+            locked: locked, rotating: rotating, providerOf: providerOf, users: users)
     }
 
     /// Takes the run lock (unless the caller holds it) and recovers an interrupted commit.
@@ -135,6 +138,8 @@ package struct Workspace {
     let locked: Set<String>
     /// The secrets of this run with a rotation policy.
     let rotating: Set<String>
+    /// The provider of each secret of this run, by name.
+    let providerOf: [String: String]
 
     /// The lock entry for a secret when it records the same declaration as the manifest now.
     func lockedEntry(_ name: String) -> LockFile.SecretEntry? { locked.contains(name) ? lockSection.secrets[name] : nil }
@@ -224,7 +229,7 @@ package struct Workspace {
         seen.reserveCapacity(references.count)
         for name in references.keys.sorted() {
             let reference = references[name]!
-            let provider = manifest.secrets[name]!.providerName
+            let provider = providerOf[name] ?? manifest.secrets[name]!.providerName
             let slot = slots[provider] ?? {
                 groups.append((provider, []))
                 slots[provider] = groups.count - 1

@@ -31,6 +31,12 @@ struct TemplateEvaluator {
 
     /// Expands a secret id, which may use only `${vars.*}` and `${env.*}`.
     static func expandID(_ template: Template, vars: [String: String], environment: [String: String]) throws -> String {
+        // Most ids are plain text.
+        switch template.segments.first {
+        case nil: return ""
+        case .literal(let text)? where template.segments.count == 1: return text
+        default: break
+        }
         var evaluator = TemplateEvaluator(vars: vars, environment: environment, secrets: [:])
         do {
             return try evaluator.evaluate(template, context: "the secret id")
