@@ -15,7 +15,7 @@ extension InjectSecrets {
         let recordDisplayPath = manifest.relativePath(recordURL)
         let (functions, section, environment, declarations) = (workspace.functions, workspace.lockSection, manifest.environment, manifest.secrets)
         let names = Array(workspace.references.keys)
-        let offline = ReadAhead {
+        let offline = ReadAhead(yielding: true) {
             // A render record that cannot be read is reported after the stores' own failures, as before.
             let outputs = Result {
                 let record = try RenderRecord.read(at: recordURL, displayPath: recordDisplayPath) ?? RenderRecord()

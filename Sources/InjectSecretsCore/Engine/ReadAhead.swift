@@ -10,11 +10,12 @@ final class ReadAhead<Value>: @unchecked Sendable {
     // Written once by the reading thread before `finished` is signalled, read only after waiting on it.
     private var result: Result<Value, Error>?
 
-    init(_ read: @escaping @Sendable () throws -> Value) {
-        Thread { [self] in
+    /// `yielding`: the read has time until it is needed, and runs at a lower priority (`startThread`).
+    init(yielding: Bool = false, _ read: @escaping @Sendable () throws -> Value) {
+        startThread(yielding: yielding) { [self] in
             result = Result(catching: read)
             finished.signal()
-        }.start()
+        }
     }
 
     func value() throws -> Value {
