@@ -15,7 +15,7 @@ enum DriftStage {
         queries.reserveCapacity(workspace.references.count)
         // In any order: only the entries are reported, and they are sorted below.
         for (name, reference) in workspace.references {
-            guard workspace.locked.contains(name), let entry = section.secrets[name] else {
+            guard let entry = workspace.lockedEntry(name) else {
                 let why = section.secrets[name] == nil
                     ? "\(reference) is used by the manifest but not recorded in the lock"
                     : "the declaration of \(reference) changed since the lock was written"
@@ -48,7 +48,6 @@ enum DriftStage {
         users: (String) -> [String], followers: [String: Set<String>] = [:], now: Date
     ) -> (entries: [DriftReport.Entry], notes: [String], failures: [(secret: String, failure: ProviderFailure)]) {
         var entries: [DriftReport.Entry] = []
-        var notes: [String] = []
         var noted: [(secret: String, order: Int, text: String)] = []
         func note(_ secret: String, _ text: String) { noted.append((secret, noted.count, text)) }
         var failures: [(String, ProviderFailure)] = []
@@ -110,7 +109,7 @@ enum DriftStage {
         }
         // Sorted by secret, and within one secret in the order found, as a walk in name order gave them.
         entries = entries.enumerated().sorted { ($0.element.secret!, $0.offset) < ($1.element.secret!, $1.offset) }.map(\.element)
-        notes = noted.sorted { ($0.secret, $0.order) < ($1.secret, $1.order) }.map(\.text)
+        let notes = noted.sorted { ($0.secret, $0.order) < ($1.secret, $1.order) }.map(\.text)
         failures.sort { $0.0 < $1.0 }
         return (entries, notes, failures)
     }

@@ -13,7 +13,7 @@ extension InjectSecrets {
         // fleet size (5,000 outputs, 20,000 secrets) it takes as long as a fifth of the listing.
         let recordURL = manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)
         let recordDisplayPath = manifest.relativePath(recordURL)
-        let (functions, section, environment, declarations) = (workspace.functions, workspace.lockSection, manifest.environment, manifest.secrets)
+        let (functions, section, environment) = (workspace.functions, workspace.lockSection, manifest.environment)
         let names = Array(workspace.references.keys)
         let offline = ReadAhead(yielding: true) {
             // A render record that cannot be read is reported after the stores' own failures, as before.
@@ -21,9 +21,7 @@ extension InjectSecrets {
                 let record = try RenderRecord.read(at: recordURL, displayPath: recordDisplayPath) ?? RenderRecord()
                 return DriftStage.outputsAgainstRecord(functions, record: record, section: section, environment: environment)
             }
-            return (
-                outputs: outputs, followers: RenderStages.followers(functions),
-                policies: declarations.compactMapValues(\.rotation), checked: names.sorted())
+            return (outputs: outputs, followers: RenderStages.followers(functions), checked: names.sorted())
         }
         var (entries, queries) = DriftStage.lockAgainstManifest(workspace)
         let answers: [String: Result<VersionStatus, ProviderFailure>]
@@ -44,7 +42,8 @@ extension InjectSecrets {
                 .storeFailure($0.failure, secret: $0.secret, provider: workspace.declaration($0.secret).providerName)
             })
         }
-        let age = DriftStage.rotationAge(answers, queries: queries, policies: found.policies, users: workspace.functions(using:), now: now)
+        let policies = Dictionary(uniqueKeysWithValues: workspace.rotating.map { ($0, manifest.secrets[$0]!.rotation!) })
+        let age = DriftStage.rotationAge(answers, queries: queries, policies: policies, users: workspace.functions(using:), now: now)
         entries += stores.entries + age.entries
 
         entries += try found.outputs.get()
@@ -55,7 +54,7 @@ extension InjectSecrets {
         let orphans = Set(entries.compactMap(\.secret)).filter { workspace.references[$0] == nil }
         report.checkedSecrets = orphans.isEmpty ? found.checked : (found.checked + orphans).sorted()
         report.checkedOutputs = outputPlaces.keys.sorted()
-        releaseInBackground(consume workspace, consume manifest, consume answers, consume queries, consume functions, consume section, consume declarations)
+        releaseInBackground(consume workspace, consume manifest, consume answers, consume queries, consume functions, consume section)
         return report
     }
 }

@@ -229,7 +229,8 @@ package struct Workspace {
         seen.reserveCapacity(references.count)
         for name in references.keys.sorted() {
             let reference = references[name]!
-            let provider = providerOf[name] ?? manifest.secrets[name]!.providerName
+            // Every caller hands over references of this run.
+            let provider = providerOf[name]!
             let slot = slots[provider] ?? {
                 groups.append((provider, []))
                 slots[provider] = groups.count - 1
