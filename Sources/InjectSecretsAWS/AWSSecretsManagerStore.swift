@@ -291,9 +291,8 @@ package struct AWSSecretsManagerProvider: SecretProvider {
     package func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
     package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
-        // The queries by id, as positions in `queries`.
-        let asked = Dictionary(grouping: queries.indices, by: { queries[$0].reference.id })
-        let ids = asked.keys.sorted()
+        let asked = QueryPositions(queries)
+        let ids = asked.ids.sorted()
         let plan = SecretsManagerListPlan(names: ids.filter(Self.isListableName))
         // Names go through ListSecrets, grouped by shared prefixes (SecretsManagerListPlan); ARNs, names a
         // name filter cannot carry, and names the list did not return go through DescribeSecret.
@@ -303,7 +302,9 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         var results = [Result<VersionStatus, ProviderFailure>?](repeating: nil, count: queries.count)
         let crowded = await list(plan.calls, answering: queries, asked: asked, into: &metadata, results: &results)
         await list(SecretsManagerListPlan.exact(crowded), answering: queries, asked: asked, into: &metadata, results: &results)
-        let remaining = ids.filter { metadata[$0] == nil }
+        // Found from the queries still unanswered, which after a listing are few or none.
+        let unanswered = Set(queries.indices.lazy.filter { results[$0] == nil }.map { queries[$0].reference.id })
+        let remaining = unanswered.filter { metadata[$0] == nil }.sorted()
         let described = await boundedConcurrentMap(remaining, limit: concurrency) { id in
             (id, await describeSecret(id))
         }
@@ -353,7 +354,7 @@ package struct AWSSecretsManagerProvider: SecretProvider {
     /// return, names of an exact call out of pages, and names of a denied call are left for DescribeSecret.
     @discardableResult
     func list(
-        _ calls: [SecretsManagerListPlan.Call], answering queries: [VersionQuery], asked: [String: [Int]],
+        _ calls: [SecretsManagerListPlan.Call], answering queries: [VersionQuery], asked: QueryPositions,
         into metadata: inout [String: Result<SecretMetadata, ProviderFailure>],
         results: inout [Result<VersionStatus, ProviderFailure>?]
     ) async -> [String] {
@@ -364,7 +365,7 @@ package struct AWSSecretsManagerProvider: SecretProvider {
             var answered: [(Int, Result<VersionStatus, ProviderFailure>)] = []
             if case .success(let listing) = page {
                 for (id, secret) in listing.found {
-                    for index in asked[id] ?? [] where !Self.needsMoreCalls(queries[index], metadata: .success(secret)) {
+                    for index in asked.positions(of: id) where !Self.needsMoreCalls(queries[index], metadata: .success(secret)) {
                         answered.append((index, await status(for: queries[index], metadata: .success(secret)).mapError { $0.during(.inspect, of: id) }))
                     }
                 }
@@ -538,5 +539,42 @@ extension AWSSecretsManagerProvider.SecretValueEntry {
                 .invalidResponse, "AWS Secrets Manager \(operation) returned neither SecretString nor SecretBinary"))
         }
         return .success(FetchedSecret(version: versionId, locator: arn, value: SecretValue(text)))
+    }
+}
+
+/// The queries by id, as positions in the queries: most ids are asked once (the engine asks each read
+/// once), so the first position of each is kept apart from the rare others, and 20,000 ids cost no
+/// array each.
+struct QueryPositions: Sendable {
+    private var first: [String: Int] = [:]
+    private var others: [String: [Int]] = [:]
+
+    init(_ queries: [VersionQuery]) {
+        first.reserveCapacity(queries.count)
+        for (index, query) in queries.enumerated() {
+            let id = query.reference.id
+            // One hash for an id asked once; a repeat puts the first position back.
+            if let earlier = first.updateValue(index, forKey: id) {
+                first[id] = earlier
+                others[id, default: []].append(index)
+            }
+        }
+    }
+
+    var ids: Dictionary<String, Int>.Keys { first.keys }
+
+    func positions(of id: String) -> Positions { Positions(first: first[id], others: others[id]?[...] ?? []) }
+
+    struct Positions: Sequence, IteratorProtocol {
+        var first: Int?
+        var others: ArraySlice<Int>
+
+        mutating func next() -> Int? {
+            if let position = first {
+                first = nil
+                return position
+            }
+            return others.popFirst()
+        }
     }
 }

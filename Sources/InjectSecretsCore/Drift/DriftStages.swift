@@ -15,7 +15,7 @@ enum DriftStage {
         queries.reserveCapacity(workspace.references.count)
         // In any order: only the entries are reported, and they are sorted below.
         for (name, reference) in workspace.references {
-            guard let entry = workspace.lockedEntry(name) else {
+            guard let version = workspace.lockedVersions[name] else {
                 let why = section.secrets[name] == nil
                     ? "\(reference) is used by the manifest but not recorded in the lock"
                     : "the declaration of \(reference) changed since the lock was written"
@@ -24,7 +24,7 @@ enum DriftStage {
                 continue
             }
             queries[name] = VersionQuery(
-                reference: reference, lockedVersion: entry.version, wantsDates: workspace.rotating.contains(name))
+                reference: reference, lockedVersion: version, wantsDates: workspace.rotating.contains(name))
         }
         entries.sort { $0.secret! < $1.secret! }
         let selected = Set(workspace.functions.map(\.name))

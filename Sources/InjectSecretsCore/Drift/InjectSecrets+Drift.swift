@@ -14,14 +14,13 @@ extension InjectSecrets {
         let recordURL = manifest.outputDirectory.appendingPathComponent(RenderRecord.fileName)
         let recordDisplayPath = manifest.relativePath(recordURL)
         let (functions, section, environment) = (workspace.functions, workspace.lockSection, manifest.environment)
-        let names = Array(workspace.references.keys)
         let offline = ReadAhead(yielding: true) {
             // A render record that cannot be read is reported after the stores' own failures, as before.
             let outputs = Result {
                 let record = try RenderRecord.read(at: recordURL, displayPath: recordDisplayPath) ?? RenderRecord()
                 return DriftStage.outputsAgainstRecord(functions, record: record, section: section, environment: environment)
             }
-            return (outputs: outputs, followers: RenderStages.followers(functions), checked: names.sorted())
+            return (outputs: outputs, followers: RenderStages.followers(functions))
         }
         var (entries, queries) = DriftStage.lockAgainstManifest(workspace)
         let answers: [String: Result<VersionStatus, ProviderFailure>]
@@ -50,9 +49,10 @@ extension InjectSecrets {
 
         let outputPlaces = DriftStage.locate(&entries, secrets: manifest.secrets, functions: workspace.functions)
         var report = DriftReport(environment: manifest.environment, entries: entries, notes: stores.notes + age.notes)
-        // The secrets checked: the run's (sorted offline) and the lock's orphans, which few runs have.
+        // The secrets checked: the run's (sorted while the manifest was opened) and the lock's orphans,
+        // which few runs have.
         let orphans = Set(entries.compactMap(\.secret)).filter { workspace.references[$0] == nil }
-        report.checkedSecrets = orphans.isEmpty ? found.checked : (found.checked + orphans).sorted()
+        report.checkedSecrets = orphans.isEmpty ? workspace.names : (workspace.names + orphans).sorted()
         report.checkedOutputs = outputPlaces.keys.sorted()
         releaseInBackground(consume workspace, consume manifest, consume answers, consume queries, consume functions, consume section)
         return report

@@ -56,12 +56,21 @@ package struct Workspace {
         var references: [String: SecretReference] = [:]
         // With each declaration in hand once: whether the lock records it as the manifest declares it now.
         let section = lock?.section(for: manifest.environment) ?? LockFile.Section()
-        var locked: Set<String> = []
+        var lockedVersions: [String: String] = [:]
         var rotating: Set<String> = []
         var providerOf: [String: String] = [:]
         let needed = Set(functions.flatMap(\.secretNames))
+        // What only reports and the fan-out's order need is made on threads of their own meanwhile.
+        let namesAhead = ReadAhead { needed.sorted() }
+        let usersAhead = ReadAhead { [functions] in
+            var users: [String: [String]] = [:]
+            for function in functions {
+                for secret in function.secretNames { users[secret, default: []].append(function.name) }
+            }
+            return users
+        }
         references.reserveCapacity(needed.count)
-        locked.reserveCapacity(needed.count)
+        lockedVersions.reserveCapacity(needed.count)
         providerOf.reserveCapacity(needed.count)
         // Diagnostics are sorted when they are printed, so any order will do here.
         for name in needed {
@@ -74,10 +83,10 @@ package struct Workspace {
                 }
                 references[name] = reference
                 providerOf[name] = declaration.providerName
-                if section.secrets[name]?.declares(
-                    provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description) == true
+                if let entry = section.secrets[name], entry.declares(
+                    provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description)
                 {
-                    locked.insert(name)
+                    lockedVersions[name] = entry.version
                 }
                 if declaration.rotation != nil { rotating.insert(name) }
             } catch let error as InjectSecretsError {
@@ -91,17 +100,13 @@ package struct Workspace {
             let declaration = manifest.providers[providerName]!
             providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
         }
-        var users: [String: [String]] = [:]
-        for function in functions {
-            for secret in function.secretNames { users[secret, default: []].append(function.name) }
-        }
         let audit = try makeProviders ? options.auditLogURL.map { try AuditLog(url: $0) } : nil
         let redactor = RunRedactor()
         redactor.remember(credentialsIn: options.processEnvironment)
         return Workspace(
             options: options, manifest: manifest, functions: functions, lock: lock, references: references,
             providers: providers, audit: audit, redactor: redactor, root: root, runLock: runLock,
-            locked: locked, rotating: rotating, providerOf: providerOf, users: users)
+            lockedVersions: lockedVersions, rotating: rotating, providerOf: providerOf, sortedNames: namesAhead, users: usersAhead)
     }
 
     /// Takes the run lock (unless the caller holds it) and recovers an interrupted commit.
@@ -134,29 +139,35 @@ package struct Workspace {
         try diagnostics.throwIfErrors()
     }
 
-    /// The secrets of this run that the lock records as the manifest declares them now.
-    let locked: Set<String>
+    /// The secrets of this run that the lock records as the manifest declares them now, with the
+    /// version it records.
+    let lockedVersions: [String: String]
     /// The secrets of this run with a rotation policy.
     let rotating: Set<String>
     /// The provider of each secret of this run, by name.
     let providerOf: [String: String]
 
     /// The lock entry for a secret when it records the same declaration as the manifest now.
-    func lockedEntry(_ name: String) -> LockFile.SecretEntry? { locked.contains(name) ? lockSection.secrets[name] : nil }
+    func lockedEntry(_ name: String) -> LockFile.SecretEntry? { lockedVersions[name] != nil ? lockSection.secrets[name] : nil }
 
+    /// The names of `references`, sorted.
+    private let sortedNames: ReadAhead<[String]>
     /// Secret name -> the functions of this run that read it, sorted.
-    let users: [String: [String]]
+    private let users: ReadAhead<[String: [String]]>
+
+    /// The names of the secrets of this run, sorted.
+    var names: [String] { try! sortedNames.value() }
 
     /// Functions of this run that read `secret`.
     func functions(using secret: String) -> [String] {
-        users[secret] ?? []
+        try! users.value()[secret] ?? []
     }
 
     /// Reads every reference once: distinct (provider, id, policy) share one read, and providers are
     /// asked concurrently, each with all of its references in one call so it can batch.
     /// Every outcome is audited (when `--audit-log` is on) before it is returned, denials included.
     func fetch(_ references: [String: SecretReference], for operation: AuditRecord.Operation = .render) async throws -> [String: Result<FetchedSecret, ProviderFailure>] {
-        var results = await fanOut(references, .read) { provider, unique in
+        var results = await fanOut(references, \.self, .read) { provider, unique in
             let fetched = await provider.fetch(unique)
             return unique.map { fetched[$0] ?? .failure(ProviderFailure(.invalidResponse, "the store gave no answer")) }
         }
@@ -208,28 +219,28 @@ package struct Workspace {
     }
 
     private func inspect(_ queries: [String: VersionQuery]) async -> [String: Result<VersionStatus, ProviderFailure>] {
-        // A canonical reference carries one of its names, whose query it asks.
-        await fanOut(queries.mapValues(\.reference), .inspect) { provider, unique in
-            await provider.inspect(unique.map { queries[$0.name]! })
-        }
+        // A canonical query carries one of its names: the first of those that share its read.
+        await fanOut(queries, \.reference, .inspect) { provider, unique in await provider.inspect(unique) }
     }
 
-    /// Hands each provider its distinct references at once, concurrently, and gives every name the
-    /// answer to its reference. `call` answers in the order of the references it was given.
-    private func fanOut<Answer: Sendable>(
-        _ references: [String: SecretReference], _ operation: ProviderFailure.Operation,
-        _ call: @escaping @Sendable (any SecretProvider, [SecretReference]) async -> [Result<Answer, ProviderFailure>]
+    /// Hands each provider its distinct items (references, or queries) at once, concurrently, and gives
+    /// every name the answer to its item's reference. `call` answers in the order of the items it was given.
+    private func fanOut<Item: Sendable, Answer: Sendable>(
+        _ items: [String: Item], _ referenceOf: KeyPath<Item, SecretReference>, _ operation: ProviderFailure.Operation,
+        _ call: @escaping @Sendable (any SecretProvider, [Item]) async -> [Result<Answer, ProviderFailure>]
     ) async -> [String: Result<Answer, ProviderFailure>] {
-        // One canonical reference per (provider, id, policy); names map onto its place in its group.
+        // One canonical item per (provider, id, policy); names map onto its place in its group.
         var slots: [String: Int] = [:]
-        var groups: [(provider: String, references: [SecretReference])] = []
+        var groups: [(provider: String, items: [Item])] = []
         var canonical: [(name: String, slot: Int, index: Int)] = []
-        canonical.reserveCapacity(references.count)
+        canonical.reserveCapacity(items.count)
         var seen: [StoreRead: Int] = [:]
-        seen.reserveCapacity(references.count)
-        for name in references.keys.sorted() {
-            let reference = references[name]!
-            // Every caller hands over references of this run.
+        seen.reserveCapacity(items.count)
+        // In name order, which the run's sorted names give without sorting these: every caller hands
+        // over items of this run's secrets.
+        for name in names {
+            guard let item = items[name] else { continue }
+            let reference = item[keyPath: referenceOf]
             let provider = providerOf[name]!
             let slot = slots[provider] ?? {
                 groups.append((provider, []))
@@ -240,12 +251,13 @@ package struct Workspace {
             if let first = seen[key] {
                 canonical.append((name, slot, first))
             } else {
-                let index = groups[slot].references.count
+                let index = groups[slot].items.count
                 seen[key] = index
                 canonical.append((name, slot, index))
-                groups[slot].references.append(reference)
+                groups[slot].items.append(item)
             }
         }
+        assert(canonical.count == items.count, "an item that is not one of this run's secrets")
         let providers = self.providers
         let answers = await withTaskGroup(of: (Int, [Result<Answer, ProviderFailure>]).self) { group in
             for (slot, (provider, unique)) in groups.enumerated() {
@@ -262,7 +274,7 @@ package struct Workspace {
             // A store that left out an answer, the operation or the path still gets a located message.
             let answer = index < answers[slot].count
                 ? answers[slot][index] : .failure(ProviderFailure(.invalidResponse, "the store gave no answer"))
-            results[name] = answer.mapError { $0.during(operation, of: groups[slot].references[index].id) }
+            results[name] = answer.mapError { $0.during(operation, of: groups[slot].items[index][keyPath: referenceOf].id) }
         }
         return results
     }
@@ -272,7 +284,12 @@ package struct Workspace {
     /// diagnostic, so one scrub covers stderr, annotations, the step summary and JUnit.
     private func redacted<Answer>(_ results: [String: Result<Answer, ProviderFailure>]) async -> [String: Result<Answer, ProviderFailure>] {
         for provider in providers.values { redactor.remember(await provider.credentialsInUse()) }
-        // Only failures carry text; answers, by the thousand, pass as they are.
+        // Only failures carry text; answers, by the thousand, pass as they are, uncopied when all are.
+        func failed(_ result: Result<Answer, ProviderFailure>) -> Bool {
+            if case .failure = result { return true }
+            return false
+        }
+        guard results.values.contains(where: failed) else { return results }
         var scrubbed = results
         for (name, result) in results {
             if case .failure(let failure) = result { scrubbed[name] = .failure(redactor.scrub(failure)) }
