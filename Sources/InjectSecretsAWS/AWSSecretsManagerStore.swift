@@ -328,7 +328,11 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         for (index, result) in zip(asking, statuses) {
             results[index] = result.mapError { $0.during(.inspect, of: queries[index].reference.id) }
         }
-        return results.map { $0! }
+        let answers = results.map { $0! }
+        // Freeing a fleet's listing (the metadata of 20,000 secrets) would hold the answers back by tens
+        // of milliseconds.
+        releaseInBackground(consume metadata, consume answered, consume asked, consume plan, consume ids)
+        return answers
     }
 
     /// Whether a name can go in a ListSecrets name filter (whose values allow `a-zA-Z0-9 :_@/+=.-!` and

@@ -104,6 +104,50 @@ final class ManifestErrorTests: XCTestCase {
         ])
     }
 
+    /// 1,200 secrets and functions are each decoded in two halves at once: errors in either half are all
+    /// reported, in file order, a duplicate output across the halves is found, and no function is lost.
+    func testLargeManifestReportsTheErrorsOfBothHalvesInFileOrder() throws {
+        func manifest(broken: Bool) -> (text: String, expected: [String]) {
+            var lines = ["version: 1", "providers:", "  local: { type: file, path: store.yaml }", "secrets:"]
+            var expected: [String] = []
+            for index in 0..<1200 {
+                let bad = broken && (index == 10 || index == 1100)
+                lines.append("  s\(index): { provider: \(bad ? "nope" : "local"), id: a }")
+                if bad { expected.append("inject-secrets.yaml:\(lines.count):\(index == 10 ? 20 : 22): error: secret 's\(index)' names unknown provider 'nope'") }
+            }
+            lines.append("functions:")
+            for index in 0..<1200 {
+                let name = String(format: "f%05d", index)
+                lines.append("  \(name):")
+                let missing = broken && (index == 10 || index == 1100) ? "missing\(index)" : "s\(index)"
+                lines.append("    env: { A: \"${secrets.\(missing)}\" }")
+                if missing.hasPrefix("missing") {
+                    expected.append("inject-secrets.yaml:\(lines.count):16: error: function '\(name)' uses undeclared secret '\(missing)' in A")
+                }
+                if broken && (index == 20 || index == 1150) {
+                    lines.append("    outputs: [{ format: json, path: same.json }]")
+                    if index == 1150 { expected.append("inject-secrets.yaml:\(lines.count):15: error: output 'same.json' of function 'f01150' is also written by function 'f00020'") }
+                }
+            }
+            return (lines.joined(separator: "\n") + "\n", expected)
+        }
+        let (broken, expected) = manifest(broken: true)
+        try assertRejected(broken, expected)
+        let result = try workspace.run(["validate"])
+        let errors = result.stderr.split(separator: "\n").filter { $0.contains(": error: ") }.map(String.init)
+        XCTAssertEqual(errors.count, expected.count, result.stderr)
+        for (error, prefix) in zip(errors, expected) { XCTAssertTrue(error.hasPrefix(prefix), "\(error)\nexpected: \(prefix)") }
+
+        try workspace.write(["inject-secrets.yaml": manifest(broken: false).text])
+        let valid = try workspace.run(["validate"])
+        XCTAssertEqual(valid.status, 0, valid.stderr)
+        XCTAssertTrue(valid.stdout.contains("is valid: 1200 functions, 1200 secrets"), valid.stdout)
+        let render = try workspace.run(["render"])
+        XCTAssertEqual(render.status, 0, render.stderr)
+        let written = try FileManager.default.contentsOfDirectory(atPath: workspace.url(".build/inject-secrets").path).filter { $0.hasSuffix(".env") }
+        XCTAssertEqual(Set(written), Set((0..<1200).map { String(format: "f%05d.env", $0) }))
+    }
+
     func testBadNamesPathsAndDuplicateOutputs() throws {
         try assertRejected(valid.replacingOccurrences(of: "  f:\n", with: "  ../f:\n"), [
             "inject-secrets.yaml:7:3: error: function name '../f' must be 1 to 64 letters",

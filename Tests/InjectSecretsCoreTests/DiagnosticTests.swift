@@ -8,6 +8,30 @@ final class DiagnosticTests: XCTestCase {
         XCTAssertEqual(Diagnostic.error("no manifest").description, "error: no manifest")
     }
 
+    /// A location keeps its file as a number: the same path is the same file, and locations still
+    /// compare, sort and print by path, line and column.
+    func testLocationsOfTheSamePathAreEqualAndSortByPathLineAndColumn() {
+        let path = "deploy/inject-secrets.yaml"
+        let a = SourceLocation(path: path, line: 3, column: 7)
+        let b = SourceLocation(path: String("deploy/") + "inject-secrets.yaml", line: 3, column: 7)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.hashValue, b.hashValue)
+        XCTAssertEqual(a.file, SourceFile(path))
+        XCTAssertNotEqual(a, SourceLocation(path: "other.yaml", line: 3, column: 7))
+        XCTAssertEqual(a.description, "deploy/inject-secrets.yaml:3:7")
+        let places = [
+            SourceLocation(path: "b.yaml", line: 1, column: 1), SourceLocation(path: path, line: 10, column: 2),
+            SourceLocation(path: "a.yaml", line: 9, column: 9), SourceLocation(path: path, line: 3, column: 8), a,
+        ]
+        XCTAssertEqual(places.sorted().map(\.description), [
+            "a.yaml:9:9", "b.yaml:1:1", "deploy/inject-secrets.yaml:3:7", "deploy/inject-secrets.yaml:3:8",
+            "deploy/inject-secrets.yaml:10:2",
+        ])
+        var moved = a
+        moved.path = "a.yaml"
+        XCTAssertEqual(moved, SourceLocation(path: "a.yaml", line: 3, column: 7))
+    }
+
     func testDidYouMeanFindsNearMissOnly() {
         XCTAssertEqual(closestMatch(to: "fucntions", in: ["functions", "providers"]), "functions")
         XCTAssertNil(closestMatch(to: "zzz", in: ["functions", "providers"]))

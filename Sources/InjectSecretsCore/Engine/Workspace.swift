@@ -276,6 +276,7 @@ package struct Workspace {
                 ? answers[slot][index] : .failure(ProviderFailure(.invalidResponse, "the store gave no answer"))
             results[name] = answer.mapError { $0.during(operation, of: groups[slot].items[index][keyPath: referenceOf].id) }
         }
+        releaseInBackground(consume answers, consume seen, consume canonical, consume groups)
         return results
     }
 

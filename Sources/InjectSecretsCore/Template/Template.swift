@@ -81,9 +81,9 @@ package enum TemplateParser {
 
         func location(atLine lineOffset: Int, column columnOffset: Int) -> SourceLocation {
             if lineOffset == 0 {
-                return SourceLocation(path: location.path, line: location.line, column: location.column + columnShift + columnOffset)
+                return SourceLocation(file: location.file, line: location.line, column: location.column + columnShift + columnOffset)
             }
-            return SourceLocation(path: location.path, line: location.line + lineOffset, column: columnOffset + 1)
+            return SourceLocation(file: location.file, line: location.line + lineOffset, column: columnOffset + 1)
         }
     }
 

@@ -2,12 +2,21 @@ import Foundation
 
 /// A place in a file, 1-based, as compilers and editors report it.
 package struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
-    package var path: String
+    package var file: SourceFile
     package var line: Int
     package var column: Int
 
+    package var path: String {
+        get { file.path }
+        set { file = SourceFile(newValue) }
+    }
+
     package init(path: String, line: Int, column: Int) {
-        self.path = path
+        self.init(file: SourceFile(path), line: line, column: column)
+    }
+
+    package init(file: SourceFile, line: Int, column: Int) {
+        self.file = file
         self.line = line
         self.column = column
     }
@@ -15,7 +24,49 @@ package struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConve
     package var description: String { "\(path):\(line):\(column)" }
 
     package static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
-        (lhs.path, lhs.line, lhs.column) < (rhs.path, rhs.line, rhs.column)
+        if lhs.file == rhs.file { return (lhs.line, lhs.column) < (rhs.line, rhs.column) }
+        return lhs.path < rhs.path
+    }
+}
+
+/// A file a location is in, by its path. Every node of a manifest and everything decoded from it has a
+/// location, copied with it: as a number, not a string, a copy is a plain copy where a string is an
+/// atomic retain and release, which at fleet size (200,000 nodes) costs time on one thread and more on
+/// two that share the string.
+package struct SourceFile: Hashable, Sendable {
+    private let number: Int32
+
+    /// The file of `path`: the same path is the same file for the whole run.
+    package init(_ path: String) {
+        number = Self.table.number(for: path)
+    }
+
+    package var path: String { Self.table.path(of: number) }
+
+    private static let table = Table()
+
+    // @unchecked: the paths are read and written only under `lock` (`Synchronization.Mutex` needs
+    // macOS 15; this package supports macOS 13). A run names a few files: the manifest, the stores'
+    // files, the lock; the table keeps them for the run.
+    private final class Table: @unchecked Sendable {
+        private let lock = NSLock()
+        private var paths: [String] = []
+        private var numbers: [String: Int32] = [:]
+
+        func number(for path: String) -> Int32 {
+            lock.lock()
+            defer { lock.unlock() }
+            if let number = numbers[path] { return number }
+            paths.append(path)
+            numbers[path] = Int32(paths.count - 1)
+            return Int32(paths.count - 1)
+        }
+
+        func path(of number: Int32) -> String {
+            lock.lock()
+            defer { lock.unlock() }
+            return paths[Int(number)]
+        }
     }
 }
 

@@ -117,6 +117,7 @@ private struct TreeBuilder {
     }
 
     let path: String
+    let file: SourceFile
     let limits: YAMLLimits
     let input: UnsafeRawBufferPointer
     var stack: [Frame] = []
@@ -135,6 +136,7 @@ private struct TreeBuilder {
 
     init(path: String, limits: YAMLLimits, input: UnsafeRawBufferPointer) {
         self.path = path
+        file = SourceFile(path)
         self.limits = limits
         self.input = input
         expansionLimit = limits.expansionLimit(bytes: input.count)
@@ -397,7 +399,7 @@ private struct TreeBuilder {
     }
 
     func place(_ mark: yaml_mark_t) -> SourceLocation {
-        SourceLocation(path: path, line: mark.line + 1, column: mark.column + 1)
+        SourceLocation(file: file, line: mark.line + 1, column: mark.column + 1)
     }
 
     static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>) -> String {
@@ -533,7 +535,7 @@ private struct TreeBuilder {
         for index in lineStart..<max(lineStart, end) where input[index] & 0xC0 != 0x80 {
             column += 1
         }
-        return SourceLocation(path: path, line: line, column: column)
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     /// The character at a mark, found by its line and column.

@@ -8,7 +8,7 @@ import Glibc
 /// manifest, the lock and the stores' answers takes tens of milliseconds that the report need not wait
 /// for; a process that exits meanwhile gives the memory back all at once. Callers hand the values over
 /// with `consume`, so the last reference is the one this thread drops.
-func releaseInBackground(_ values: Any...) {
+package func releaseInBackground(_ values: Any...) {
     let box = ReleaseBox(values)
     startThread(yielding: true) { box.values = [] }
 }
@@ -22,7 +22,7 @@ private final class ReleaseBox: @unchecked Sendable {
 /// Runs `body` on a thread of its own. A `yielding` thread runs at a lower priority, for work that has
 /// time until it is needed (freeing, drift's output comparison): on two cores it would otherwise take
 /// turns with the run's own path to its first store call.
-func startThread(yielding: Bool = false, _ body: @escaping @Sendable () -> Void) {
+package func startThread(yielding: Bool = false, _ body: @escaping @Sendable () -> Void) {
     let thread = Thread {
         #if canImport(Glibc)
         // On Linux a nice value belongs to the thread that sets it (`who` 0 is the calling thread).
