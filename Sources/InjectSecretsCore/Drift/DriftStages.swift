@@ -5,26 +5,30 @@ import InjectSecretsKit
 /// the stores' metadata against the lock, the rotation age of what the stores select, and the outputs
 /// against the render record. Only the engine's `drift` reads files and asks stores; these only compare.
 enum DriftStage {
-    /// Secrets the manifest uses but the lock does not hold (or holds for another declaration), secrets
-    /// the lock holds that no function uses; and, for every locked secret, the question for its store.
-    static func lockAgainstManifest(_ workspace: Workspace) -> (entries: [DriftReport.Entry], queries: [String: VersionQuery]) {
+    /// For every secret the lock records as the manifest declares it now, the question for its store.
+    static func queries(_ workspace: Workspace) -> [String: VersionQuery] {
+        var queries: [String: VersionQuery] = [:]
+        queries.reserveCapacity(workspace.lockedVersions.count)
+        for (name, version) in workspace.lockedVersions {
+            queries[name] = VersionQuery(
+                reference: workspace.references[name]!, lockedVersion: version, wantsDates: workspace.rotating.contains(name))
+        }
+        return queries
+    }
+
+    /// Secrets the manifest uses but the lock does not hold (or holds for another declaration), and
+    /// secrets the lock holds that no function uses.
+    static func lockAgainstManifest(_ workspace: Workspace) -> [DriftReport.Entry] {
         let section = workspace.lockSection
         let options = workspace.options
         var entries: [DriftReport.Entry] = []
-        var queries: [String: VersionQuery] = [:]
-        queries.reserveCapacity(workspace.references.count)
         // In any order: only the entries are reported, and they are sorted below.
-        for (name, reference) in workspace.references {
-            guard let version = workspace.lockedVersions[name] else {
-                let why = section.secrets[name] == nil
-                    ? "\(reference) is used by the manifest but not recorded in the lock"
-                    : "the declaration of \(reference) changed since the lock was written"
-                entries.append(.init(
-                    kind: .unlocked, secret: name, functions: workspace.functions(using: name), message: why + "; run render to lock it"))
-                continue
-            }
-            queries[name] = VersionQuery(
-                reference: reference, lockedVersion: version, wantsDates: workspace.rotating.contains(name))
+        for (name, reference) in workspace.references where workspace.lockedVersions[name] == nil {
+            let why = section.secrets[name] == nil
+                ? "\(reference) is used by the manifest but not recorded in the lock"
+                : "the declaration of \(reference) changed since the lock was written"
+            entries.append(.init(
+                kind: .unlocked, secret: name, functions: workspace.functions(using: name), message: why + "; run render to lock it"))
         }
         entries.sort { $0.secret! < $1.secret! }
         let selected = Set(workspace.functions.map(\.name))
@@ -38,7 +42,7 @@ enum DriftStage {
                 kind: .orphaned, secret: name, functions: users,
                 message: "\(name) (\(entry.id)) is recorded in the lock but no function uses it any more; run render to drop it"))
         }
-        return (entries, queries)
+        return entries
     }
 
     /// Rotated, gone, unlabelled and expired locked versions, the stores' notes, and the secrets whose

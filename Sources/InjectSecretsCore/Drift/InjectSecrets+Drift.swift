@@ -22,10 +22,13 @@ extension InjectSecrets {
             }
             return (outputs: outputs, followers: RenderStages.followers(functions))
         }
-        var (entries, queries) = DriftStage.lockAgainstManifest(workspace)
+        let queries = DriftStage.queries(workspace)
+        // What the lock and the manifest say without the stores is found while the stores are asked.
+        async let asked = workspace.inspect(queries, for: .drift)
+        var entries = DriftStage.lockAgainstManifest(workspace)
         let answers: [String: Result<VersionStatus, ProviderFailure>]
         do {
-            answers = try await workspace.inspect(queries, for: .drift)
+            answers = try await asked
         } catch {
             await workspace.finish()
             throw error

@@ -28,8 +28,9 @@ final class ReadAhead<Value>: @unchecked Sendable {
 
 /// `body` over `0..<count`, in two halves at once (the second on a thread of its own) when each half
 /// has at least `minimumHalf` items, else in one part: for work on items that need nothing of each
-/// other and, at fleet size, take longer than a thread costs to start. The parts' results in order.
-func inTwoHalves<Part: Sendable>(_ count: Int, minimumHalf: Int, _ body: @escaping @Sendable (Range<Int>) -> Part) -> [Part] {
+/// other (declarations, functions, secrets of a run) and, at fleet size, take longer than a thread
+/// costs to start. The parts' results in order.
+func inTwoHalves<Part: Sendable>(_ count: Int, minimumHalf: Int = 500, _ body: @escaping @Sendable (Range<Int>) -> Part) -> [Part] {
     guard count >= 2 * minimumHalf else { return [body(0..<count)] }
     let middle = count / 2
     let second = ReadAhead { body(middle..<count) }

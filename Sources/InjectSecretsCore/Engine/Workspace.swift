@@ -3,7 +3,7 @@ import InjectSecretsKit
 
 /// A manifest opened for one run: the selected functions, the secrets they need with their ids
 /// expanded, the lock, and the providers. Opening contacts no store.
-package struct Workspace {
+package struct Workspace: Sendable {
     package let options: RunOptions
     package let manifest: Manifest
     /// The functions of this run (`--function`, else all), sorted.
@@ -69,28 +69,49 @@ package struct Workspace {
             }
             return users
         }
+        // Each secret is opened on its own, at fleet size in two halves at once; diagnostics are sorted
+        // when they are printed, so any order will do.
+        let names = Array(needed)
+        let (secrets, vars, environment) = (manifest.secrets, manifest.vars, options.processEnvironment)
+        let parts = inTwoHalves(names.count) { range in
+            var opened: [OpenedSecret] = []
+            opened.reserveCapacity(range.count)
+            var diagnostics = DiagnosticCollector()
+            var failure: Error?
+            for name in names[range] {
+                let declaration = secrets[name]!
+                do {
+                    let id = try TemplateEvaluator.expandID(declaration.id, vars: vars, environment: environment)
+                    let reference = SecretReference(name: name, id: id, policy: declaration.policy)
+                    for problem in registry.kind(named: declaration.providerType)?.problems(with: reference) ?? [] {
+                        diagnostics.error(problem, at: declaration.location)
+                    }
+                    let entry = section.secrets[name]
+                    let declared = entry?.declares(
+                        provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description)
+                    opened.append(OpenedSecret(
+                        reference: reference, provider: declaration.providerName, lockedVersion: declared == true ? entry?.version : nil,
+                        rotates: declaration.rotation != nil))
+                } catch let error as InjectSecretsError {
+                    diagnostics.append(contentsOf: error.diagnostics)
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            return (opened, diagnostics.diagnostics, failure)
+        }
         references.reserveCapacity(needed.count)
         lockedVersions.reserveCapacity(needed.count)
         providerOf.reserveCapacity(needed.count)
-        // Diagnostics are sorted when they are printed, so any order will do here.
-        for name in needed {
-            let declaration = manifest.secrets[name]!
-            do {
-                let id = try TemplateEvaluator.expandID(declaration.id, vars: manifest.vars, environment: options.processEnvironment)
-                let reference = SecretReference(name: name, id: id, policy: declaration.policy)
-                for problem in registry.kind(named: declaration.providerType)?.problems(with: reference) ?? [] {
-                    diagnostics.error(problem, at: declaration.location)
-                }
-                references[name] = reference
-                providerOf[name] = declaration.providerName
-                if let entry = section.secrets[name], entry.declares(
-                    provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description)
-                {
-                    lockedVersions[name] = entry.version
-                }
-                if declaration.rotation != nil { rotating.insert(name) }
-            } catch let error as InjectSecretsError {
-                diagnostics.append(contentsOf: error.diagnostics)
+        for (opened, found, failure) in parts {
+            if let failure { throw failure }
+            diagnostics.append(contentsOf: found)
+            for secret in opened {
+                let name = secret.reference.name
+                references[name] = secret.reference
+                providerOf[name] = secret.provider
+                if let version = secret.lockedVersion { lockedVersions[name] = version }
+                if secret.rotates { rotating.insert(name) }
             }
         }
         try diagnostics.throwIfErrors()
@@ -306,6 +327,15 @@ package struct Workspace {
             for provider in providers { await provider.finish() }
         }.value
     }
+}
+
+/// One secret of a run as `Workspace.open` finds it: its reference, provider, the version the lock
+/// records for its declaration as it is now, and whether it has a rotation policy.
+private struct OpenedSecret: Sendable {
+    var reference: SecretReference
+    var provider: String
+    var lockedVersion: String?
+    var rotates: Bool
 }
 
 /// What one read from a store is: names declaring the same provider, id and policy share it.

@@ -292,18 +292,14 @@ struct ManifestDecoder: Sendable {
         return nil
     }
 
-    /// Secrets and functions are decoded in two halves at once from this many in each half: each one
-    /// is decoded on its own, and at fleet size (20,000 secrets, 5,000 functions) a half takes longer
-    /// than a thread costs.
-    static let minimumHalf = 500
-
-    /// `decode` over the items `0..<count`, in two halves at once when there are enough, each half with
+    /// `decode` over the items `0..<count`, in two halves at once when there are enough (`inTwoHalves`:
+    /// each secret and function is decoded on its own), each half with
     /// a decoder of its own whose diagnostics are added to this one's. Diagnostics are sorted by place
     /// when thrown, so the order the halves add them in does not matter.
     mutating func inHalves<Item: Sendable>(_ count: Int, _ decode: @escaping @Sendable (Int, inout ManifestDecoder) -> Item) -> [Item] {
         var fresh = self
         fresh.diagnostics = DiagnosticCollector()
-        let parts = inTwoHalves(count, minimumHalf: Self.minimumHalf) { [fresh] range in
+        let parts = inTwoHalves(count) { [fresh] range in
             var decoder = fresh
             return (range.map { decode($0, &decoder) }, decoder.diagnostics.diagnostics)
         }
