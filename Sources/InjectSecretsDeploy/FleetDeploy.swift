@@ -34,22 +34,22 @@ struct LambdaDeployJob: Sendable {
                 }
             }
             var configuration = try await client.updateEnvironment(of: target.name, to: variables)
-            let deadline = Date().addingTimeInterval(waitLimit)
-            var pause: UInt64 = 2_000_000_000
-            while configuration.lastUpdateStatus != "Successful" {
+            // The update's own answer is the first check; the status is asked again from then on.
+            var answered = true
+            let succeeded = try await BoundedWait.until(limit: waitLimit, first: 2) {
+                if !answered { configuration = try await client.updateStatus(of: target.name) }
+                answered = false
                 if configuration.lastUpdateStatus == "Failed" {
                     throw LambdaClient.Failure(
                         code: nil, status: nil,
                         message: "Lambda reports the update Failed: \(configuration.lastUpdateStatusReason.map(RelayedText.line) ?? "no reason given")", kind: .invalidResponse)
                 }
-                if Date() > deadline {
-                    throw LambdaClient.Failure(
-                        code: nil, status: nil,
-                        message: "the update is still \(configuration.lastUpdateStatus ?? "pending") after \(Int(waitLimit)) s", kind: .unreachable)
-                }
-                try? await Task.sleep(nanoseconds: pause)
-                pause = 1_000_000_000
-                configuration = try await client.updateStatus(of: target.name)
+                return configuration.lastUpdateStatus == "Successful"
+            }
+            guard succeeded else {
+                throw LambdaClient.Failure(
+                    code: nil, status: nil,
+                    message: "the update is still \(configuration.lastUpdateStatus ?? "pending") after \(Int(waitLimit)) s", kind: .unreachable)
             }
             guard let arn = configuration.arn else {
                 throw LambdaClient.Failure(code: nil, status: nil, message: "Lambda gave no FunctionArn", kind: .invalidResponse)

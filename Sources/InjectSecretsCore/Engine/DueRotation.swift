@@ -182,16 +182,3 @@ extension InjectSecrets {
         return report
     }
 }
-
-/// A bounded wait for a condition that something else makes true (a store's rotation function): checked
-/// at once, then every second, until it holds or `limit` seconds have passed.
-enum BoundedWait {
-    static func until(limit: TimeInterval, every pause: TimeInterval = 1, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(limit)
-        while true {
-            if try await condition() { return true }
-            if Date() >= deadline { return false }
-            try? await Task.sleep(nanoseconds: UInt64(min(pause, max(0.05, deadline.timeIntervalSinceNow)) * 1e9))
-        }
-    }
-}
