@@ -293,9 +293,9 @@ struct ManifestDecoder: Sendable {
     }
 
     /// `decode` over the items `0..<count`, in two halves at once when there are enough (`inTwoHalves`:
-    /// each secret and function is decoded on its own), each half with
-    /// a decoder of its own whose diagnostics are added to this one's. Diagnostics are sorted by place
-    /// when thrown, so the order the halves add them in does not matter.
+    /// each secret and function is decoded on its own), each half with a decoder of its own whose
+    /// diagnostics are added to this one's. Diagnostics are sorted by place when thrown, so the order the
+    /// halves add them in does not matter.
     mutating func inHalves<Item: Sendable>(_ count: Int, _ decode: @escaping @Sendable (Int, inout ManifestDecoder) -> Item) -> [Item] {
         var fresh = self
         fresh.diagnostics = DiagnosticCollector()
