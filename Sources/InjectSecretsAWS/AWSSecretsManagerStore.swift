@@ -54,6 +54,8 @@ package struct AWSSecretsManagerProvider: SecretProvider {
     /// ListSecrets' quota is 100 calls a second: `inspect`'s listing plan is paced to it.
     let listPacer: CallPacer
     let overflow: BatchOverflow
+    /// The listing `willInspect` started ahead of `inspect`; copies of the provider share it.
+    let heldListing = HeldListing()
 
     /// What a render does with current values once BatchGetSecretValue's quota is spent
     /// (`batch-overflow:`): wait for it, or read them one by one through GetSecretValue meanwhile, at
@@ -290,18 +292,31 @@ package struct AWSSecretsManagerProvider: SecretProvider {
 
     package func credentialsInUse() async -> [String] { await client.credentials.credentialsInUse() }
 
+    /// Starts listing `ids` now, in a task of its own. A fleet's listing waits on ListSecrets' quota for a
+    /// second or more, and drift knows its ids well before it has made its queries.
+    package func willInspect(_ ids: [String]) {
+        heldListing.hold(SecretsManagerListing(ids: ids, provider: self))
+    }
+
+    /// Stops a listing that `inspect` never took.
+    package func finish() async { heldListing.stop() }
+
     package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
         let asked = QueryPositions(queries)
         let ids = asked.ids.sorted()
-        let plan = SecretsManagerListPlan(names: ids.filter(Self.isListableName))
+        let names = ids.filter(Self.isListableName)
         // Names go through ListSecrets, grouped by shared prefixes (SecretsManagerListPlan); ARNs, names a
         // name filter cannot carry, and names the list did not return go through DescribeSecret.
         // Most answers are in the listing itself: each page's are made as it arrives, while the paced
         // calls after it wait, rather than all after the last page.
+        let listing = await heldListing.take(for: names) ?? SecretsManagerListing(names: names, provider: self)
         var metadata: [String: Result<SecretMetadata, ProviderFailure>] = [:]
         var results = [Result<VersionStatus, ProviderFailure>?](repeating: nil, count: queries.count)
-        let crowded = await list(plan.calls, answering: queries, asked: asked, into: &metadata, results: &results)
-        await list(SecretsManagerListPlan.exact(crowded), answering: queries, asked: asked, into: &metadata, results: &results)
+        let crowded = await list(listing, answering: queries, asked: asked, into: &metadata, results: &results)
+        if !crowded.isEmpty {
+            let again = SecretsManagerListing(names: crowded.sorted(), provider: self, plan: SecretsManagerListPlan.exact)
+            await list(again, answering: queries, asked: asked, into: &metadata, results: &results)
+        }
         // Found from the queries still unanswered, which after a listing are few or none.
         let unanswered = Set(queries.indices.lazy.filter { results[$0] == nil }.map { queries[$0].reference.id })
         let remaining = unanswered.filter { metadata[$0] == nil }.sorted()
@@ -331,7 +346,7 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         let answers = results.map { $0! }
         // Freeing a fleet's listing (the metadata of 20,000 secrets) would hold the answers back by tens
         // of milliseconds.
-        releaseInBackground(consume metadata, consume answered, consume asked, consume plan, consume ids)
+        releaseInBackground(consume metadata, consume answered, consume asked, consume listing, consume ids, consume names)
         return answers
     }
 
@@ -353,35 +368,30 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         }
     }
 
-    /// Runs the ListSecrets calls and answers the names they found. Returns the unanswered names of
-    /// prefix calls that ran out of pages, to be listed by exact name; names a finished listing did not
-    /// return, names of an exact call out of pages, and names of a denied call are left for DescribeSecret.
+    /// Answers the names the listing's calls found, as each call's pages arrive. Returns the unanswered
+    /// names of prefix calls that ran out of pages, to be listed by exact name; names a finished listing
+    /// did not return, names of an exact call out of pages, and names of a denied call are left for
+    /// DescribeSecret.
     @discardableResult
     func list(
-        _ calls: [SecretsManagerListPlan.Call], answering queries: [VersionQuery], asked: QueryPositions,
+        _ listing: SecretsManagerListing, answering queries: [VersionQuery], asked: QueryPositions,
         into metadata: inout [String: Result<SecretMetadata, ProviderFailure>],
         results: inout [Result<VersionStatus, ProviderFailure>?]
     ) async -> [String] {
         var crowded: [String] = []
-        await boundedConcurrentForEach(calls, limit: concurrency, pacer: listPacer) { call in
-            let page = await listSecrets(call)
-            // The answers that need no further call, made in this call's task.
-            var answered: [(Int, Result<VersionStatus, ProviderFailure>)] = []
-            if case .success(let listing) = page {
-                for (id, secret) in listing.found {
-                    for index in asked.positions(of: id) where !Self.needsMoreCalls(queries[index], metadata: .success(secret)) {
-                        answered.append((index, await status(for: queries[index], metadata: .success(secret)).mapError { $0.during(.inspect, of: id) }))
+        for await (call, listed) in listing.pages {
+            switch listed {
+            case .success(let page):
+                for (id, secret) in page.found where metadata[id] == nil {
+                    metadata[id] = .success(secret)
+                    // The answers that need no further call.
+                    for index in asked.positions(of: id)
+                    where results[index] == nil && !Self.needsMoreCalls(queries[index], metadata: .success(secret)) {
+                        let answer = await status(for: queries[index], metadata: .success(secret))
+                        results[index] = answer.mapError { $0.during(.inspect, of: id) }
                     }
                 }
-            }
-            return (page, answered)
-        } each: { index, listed in
-            let (call, (page, answered)) = (calls[index], listed)
-            switch page {
-            case .success(let listing):
-                metadata.merge(listing.found.mapValues { .success($0) }) { first, _ in first }
-                for (index, answer) in answered where results[index] == nil { results[index] = answer }
-                if !listing.finished, !call.isExact { crowded += call.names.filter { listing.found[$0] == nil } }
+                if !page.finished, !call.isExact { crowded += call.names.filter { page.found[$0] == nil } }
             case .failure(let failure) where failure.kind == .accessDenied:
                 break  // ListSecrets may be denied where DescribeSecret is allowed: ask each secret.
             case .failure(let failure):
@@ -393,9 +403,7 @@ package struct AWSSecretsManagerProvider: SecretProvider {
 
     /// One ListSecrets call of up to 10 name filter values, paged until its names are all seen, the
     /// list ends, or the page budget is spent. Name filters match prefixes, so only exact names are kept.
-    func listSecrets(_ call: SecretsManagerListPlan.Call) async
-        -> Result<(found: [String: SecretMetadata], finished: Bool), ProviderFailure>
-    {
+    func listSecrets(_ call: SecretsManagerListPlan.Call) async -> ListedSecrets {
         let wanted = Set(call.names)
         var found: [String: SecretMetadata] = [:]
         let pages = PageSequence(maxPages: call.pageBudget) { token, number -> (page: ListSecretsOutput, next: String?) in

@@ -375,6 +375,66 @@ final class SecretsManagerMotoTests: MotoTestCase {
         XCTAssertEqual(recorded.map { ($0 * 1000).rounded() }, [10, 20])
     }
 
+    /// Waits (up to 10 s) until the proxy has counted `calls` ListSecrets calls.
+    func waitForListSecrets(_ calls: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let deadline = Date().addingTimeInterval(10)
+        while try moto.received()["secretsmanager.ListSecrets", default: 0] < calls {
+            guard Date() < deadline else { return XCTFail("no \(calls) ListSecrets calls within 10 s", file: file, line: line) }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    /// Drift tells the provider its ids before it has made its queries: the listing starts then, and
+    /// `inspect` answers from it without listing again.
+    func testAListingStartedAheadAnswersInspectWithoutListingAgain() async throws {
+        var queries: [VersionQuery] = []
+        for index in 0..<25 {
+            let id = "ahead-\(run)/s\(index)"
+            queries.append(VersionQuery(reference: reference(id), lockedVersion: try await createSecret(id).version))
+        }
+        try moto.resetProxy()
+        let provider = try provider()
+        provider.willInspect(queries.map(\.reference.id).reversed())
+        try await waitForListSecrets(1)
+        let statuses = await provider.inspectByQuery(queries)
+        for query in queries { XCTAssertEqual(try statuses[query]?.get().locked, .present, "\(query.reference.id)") }
+        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 1])
+        assertNoCanary(statuses)
+    }
+
+    /// Told other ids than it is then asked about, the provider drops that listing and lists its own.
+    func testAListingStartedForOtherIdsIsDropped() async throws {
+        let id = "dropped-\(run)/asked"
+        let query = VersionQuery(reference: reference(id), lockedVersion: try await createSecret(id).version)
+        try await createSecret("dropped-\(run)/told")
+        try moto.resetProxy()
+        let provider = try provider()
+        provider.willInspect(["dropped-\(run)/told"])
+        try await waitForListSecrets(1)
+        let statuses = await provider.inspectByQuery([query])
+        XCTAssertEqual(try statuses[query]?.get().locked, .present)
+        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 2])
+    }
+
+    /// A listing that `inspect` never takes (the run failed before it asked) stops at `finish`: 25 names
+    /// with nothing in common are three calls at one a second, and only the first is made.
+    func testAListingNeverTakenStopsAtFinish() async throws {
+        var ids: [String] = []
+        for letter in "abcdefghijklmnopqrstuvwxy" {
+            ids.append("\(letter)\(run)-untaken")
+            try await createSecret(ids.last!)
+        }
+        try moto.resetProxy()
+        let base = try AWSSecretsManagerProvider(
+            moto.declaration(type: AWSSecretsManagerStore.typeName, environment: moto.identities.session.environment()))
+        let slow = AWSSecretsManagerProvider(name: base.name, client: base.client, listPacer: CallPacer(rate: 1, burst: 1))
+        slow.willInspect(ids)
+        try await waitForListSecrets(1)
+        await slow.finish()
+        try await Task.sleep(nanoseconds: 2_500_000_000)
+        XCTAssertEqual(try moto.received(), ["secretsmanager.ListSecrets": 1])
+    }
+
     func testAPrefixCrowdedBySecretsOutsideTheManifestFallsBackToExactNames() async throws {
         // 12 manifest names share "crowd-RUN/s" with 200 secrets the manifest does not name: the prefix
         // call spends its two pages, then the 12 names are listed exactly (10 and 2). moto lists in the

@@ -7,7 +7,7 @@ extension InjectSecrets {
         if let deadline = options.deadlineToStart {
             return try await RunDeadline.$current.withValue(deadline) { try await drift(options) }
         }
-        let workspace = try Workspace.open(options, registry: registry, exclusive: true)
+        let workspace = try Workspace.open(options, registry: registry, exclusive: true, inspectingLocked: true)
         let manifest = workspace.manifest
         // What needs no store answer is found on a thread of its own while the stores are asked: at
         // fleet size (5,000 outputs, 20,000 secrets) it takes as long as a fifth of the listing.

@@ -25,7 +25,12 @@ package struct Workspace: Sendable {
     /// Opens the manifest and the lock; `makeProviders: false` (for `policy`) builds no provider and
     /// opens no audit log. `exclusive` (render, drift, deploy) first takes the run lock and finishes or
     /// undoes a commit an interrupted run left, so the lock read is the one the last commit wrote.
-    package static func open(_ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true, exclusive: Bool = false) throws -> Workspace {
+    /// `inspectingLocked` (drift, which inspects every locked secret) tells each provider the ids of its
+    /// locked secrets as soon as the manifest has passed its checks (`willInspect`).
+    package static func open(
+        _ options: RunOptions, registry: ProviderRegistry, makeProviders: Bool = true, exclusive: Bool = false,
+        inspectingLocked: Bool = false
+    ) throws -> Workspace {
         let lockDisplay = (options.displayPath as NSString).deletingLastPathComponent
         let lockDisplayPath = lockDisplay.isEmpty ? "inject-secrets.lock" : lockDisplay + "/inject-secrets.lock"
         let root = try OutputWriter.open(options.manifestURL.deletingLastPathComponent())
@@ -78,6 +83,8 @@ package struct Workspace: Sendable {
             opened.reserveCapacity(range.count)
             var diagnostics = DiagnosticCollector()
             var failure: Error?
+            var usedProviders: Set<String> = []
+            var lockedIds: [String: [String]] = [:]
             for name in names[range] {
                 let declaration = secrets[name]!
                 do {
@@ -89,24 +96,44 @@ package struct Workspace: Sendable {
                     let entry = section.secrets[name]
                     let declared = entry?.declares(
                         provider: declaration.providerName, type: declaration.providerType, id: id, policy: declaration.policy.description)
+                    let lockedVersion = declared == true ? entry?.version : nil
                     opened.append(OpenedSecret(
-                        reference: reference, provider: declaration.providerName, lockedVersion: declared == true ? entry?.version : nil,
+                        reference: reference, provider: declaration.providerName, lockedVersion: lockedVersion,
                         rotates: declaration.rotation != nil))
+                    usedProviders.insert(declaration.providerName)
+                    if lockedVersion != nil { lockedIds[declaration.providerName, default: []].append(id) }
                 } catch let error as InjectSecretsError {
                     diagnostics.append(contentsOf: error.diagnostics)
                 } catch {
                     failure = failure ?? error
                 }
             }
-            return (opened, diagnostics.diagnostics, failure)
+            return (
+                opened: opened, diagnostics: diagnostics.diagnostics, failure: failure, providers: usedProviders,
+                lockedIds: lockedIds)
         }
+        for part in parts {
+            if let failure = part.failure { throw failure }
+            diagnostics.append(contentsOf: part.diagnostics)
+        }
+        try diagnostics.throwIfErrors()
+
+        var providers: [String: any SecretProvider] = [:]
+        for providerName in parts.reduce(into: Set(), { $0.formUnion($1.providers) }).sorted() where makeProviders {
+            let declaration = manifest.providers[providerName]!
+            providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
+        }
+        let audit = try makeProviders ? options.auditLogURL.map { try AuditLog(url: $0) } : nil
+        if inspectingLocked {
+            let lockedIds = parts.reduce(into: [:]) { all, part in all.merge(part.lockedIds, uniquingKeysWith: +) }
+            for (name, ids) in lockedIds { providers[name]?.willInspect(ids) }
+        }
+
         references.reserveCapacity(needed.count)
         lockedVersions.reserveCapacity(needed.count)
         providerOf.reserveCapacity(needed.count)
-        for (opened, found, failure) in parts {
-            if let failure { throw failure }
-            diagnostics.append(contentsOf: found)
-            for secret in opened {
+        for part in parts {
+            for secret in part.opened {
                 let name = secret.reference.name
                 references[name] = secret.reference
                 providerOf[name] = secret.provider
@@ -114,14 +141,6 @@ package struct Workspace: Sendable {
                 if secret.rotates { rotating.insert(name) }
             }
         }
-        try diagnostics.throwIfErrors()
-
-        var providers: [String: any SecretProvider] = [:]
-        for providerName in Set(providerOf.values).sorted() where makeProviders {
-            let declaration = manifest.providers[providerName]!
-            providers[providerName] = try registry.kind(named: declaration.type)!.make(declaration)
-        }
-        let audit = try makeProviders ? options.auditLogURL.map { try AuditLog(url: $0) } : nil
         let redactor = RunRedactor()
         redactor.remember(credentialsIn: options.processEnvironment)
         return Workspace(

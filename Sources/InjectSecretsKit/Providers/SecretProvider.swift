@@ -268,6 +268,11 @@ package protocol SecretProvider: Sendable {
     /// than making them.
     func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>]
 
+    /// Told, once the manifest is opened and checked, the ids that `inspect` will soon be asked about: a
+    /// provider whose `inspect` lists metadata in paced pages may start now, with the calls `inspect`
+    /// would make. Asked about other ids, `inspect` answers as if it had never been told.
+    func willInspect(_ ids: [String])
+
     /// Called once when the run ends, success or not: a provider that logged in revokes what it created.
     func finish() async
 
@@ -277,6 +282,7 @@ package protocol SecretProvider: Sendable {
 }
 
 extension SecretProvider {
+    package func willInspect(_ ids: [String]) {}
     package func finish() async {}
     package func credentialsInUse() async -> [String] { [] }
 }
