@@ -143,6 +143,23 @@ final class AWSEndToEndTests: MotoTestCase {
         XCTAssertTrue(drift.stdout.contains(seeded.dbVersion), drift.stdout)
     }
 
+    /// Drift starts its listing as soon as the manifest has passed its checks, and not before: a secret
+    /// id naming an unset variable is bad input, and no store is asked about the other, locked secret.
+    func testDriftOfAManifestThatFailsItsChecksCallsNoStore() async throws {
+        _ = try await seed()
+        try project()
+        XCTAssertEqual(try runTool(["render"], identity: moto.identities.session).status, 0)
+        let manifest = directory.appendingPathComponent("inject-secrets.yaml")
+        let text = try String(contentsOf: manifest, encoding: .utf8).replacingOccurrences(
+            of: "id: /e2e-\(run)/token", with: "id: '/e2e-\(run)/${env.INJECT_SECRETS_TEST_UNSET}'")
+        try text.write(to: manifest, atomically: true, encoding: .utf8)
+        try moto.resetProxy()
+        let drift = try runTool(["drift"], identity: moto.identities.metadata)
+        XCTAssertEqual(drift.status, 2, drift.stderr)
+        XCTAssertTrue(drift.stderr.contains("environment variable INJECT_SECRETS_TEST_UNSET is not set"), drift.stderr)
+        XCTAssertEqual(try moto.received(), [:])
+    }
+
     /// kind -> current version (or "") of each drift entry about a secret.
     func driftKinds(_ json: String) throws -> [String: String] {
         let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]

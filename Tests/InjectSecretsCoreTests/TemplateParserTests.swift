@@ -68,6 +68,8 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(value.serialized(), #"{"Z":"é\n","a":[true,null,-2e3],"b":1.50,"é":"x"}"#)
         // Escapes between plain runs, and a surrogate pair.
         XCTAssertEqual(try JSONValue.parse(#""a\"bc\\d\ud83d\udd11é""#), .string("a\"bc\\d🔑é"))
+        // A repeated key keeps its last value; an empty object is one.
+        XCTAssertEqual(try JSONValue.parse(#"{"a": 1, "b": {}, "a": "2"}"#), .object(["a": .string("2"), "b": .object([:])]))
     }
 
     func testRoundTripOfHostileStrings() throws {
@@ -115,5 +117,52 @@ final class LockFileTests: XCTestCase {
         XCTAssertThrowsError(try LockFile.read(at: url, displayPath: "x.lock")) { error in
             XCTAssertTrue("\(error)".contains("x.lock:1:1: error: the lock is damaged: unsupported 'lockfile-version'"), "\(error)")
         }
+    }
+    func read(_ text: String) throws -> LockFile? {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)")
+        try Data(text.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try LockFile.read(at: url, displayPath: "x.lock")
+    }
+
+    func assertRefused(_ text: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try read(text), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains("x.lock:1:1: error: " + message), "\(error)", file: file, line: line)
+        }
+    }
+
+    /// The lock is read straight into its entries: what a JSON object means is kept (unknown keys
+    /// ignored, a repeated key's last value, only the strings of a list).
+    func testKeysItDoesNotKnowAreSkippedAndARepeatedKeyKeepsItsLastValue() throws {
+        let lock = try XCTUnwrap(read("""
+            {"note": {"deep": [1, {"x": null}]}, "lockfile-version": 1,
+             "secrets": {"db": {"provider": "old"}},
+             "secrets": {"db": {"provider": "aws", "type": "t", "id": "prod/db", "policy": "current", "version": "2",
+                                "extra": [true], "locator": 7}},
+             "functions": {"api": {}, "api": {"secrets": ["db", 3, "db2"], "outputs": ["a.env"], "x": {}}},
+             "environments": {"staging": {"secrets": {}, "functions": {}, "y": 1}}}
+            """))
+        XCTAssertEqual(lock.base.secrets, ["db": .init(provider: "aws", type: "t", id: "prod/db", policy: "current", version: "2")])
+        XCTAssertEqual(lock.base.functions, ["api": .init(secrets: ["db", "db2"], outputs: ["a.env"])])
+        XCTAssertEqual(lock.environments, ["staging": LockFile.Section()])
+    }
+
+    func testDamageIsNamedAndMalformedJSONComesFirst() {
+        assertRefused("[1]", "the lock is damaged: expected a JSON object")
+        assertRefused(#"{"secrets": {}}"#, "the lock is damaged: unsupported 'lockfile-version'")
+        assertRefused(#"{"lockfile-version": "1"}"#, "the lock is damaged: unsupported 'lockfile-version'")
+        assertRefused(
+            #"{"lockfile-version": 1, "secrets": {"db": {"provider": "aws", "type": "t", "id": "i", "policy": "current"}}}"#,
+            "the lock is damaged: secret 'db' lacks provider, type, id, policy or version")
+        assertRefused(
+            #"{"lockfile-version": 1, "functions": {"api": {"secrets": []}}}"#, "the lock is damaged: function 'api' lacks secrets or outputs")
+        assertRefused(
+            #"{"lockfile-version": 1, "environments": {"staging": []}}"#, "the lock is damaged: environment 'staging' is not an object")
+        // The version is checked before the entries, and malformed text before either.
+        assertRefused(#"{"lockfile-version": 2, "functions": {"api": {}}}"#, "the lock is damaged: unsupported 'lockfile-version'")
+        assertRefused(#"{"lockfile-version": 2, "functions": {"api": {}}, "x": [1,]}"#, "the lock is not valid JSON (invalid value at byte")
+        assertRefused(#"{"lockfile-version": 1} {}"#, "the lock is not valid JSON (unexpected text after the JSON value")
+        assertRefused(#"{"lockfile-version": 1, "x": "#, "the lock is not valid JSON (unexpected end of JSON")
+        assertRefused(#"{"x": "# + String(repeating: "[", count: 300), "the lock is not valid JSON (nesting deeper than 256")
     }
 }
