@@ -135,74 +135,70 @@ package struct LockFile: Sendable, Equatable {
         var first: String? { secrets ?? functions }
     }
 
-    /// A section's `secrets`: an object of entries (anything else is no secrets, as is a missing key).
-    /// A repeated key keeps its last value, as a JSON object does.
+    /// A section's `secrets`, and what is wrong with them.
     private static func secrets(_ reader: inout JSONReader) throws -> ([String: SecretEntry], damage: String?) {
-        var secrets: [String: SecretEntry] = [:]
-        var damaged: Set<String> = []
-        guard try reader.beginObject() else {
-            try reader.skip()
-            return (secrets, nil)
-        }
-        while let name = try reader.nextKey() {
-            var provider, type, id, policy, version, locator: String?
-            if try reader.beginObject() {
-                while let key = try reader.nextKey() {
-                    switch key {
-                    case "provider": provider = try reader.string()
-                    case "type": type = try reader.string()
-                    case "id": id = try reader.string()
-                    case "policy": policy = try reader.string()
-                    case "version": version = try reader.string()
-                    case "locator": locator = try reader.string()
-                    default: try reader.skip()
-                    }
-                }
-            } else {
+        let (secrets, damaged) = try entries(&reader) { reader -> SecretEntry? in
+            guard try reader.beginObject() else {
                 try reader.skip()
+                return nil
             }
-            guard let provider, let type, let id, let policy, let version else {
-                secrets[name] = nil
-                damaged.insert(name)
-                continue
+            var provider, type, id, policy, version, locator: String?
+            while let key = try reader.nextKey() {
+                switch key {
+                case "provider": provider = try reader.string()
+                case "type": type = try reader.string()
+                case "id": id = try reader.string()
+                case "policy": policy = try reader.string()
+                case "version": version = try reader.string()
+                case "locator": locator = try reader.string()
+                default: try reader.skip()
+                }
             }
-            damaged.remove(name)
-            secrets[name] = SecretEntry(provider: provider, type: type, id: id, policy: policy, version: version, locator: locator)
+            guard let provider, let type, let id, let policy, let version else { return nil }
+            return SecretEntry(provider: provider, type: type, id: id, policy: policy, version: version, locator: locator)
         }
-        return (secrets, damaged.min().map { "secret '\($0)' lacks provider, type, id, policy or version" })
+        return (secrets, damaged.map { "secret '\($0)' lacks provider, type, id, policy or version" })
     }
 
-    /// A section's `functions`, read as `secrets` are; the lists keep only their strings.
+    /// A section's `functions`, and what is wrong with them; the lists keep only their strings.
     private static func functions(_ reader: inout JSONReader) throws -> ([String: FunctionEntry], damage: String?) {
-        var functions: [String: FunctionEntry] = [:]
+        let (functions, damaged) = try entries(&reader) { reader -> FunctionEntry? in
+            guard try reader.beginObject() else {
+                try reader.skip()
+                return nil
+            }
+            var secrets: [String]?
+            var outputs: [String]?
+            while let key = try reader.nextKey() {
+                switch key {
+                case "secrets": secrets = try strings(&reader)
+                case "outputs": outputs = try strings(&reader)
+                default: try reader.skip()
+                }
+            }
+            guard let secrets, let outputs else { return nil }
+            return FunctionEntry(secrets: secrets, outputs: outputs)
+        }
+        return (functions, damaged.map { "function '\($0)' lacks secrets or outputs" })
+    }
+
+    /// An object of named entries (anything else is none, as is a missing key), each read by `entry`,
+    /// which gives nil for a damaged one. A repeated name keeps its last entry, as a JSON object does.
+    /// Also the first damaged name, in name order.
+    private static func entries<Entry>(
+        _ reader: inout JSONReader, _ entry: (inout JSONReader) throws -> Entry?
+    ) throws -> ([String: Entry], damaged: String?) {
+        var entries: [String: Entry] = [:]
         var damaged: Set<String> = []
         guard try reader.beginObject() else {
             try reader.skip()
-            return (functions, nil)
+            return (entries, nil)
         }
         while let name = try reader.nextKey() {
-            var secrets: [String]?
-            var outputs: [String]?
-            if try reader.beginObject() {
-                while let key = try reader.nextKey() {
-                    switch key {
-                    case "secrets": secrets = try strings(&reader)
-                    case "outputs": outputs = try strings(&reader)
-                    default: try reader.skip()
-                    }
-                }
-            } else {
-                try reader.skip()
-            }
-            guard let secrets, let outputs else {
-                functions[name] = nil
-                damaged.insert(name)
-                continue
-            }
-            damaged.remove(name)
-            functions[name] = FunctionEntry(secrets: secrets, outputs: outputs)
+            entries[name] = try entry(&reader)
+            if entries[name] == nil { damaged.insert(name) } else { damaged.remove(name) }
         }
-        return (functions, damaged.min().map { "function '\($0)' lacks secrets or outputs" })
+        return (entries, damaged.min())
     }
 
     /// The strings of an array; nil when the value is not an array.
