@@ -303,8 +303,7 @@ package struct AWSSecretsManagerProvider: SecretProvider {
 
     package func inspect(_ queries: [VersionQuery]) async -> [Result<VersionStatus, ProviderFailure>] {
         let asked = QueryPositions(queries)
-        let ids = asked.ids.sorted()
-        let names = ids.filter(Self.isListableName)
+        let names = Self.listedNames(asked.ids)
         // Names go through ListSecrets, grouped by shared prefixes (SecretsManagerListPlan); ARNs, names a
         // name filter cannot carry, and names the list did not return go through DescribeSecret.
         // Most answers are in the listing itself: each page's are made as it arrives, while the paced
@@ -346,12 +345,18 @@ package struct AWSSecretsManagerProvider: SecretProvider {
         let answers = results.map { $0! }
         // Freeing a fleet's listing (the metadata of 20,000 secrets) would hold the answers back by tens
         // of milliseconds.
-        releaseInBackground(consume metadata, consume answered, consume asked, consume listing, consume ids, consume names)
+        releaseInBackground(consume metadata, consume answered, consume asked, consume listing, consume names)
         return answers
     }
 
     /// Whether a name can go in a ListSecrets name filter (whose values allow `a-zA-Z0-9 :_@/+=.-!` and
     /// treat a leading `!` as negation).
+    /// The names listed for `ids`: those a name filter can carry, sorted and distinct. One function
+    /// for `willInspect` and `inspect`, so that a listing started for the same ids is known as such.
+    static func listedNames(_ ids: some Sequence<String>) -> [String] {
+        Set(ids.lazy.filter(isListableName)).sorted()
+    }
+
     static func isListableName(_ id: String) -> Bool {
         // Bytes, not characters: every allowed character is ASCII, and a drift checks 20,000 names.
         let bytes = id.utf8

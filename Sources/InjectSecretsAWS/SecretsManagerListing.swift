@@ -17,10 +17,10 @@ final class SecretsManagerListing: Sendable {
     let pages: AsyncStream<Page>
     private let task: Task<Void, Never>
 
-    /// Lists the ids that a name filter can carry (`isListableName`), sorted and planned in tasks of
-    /// their own, so that the caller goes on meanwhile.
+    /// Lists the names of `ids` (`listedNames`), found and planned in tasks of their own, so that the
+    /// caller goes on meanwhile.
     convenience init(ids: [String], provider: AWSSecretsManagerProvider) {
-        let names = Task(priority: .high) { Set(ids.lazy.filter(AWSSecretsManagerProvider.isListableName)).sorted() }
+        let names = Task(priority: .high) { AWSSecretsManagerProvider.listedNames(ids) }
         self.init(names, provider: provider) { SecretsManagerListPlan(names: $0).calls }
     }
 
